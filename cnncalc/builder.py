@@ -1,0 +1,321 @@
+"""From the validated YAML document to the graph: layer options, blocks, repeats, branches, names.
+
+Every error names the file, line and column of the offending key or value and the layer's path.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .arith import ArithError, evaluate_int
+from .errors import CnnError, Where, did_you_mean
+from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from .layers import KINDS, Add, Concat
+from .layers.base import REQUIRED
+from .yaml_source import MarkedDict, MarkedList, where_of_key
+
+TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "blocks", "layers")
+STRUCTURAL = ("concat", "residual", "repeat")
+BLOCK_KEYS = ("args", "layers", "description")
+
+
+class Scope:
+    """Names layers inside one prefix: explicit names, or kind + counter (conv1, pool1, …)."""
+
+    def __init__(self, prefix: str, taken: set[str]):
+        self.prefix = prefix
+        self.taken = taken  # shared by the whole network: full paths must be unique
+        self.counters: dict[str, int] = {}
+
+    def full(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+    def name(self, explicit: Any, auto: str, where: Where | None) -> str:
+        if explicit is not None:
+            if not isinstance(explicit, (str, int)) or isinstance(explicit, bool) or str(explicit) == "":
+                raise CnnError(f"name must be a word, got {explicit!r}", where)
+            path = self.full(str(explicit))
+            if path in self.taken:
+                raise CnnError(f"the name '{path}' is used twice; names must be unique", where, path)
+        else:
+            while True:
+                self.counters[auto] = self.counters.get(auto, 0) + 1
+                path = self.full(f"{auto}{self.counters[auto]}")
+                if path not in self.taken:
+                    break
+        self.taken.add(path)
+        return path
+
+    def child(self, path: str) -> "Scope":
+        return Scope(path, self.taken)
+
+
+def _copy_marks(src, dst):
+    for attr in ("where", "key_where", "value_where", "item_where"):
+        if hasattr(src, attr):
+            setattr(dst, attr, getattr(src, attr))
+    return dst
+
+
+def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
+    """Block arguments: a string `$name` is replaced by the argument's value (of any type),
+    `${expr}` by whole-number arithmetic over the arguments (`${planes*4}`)."""
+    if isinstance(value, str) and value.startswith("$"):
+        if value.startswith("${") and value.endswith("}"):
+            numeric = {k: v for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool)}
+            try:
+                return evaluate_int(value[2:-1], numeric)
+            except ArithError as exc:
+                raise CnnError(f"cannot compute {value}: {exc}", where) from None
+        name = value[1:]
+        if name not in args:
+            known = did_you_mean(name, args) if args else "no arguments are in scope here"
+            raise CnnError(f"unknown argument '{value}'; {known}", where)
+        return args[name]
+    if isinstance(value, MarkedDict):
+        out = MarkedDict({k: substitute(v, args, where_of_key(value, k, where)) for k, v in value.items()})
+        return _copy_marks(value, out)
+    if isinstance(value, MarkedList):
+        out = MarkedList(substitute(v, args, where_of_key(value, i, where)) for i, v in enumerate(value))
+        return _copy_marks(value, out)
+    if isinstance(value, dict):
+        return {k: substitute(v, args, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, args, where) for v in value]
+    return value
+
+
+class Builder:
+    def __init__(self, doc: Any, source: str):
+        self.source = source
+        self.doc = doc
+        self.blocks: dict[str, MarkedDict] = {}
+        self.active_blocks: list[str] = []
+
+    # -- top level --------------------------------------------------------------------------
+    def build(self, input_override: tuple[int, ...] | None = None) -> Graph:
+        doc = self.doc
+        top = Where(self.source, 1, 1)
+        if not isinstance(doc, dict):
+            raise CnnError(
+                "an architecture file is a mapping with at least `input: [C, H, W]` and `layers: [...]`",
+                getattr(doc, "where", top),
+            )
+        for key in doc:
+            if key not in TOP_LEVEL_KEYS:
+                raise CnnError(f"unknown key '{key}'; {did_you_mean(key, TOP_LEVEL_KEYS)}", doc.key_where[key])
+        for key in ("input", "layers"):
+            if key not in doc:
+                raise CnnError(f"missing `{key}`", doc.where)
+        input_shape = input_override or self._input(doc["input"], where_of_key(doc, "input"))
+        self._read_blocks(doc.get("blocks") or {}, where_of_key(doc, "blocks"))
+        layers = doc["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise CnnError("`layers` must be a non-empty list", where_of_key(doc, "layers"))
+        nodes = self.sequence(layers, Scope("", set()), {}, where_of_key(doc, "layers"))
+        name = doc.get("name") or self.source
+        return Graph(str(name), str(doc.get("description") or ""), input_shape, nodes, self.source,
+                     where_of_key(doc, "input"), str(doc.get("reference") or ""))
+
+    def _input(self, value: Any, where: Where | None) -> tuple[int, ...]:
+        if (isinstance(value, list) and len(value) == 3
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+            return tuple(value)
+        raise CnnError(f"input must be [C, H, W] with whole numbers ≥ 1, got {value!r}", where)
+
+    def _read_blocks(self, blocks: Any, where: Where | None) -> None:
+        if not isinstance(blocks, dict):
+            raise CnnError("`blocks` maps block names to {args: ..., layers: [...]}", where)
+        for name, body in blocks.items():
+            bw = where_of_key(blocks, name, where)
+            if name in KINDS or name in STRUCTURAL:
+                raise CnnError(f"block name '{name}' is already a layer kind; pick another name", bw)
+            if not isinstance(body, dict) or "layers" not in body:
+                raise CnnError(f"block '{name}' needs `layers: [...]` (and optional `args: {{name: default}}`)", bw)
+            for key in body:
+                if key not in BLOCK_KEYS:
+                    raise CnnError(f"unknown key '{key}' in block '{name}'; {did_you_mean(key, BLOCK_KEYS)}",
+                                   body.key_where[key])
+            if not isinstance(body.get("args") or {}, dict):
+                raise CnnError(f"block '{name}': args must map argument names to defaults (null: required)",
+                               where_of_key(body, "args"))
+            self.blocks[name] = body
+
+    # -- sequences and entries -----------------------------------------------------------
+    def sequence(self, entries: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
+        if not isinstance(entries, list):
+            raise CnnError("expected a list of layers (each line `- kind: {options}`)", where)
+        nodes: list[Node] = []
+        for i, entry in enumerate(entries):
+            nodes.extend(self.entry(entry, scope, args, where_of_key(entries, i, where)))
+        return nodes
+
+    def entry(self, entry: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
+        entry = substitute(entry, args, where)
+        if isinstance(entry, str):
+            kind, opts, owhere = entry, {}, where
+        elif isinstance(entry, dict) and len(entry) == 1:
+            kind = next(iter(entry))
+            opts, owhere = entry[kind], where_of_key(entry, kind, where)
+            where = entry.key_where[kind] if isinstance(entry, MarkedDict) else where
+        elif isinstance(entry, dict):
+            keys = ", ".join(map(str, entry))
+            raise CnnError(
+                f"a layer is written `- kind: {{options}}`, but this entry has the keys {keys}; "
+                "indent the options under the kind (two more spaces)",
+                where,
+            )
+        else:
+            raise CnnError(f"a layer is written `- kind: {{options}}` or `- kind`, got {entry!r}", where)
+        if opts is None:
+            opts = {}
+        if kind == "concat":
+            return [self.concat(opts, scope, args, owhere)]
+        if kind == "residual":
+            return [self.residual(opts, scope, args, owhere)]
+        if kind == "repeat":
+            return self.repeat(opts, scope, args, owhere)
+        if kind in self.blocks:
+            return self.block_call(kind, opts, scope, owhere)
+        if kind in KINDS:
+            return [LayerNode(self.layer(kind, opts, scope, where, owhere))]
+        known = list(KINDS) + list(STRUCTURAL) + list(self.blocks)
+        raise CnnError(f"unknown layer kind '{kind}'; {did_you_mean(kind, known)}", where)
+
+    def layer(self, kind: str, opts: Any, scope: Scope, where: Where | None, owhere: Where | None):
+        cls = KINDS[kind]
+        if not isinstance(opts, dict):
+            if cls.primary is None:
+                raise CnnError(f"{kind} takes options as a mapping, e.g. `- {kind}: {{name: x}}`", owhere)
+            opts = {cls.primary: opts}
+        allowed = {"name", *cls.options}
+        for key in opts:
+            if key not in allowed:
+                kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
+                raise CnnError(f"{kind} has no option '{key}'; {did_you_mean(key, allowed)}", kw)
+        path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
+        values = {}
+        for key, option in cls.options.items():
+            if key not in opts:
+                if option.default is REQUIRED:
+                    raise CnnError(f"{kind} needs `{key}` ({option.doc})", where, path)
+                # Defaults are written as a user would write them (`stride: 1`) and normalised alike.
+                values[key] = None if option.default is None else option.parse(option.default)
+                continue
+            try:
+                values[key] = option.parse(opts[key])
+            except ValueError as exc:
+                raise CnnError(f"{key} {exc}", where_of_key(opts, key, owhere), path) from None
+        return cls(path, values, where)
+
+    # -- structure ------------------------------------------------------------------------
+    def _options(self, opts: Any, allowed: tuple[str, ...], what: str, where: Where | None) -> dict:
+        if not isinstance(opts, dict):
+            raise CnnError(f"{what} takes a mapping of options ({', '.join(allowed)})", where)
+        for key in opts:
+            if key not in allowed:
+                kw = opts.key_where[key] if isinstance(opts, MarkedDict) else where
+                raise CnnError(f"{what} has no option '{key}'; {did_you_mean(key, allowed)}", kw)
+        return opts
+
+    def concat(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> ConcatNode:
+        opts = self._options(opts, ("name", "branches"), "concat", where)
+        path = scope.name(opts.get("name"), "concat", where)
+        branches = opts.get("branches")
+        bw = where_of_key(opts, "branches", where)
+        inner = scope.child(path)
+        if isinstance(branches, dict):
+            named = [(str(k), v, where_of_key(branches, k, bw)) for k, v in branches.items()]
+        elif isinstance(branches, list):
+            named = [(f"branch{i + 1}", v, where_of_key(branches, i, bw)) for i, v in enumerate(branches)]
+        else:
+            raise CnnError("concat needs `branches`: a list of layer lists (or a mapping name → layers)", bw, path)
+        if len(named) < 2:
+            raise CnnError("concat needs at least two branches", bw, path)
+        built = []
+        for bname, layers, lw in named:
+            if layers in (None, "identity"):
+                layers = []  # an identity branch: DenseNet passes its input on
+            branch_scope = inner.child(inner.name(bname, bname, lw))
+            built.append(self.sequence(layers, branch_scope, args, lw) if layers else [])
+        return ConcatNode(Concat(path, {}, where), built)
+
+    def residual(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> ResidualNode:
+        opts = self._options(opts, ("name", "body", "shortcut"), "residual", where)
+        explicit = opts.get("name")
+        # An unnamed residual is transparent: its body's layers live in the enclosing scope,
+        # which keeps torchvision's paths (layer1.0.conv1).
+        inner = scope.child(scope.name(explicit, "", where)) if explicit is not None else scope
+        if "body" not in opts:
+            raise CnnError("residual needs `body: [...]` (and `shortcut: identity | projection | [...]`)", where)
+        body = self.sequence(opts["body"], inner, args, where_of_key(opts, "body", where))
+        shortcut = opts.get("shortcut", "identity")
+        sw = where_of_key(opts, "shortcut", where)
+        merge_path = inner.prefix if explicit is not None else scope.name(None, "add", where)
+        short_scope = inner.child(inner.name("shortcut", "shortcut", sw))
+        node = ResidualNode(Add(merge_path, {}, where), body, [])
+        if shortcut in ("identity", None, False):
+            pass
+        elif shortcut == "projection":
+            node.projection_scope = short_scope.prefix
+        elif isinstance(shortcut, list):
+            node.shortcut = self.sequence(shortcut, short_scope, args, sw)
+        else:
+            raise CnnError(f"shortcut must be identity, projection or a list of layers, got {shortcut!r}", sw,
+                           merge_path)
+        return node
+
+    def repeat(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
+        opts = self._options(opts, ("name", "times", "layers", "block", "args", "first"), "repeat", where)
+        times = opts.get("times")
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+            raise CnnError(f"repeat needs `times`: a whole number ≥ 1, got {times!r}",
+                           where_of_key(opts, "times", where))
+        has_layers, has_block = "layers" in opts, "block" in opts
+        if has_layers == has_block:
+            raise CnnError("repeat takes either `layers: [...]` or `block: NAME` (with `args`, `first`)", where)
+        if has_layers and ("args" in opts or "first" in opts):
+            raise CnnError("`args` and `first` go with `block:`, not with `layers:`", where)
+        path = scope.name(opts.get("name"), "repeat", where)
+        outer = scope.child(path)
+        nodes: list[Node] = []
+        for i in range(times):
+            child = outer.child(outer.name(str(i), str(i), where))
+            if has_layers:
+                nodes.extend(self.sequence(opts["layers"], child, args, where_of_key(opts, "layers", where)))
+                continue
+            call = dict(opts.get("args") or {})
+            if i == 0:
+                call.update(opts.get("first") or {})
+            nodes.extend(self._expand_block(opts["block"], call, child, where_of_key(opts, "block", where)))
+        return nodes
+
+    def block_call(self, block: str, opts: Any, scope: Scope, where: Where | None) -> list[Node]:
+        if not isinstance(opts, dict):
+            raise CnnError(f"block '{block}' takes its arguments as a mapping", where)
+        call = {k: v for k, v in opts.items() if k != "name"}
+        path = scope.name(opts.get("name"), block, where)
+        return self._expand_block(block, call, scope.child(path), where)
+
+    def _expand_block(self, block: Any, call: dict, scope: Scope, where: Where | None) -> list[Node]:
+        if block not in self.blocks:
+            raise CnnError(f"unknown block '{block}'; {did_you_mean(block, self.blocks)}", where)
+        if block in self.active_blocks:
+            raise CnnError(f"block '{block}' uses itself ({' → '.join(self.active_blocks + [block])})", where)
+        body = self.blocks[block]
+        declared = body.get("args") or {}
+        for key in call:
+            if key not in declared:
+                raise CnnError(f"block '{block}' has no argument '{key}'; {did_you_mean(key, declared) if declared else 'it takes none'}", where)
+        values = {}
+        for key, default in declared.items():
+            if key in call:
+                values[key] = call[key]
+            elif default is None:
+                raise CnnError(f"block '{block}' needs the argument '{key}'", where, scope.prefix)
+            else:
+                values[key] = default
+        self.active_blocks.append(block)
+        try:
+            return self.sequence(body["layers"], scope, values, where_of_key(body, "layers", where))
+        finally:
+            self.active_blocks.pop()

@@ -1,0 +1,56 @@
+"""Options and helpers shared by the commands."""
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from ..errors import CnnError, Where
+from ..network import DTYPE_BYTES, Network, load, loads
+from ..render import FORMATS
+
+
+def parse_input_shape(value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    parts = value.replace("x", ",").replace("×", ",").split(",")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise CnnError(f"--input must be C,H,W with whole numbers ≥ 1 (e.g. 3,224,224), got '{value}'")
+    return shape
+
+
+def open_network(spec: str, input_shape: str | None) -> Network:
+    shape = parse_input_shape(input_shape)
+    if spec == "-":
+        return loads(sys.stdin.read(), "<stdin>", shape)
+    return load(spec, shape)
+
+
+def network_options(func):
+    """FILE plus --input, --batch, --dtype and --format, in that order in --help."""
+    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                        help="Output format; json is the stable machine interface.")(func)
+    func = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
+                        help="Bytes per value for the memory columns.")(func)
+    func = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                        help="Batch size: scales MACs and activation bytes, not params.")(func)
+    func = click.option("--input", "input_shape", metavar="C,H,W", help="Override the input shape.")(func)
+    func = click.argument("file", metavar="FILE")(func)
+    return func
+
+
+def emit(renderable: object) -> None:
+    """Print a renderer's output: rich renderables through rich, strings as they are."""
+    if isinstance(renderable, str):
+        click.echo(renderable, nl=not renderable.endswith("\n"))
+    else:
+        Console(highlight=False).print(renderable)
+
+
+def no_such_layer(net: Network, layer: str) -> CnnError:
+    return CnnError(f"there is no layer '{layer}'", Where(net.graph.source))

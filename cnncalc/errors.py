@@ -1,0 +1,54 @@
+"""Errors that reach the user as one clear line (file:line:col: layer: what is wrong; what is right)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import difflib
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a source file; line and column are 1-based, as editors show them."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class CnnError(Exception):
+    """Bad input. The CLI prints `str(err)` and exits with code 2; nothing else is shown."""
+
+    def __init__(self, message: str, where: Where | None = None, layer: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.layer = layer
+
+    def __str__(self) -> str:
+        prefix = f"{self.where}: " if self.where else ""
+        layer = f"{self.layer}: " if self.layer else ""
+        return f"{prefix}{layer}{self.message}"
+
+    def at(self, where: Where | None = None, layer: str | None = None) -> "CnnError":
+        """Fill in whatever location the raiser did not know."""
+        if self.where is None and where is not None:
+            self.where = where
+        if self.layer is None and layer is not None:
+            self.layer = layer
+        return self
+
+
+def did_you_mean(word: str, choices) -> str:
+    """' (did you mean 'x'?)' or a list of what is allowed, for unknown-key messages."""
+    choices = sorted(str(c) for c in choices)
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of: " + ", ".join(choices)

@@ -1,0 +1,95 @@
+"""The network as a graph of layers: a sequence of nodes, where a node is a layer, parallel
+branches joined by concat, or a residual body joined to its shortcut by add."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+from .errors import CnnError, Where
+from .layers import Add, Concat, Layer
+from .layers.conv import Conv2d
+from .layers.normalization import BatchNorm
+from .shapes import Shape
+
+
+@dataclass
+class LayerNode:
+    layer: Layer
+
+    @property
+    def path(self) -> str:
+        return self.layer.name
+
+
+@dataclass
+class ConcatNode:
+    merge: Concat
+    branches: list[list["Node"]]
+
+
+@dataclass
+class ResidualNode:
+    merge: Add
+    body: list["Node"]
+    shortcut: list["Node"]  # empty: identity
+    projection_scope: str | None = None  # set when `shortcut: projection` is to be built from shapes
+    _projection: list["Node"] | None = field(default=None, repr=False)
+
+    def shortcut_nodes(self, in_shape: Shape, body_out: Shape) -> list["Node"]:
+        """The shortcut path; a `projection` shortcut is made here, once shapes are known:
+        a 1×1 conv without bias, stride chosen to match the body's output, then batch norm
+        (torchvision's `downsample`, the ResNet paper's option B)."""
+        if self.projection_scope is None:
+            return self.shortcut
+        if self._projection is None:
+            self._projection = self._make_projection(in_shape, body_out)
+        return self._projection
+
+    def _make_projection(self, in_shape: Shape, body_out: Shape) -> list["Node"]:
+        where = self.merge.where
+        if len(in_shape) != 3 or len(body_out) != 3:
+            raise CnnError("a projection shortcut needs feature maps on both sides", where, self.merge.name)
+        strides = []
+        for size_in, size_out in zip(in_shape[1:], body_out[1:]):
+            s = -(-size_in // size_out)
+            if (size_in - 1) // s + 1 != size_out:
+                raise CnnError(
+                    f"no 1×1 conv stride maps {size_in} to the body's {size_out}; write the shortcut layers out",
+                    where, self.merge.name,
+                )
+            strides.append(s)
+        prefix = self.projection_scope
+        conv = Conv2d(f"{prefix}.0", dict(filters=body_out[0], kernel=(1, 1), stride=tuple(strides),
+                                          padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, bias=False,
+                                          table=None), where)
+        bn = BatchNorm(f"{prefix}.1", dict(eps=1e-5), where)
+        return [LayerNode(conv), LayerNode(bn)]
+
+
+Node = Union[LayerNode, ConcatNode, ResidualNode]
+
+
+@dataclass
+class Graph:
+    name: str
+    description: str
+    input_shape: Shape
+    nodes: list[Node]
+    source: str  # file name, "<stdin>" or "builtin:NAME"
+    input_where: Where | None = None
+    reference: str = ""
+
+
+def iter_layers(nodes: list[Node]) -> Iterator[Layer]:
+    """Every layer declared in the graph, in order (projection shortcuts excepted: they need shapes)."""
+    for node in nodes:
+        if isinstance(node, LayerNode):
+            yield node.layer
+        elif isinstance(node, ConcatNode):
+            for branch in node.branches:
+                yield from iter_layers(branch)
+            yield node.merge
+        else:
+            yield from iter_layers(node.body)
+            yield from iter_layers(node.shortcut)
+            yield node.merge

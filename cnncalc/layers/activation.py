@@ -1,0 +1,49 @@
+"""Activations and dropout: elementwise, no parameters, no connections."""
+from __future__ import annotations
+
+from . import options as opt
+from .base import Elementwise, Option
+
+
+class ReLU(Elementwise):
+    kind = "relu"
+    summary = "max(0, x)"
+
+
+class LeakyReLU(Elementwise):
+    kind = "leaky_relu"
+    summary = "x if x > 0 else slope·x"
+    primary = "slope"
+    options = {"slope": Option(opt.number, 0.01, "slope for negative inputs")}
+
+
+class Sigmoid(Elementwise):
+    kind = "sigmoid"
+    summary = "1 / (1 + e^−x)"
+
+
+class Tanh(Elementwise):
+    kind = "tanh"
+    summary = "hyperbolic tangent"
+
+
+class GELU(Elementwise):
+    kind = "gelu"
+    summary = "x·Φ(x), the exact (erf) form"
+
+
+class Softmax(Elementwise):
+    kind = "softmax"
+    summary = "softmax over the channels (vector entries)"
+
+
+class Identity(Elementwise):
+    kind = "identity"
+    summary = "passes its input through unchanged"
+
+
+class Dropout(Elementwise):
+    kind = "dropout"
+    summary = "dropout (identity at inference)"
+    primary = "p"
+    options = {"p": Option(opt.probability, 0.5, "probability of zeroing a unit while training")}

@@ -1,0 +1,104 @@
+"""What every layer kind shares: declared options, and the four questions the engine asks.
+
+A layer kind answers, for a given input shape:
+  output(in_shape)          -> Output: the output shape, per-axis derivations and notes
+  counts(in_shape, out)     -> Counts: params, non-trainable, connections, MACs (as formulas)
+  window(in_shape, out)     -> how it moves the receptive field (None: elementwise, GLOBAL: whole input)
+  weight_shapes(in_shape)   -> the arrays it owns, for the NumPy forward pass
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from ..errors import CnnError, Where
+from ..formula import ZERO, Expr
+from ..shapes import AxisResult, Shape
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    parse: Callable[[Any], Any]  # raises ValueError("what would be right") on a bad value
+    default: Any = REQUIRED
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Output:
+    shape: Shape
+    axes: tuple[AxisResult, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Counts:
+    params: Expr = ZERO
+    non_trainable: Expr = ZERO
+    connections: Expr = ZERO
+    macs: Expr = ZERO
+
+
+@dataclass(frozen=True)
+class Window:
+    kernel: tuple[int, int]  # effective kernel k' per axis
+    stride: tuple[int, int]
+    pad_lo: tuple[int, int]
+
+
+GLOBAL = "global"
+
+
+class Layer:
+    kind: ClassVar[str] = ""
+    summary: ClassVar[str] = ""  # one line for docs and `--help`
+    options: ClassVar[dict[str, Option]] = {}
+    primary: ClassVar[str | None] = None  # the option a bare scalar sets: `- dense: 84`
+    auto_name: ClassVar[str | None] = None  # prefix of automatic names; the kind by default
+
+    def __init__(self, name: str, opts: dict[str, Any], where: Where | None = None):
+        self.name = name
+        self.where = where
+        for key, value in opts.items():
+            setattr(self, key, value)
+        self.check()
+
+    # -- hooks for subclasses -------------------------------------------------------------
+    def check(self) -> None:
+        """Cross-option validation that needs no input shape."""
+
+    def output(self, in_shape: Shape) -> Output:
+        return Output(in_shape)
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        return Counts()
+
+    def window(self, in_shape: Shape, out: Output) -> Window | str | None:
+        return None
+
+    def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        """Trainable arrays first, then fixed buffers (named as PyTorch names them)."""
+        return {}
+
+    def trainable_names(self) -> tuple[str, ...]:
+        return ("weight", "bias")
+
+    # -- helpers --------------------------------------------------------------------------
+    def fail(self, message: str) -> CnnError:
+        return CnnError(message, self.where, self.name)
+
+    def feature_map(self, in_shape: Shape) -> tuple[int, int, int]:
+        if len(in_shape) != 3:
+            raise self.fail(
+                f"{self.kind} needs a (C, H, W) feature map, but its input is a vector of {in_shape[0]}; "
+                "move it before the flatten/dense layers"
+            )
+        return in_shape  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class Elementwise(Layer):
+    """Transforms each unit in place: same shape, no params, no connections, RF unchanged."""

@@ -1,0 +1,38 @@
+"""Where branches meet: concatenation along channels and elementwise addition."""
+from __future__ import annotations
+
+from ..shapes import Shape
+from .base import Layer
+
+
+def _fmt(shape: Shape) -> str:
+    return "×".join(map(str, shape))
+
+
+class Concat(Layer):
+    kind = "concat"
+    summary = "parallel branches joined along the channels (Inception, SqueezeNet fire, DenseNet)"
+
+    def merge(self, shapes: list[Shape]) -> Shape:
+        first = shapes[0]
+        if any(len(s) != len(first) or s[1:] != first[1:] for s in shapes):
+            raise self.fail(
+                "branches must end with the same spatial size to be concatenated, got "
+                + ", ".join(_fmt(s) for s in shapes)
+                + "; adjust their strides or padding"
+            )
+        return (sum(s[0] for s in shapes), *first[1:])
+
+
+class Add(Layer):
+    kind = "add"
+    summary = "elementwise sum of a residual body and its shortcut"
+
+    def merge(self, shapes: list[Shape]) -> Shape:
+        if any(s != shapes[0] for s in shapes):
+            raise self.fail(
+                "the residual body and its shortcut must have the same shape to be added, got "
+                + " and ".join(_fmt(s) for s in shapes)
+                + "; use `shortcut: projection` (1×1 conv + batch norm) when the body changes the shape"
+            )
+        return shapes[0]

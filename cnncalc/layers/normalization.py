@@ -1,0 +1,34 @@
+"""Batch normalization and local response normalization."""
+from __future__ import annotations
+
+from ..formula import Num
+from ..shapes import Shape
+from . import options as opt
+from .base import Counts, Elementwise, Option, Output
+
+
+class BatchNorm(Elementwise):
+    kind = "batchnorm"
+    summary = "batch normalization (inference: running mean and variance)"
+    auto_name = "bn"
+    options = {"eps": Option(opt.number, 1e-5, "added to the variance")}
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        c = in_shape[0]
+        return Counts(params=Num(2) * c, non_trainable=Num(2) * c)
+
+    def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        c = (in_shape[0],)
+        return {"weight": c, "bias": c, "running_mean": c, "running_var": c}
+
+
+class LocalResponseNorm(Elementwise):
+    kind = "lrn"
+    summary = "local response normalization across channels (AlexNet, GoogLeNet)"
+    primary = "size"
+    options = {
+        "size": Option(opt.positive_int, 5, "number of neighbouring channels"),
+        "alpha": Option(opt.number, 1e-4, "scale"),
+        "beta": Option(opt.number, 0.75, "exponent"),
+        "k": Option(opt.number, 1.0, "additive constant"),
+    }

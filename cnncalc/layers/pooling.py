@@ -1,0 +1,115 @@
+"""Max and average pooling, global pooling, and adaptive average pooling (torchvision's heads)."""
+from __future__ import annotations
+
+from ..formula import Num, product
+from ..shapes import Shape, window_axis
+from . import options as opt
+from .base import GLOBAL, Counts, Layer, Option, Output, Window
+
+
+class _Pool2d(Layer):
+    primary = "kernel"
+    auto_name = "pool"
+    options = {
+        "kernel": Option(opt.pair, doc="window size: k or [kh, kw]"),
+        "stride": Option(opt.pair, None, "step between windows; defaults to the kernel"),
+        "padding": Option(opt.padding, 0, "p, [ph, pw], [top, bottom, left, right], same or valid"),
+        "ceil_mode": Option(opt.boolean, False, "round the output size up (Caffe, original GoogLeNet)"),
+    }
+
+    def check(self) -> None:
+        if self.stride is None:
+            self.stride = self.kernel
+        if self.padding != "same":
+            t, b, l, r = self.padding
+            if max(t, b) * 2 > self.kernel[0] or max(l, r) * 2 > self.kernel[1]:
+                # PyTorch refuses it too: a window could lie wholly in the padding.
+                raise self.fail(
+                    f"padding {self.padding} is more than half the kernel {self.kernel}; use padding ≤ kernel/2"
+                )
+
+    def output(self, in_shape: Shape) -> Output:
+        c, h, w = self.feature_map(in_shape)
+        axes = tuple(
+            window_axis(axis, size, self.kernel[i], self.stride[i], 1, self.padding, self.ceil_mode)
+            for i, (axis, size) in enumerate((("H", h), ("W", w)))
+        )
+        return Output((c, axes[0].size, axes[1].size), axes, sum((a.notes for a in axes), ()))
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        return Counts(connections=product([*out.shape, *self.kernel]))
+
+    def window(self, in_shape: Shape, out: Output) -> Window:
+        h, w = out.axes
+        return Window((h.k_eff, w.k_eff), self.stride, (h.pad_lo, w.pad_lo))
+
+
+class MaxPool2d(_Pool2d):
+    kind = "maxpool"
+    summary = "max pooling: kernel, stride (default: kernel), padding, ceil_mode"
+
+
+class AvgPool2d(_Pool2d):
+    kind = "avgpool"
+    summary = "average pooling: kernel, stride (default: kernel), padding, ceil_mode, count_include_pad"
+    options = {
+        **_Pool2d.options,
+        "count_include_pad": Option(opt.boolean, True, "divide by the whole window, padding included (PyTorch's default)"),
+    }
+
+
+class _GlobalPool(Layer):
+    auto_name = "pool"
+
+    def output(self, in_shape: Shape) -> Output:
+        c, _, _ = self.feature_map(in_shape)
+        return Output((c, 1, 1))
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        c, h, w = in_shape
+        return Counts(connections=product([c, h, w]))
+
+    def window(self, in_shape: Shape, out: Output) -> str:
+        return GLOBAL
+
+
+class GlobalAvgPool(_GlobalPool):
+    kind = "globalavgpool"
+    summary = "global average pooling: (C, H, W) → (C, 1, 1)"
+
+
+class GlobalMaxPool(_GlobalPool):
+    kind = "globalmaxpool"
+    summary = "global max pooling: (C, H, W) → (C, 1, 1)"
+
+
+class AdaptiveAvgPool(Layer):
+    """PyTorch's AdaptiveAvgPool2d: window i spans [⌊i·in/out⌋, ⌈(i+1)·in/out⌉)."""
+
+    kind = "adaptiveavgpool"
+    summary = "adaptive average pooling to a fixed output size (torchvision's AlexNet/VGG heads)"
+    primary = "size"
+    auto_name = "pool"
+    options = {"size": Option(opt.pair, doc="output size: n or [h, w]")}
+
+    def output(self, in_shape: Shape) -> Output:
+        c, _, _ = self.feature_map(in_shape)
+        return Output((c, *self.size))
+
+    def _windows(self, size: int, n: int) -> list[int]:
+        return [-(-((i + 1) * size) // n) - (i * size) // n for i in range(n)]
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        _, h, w = in_shape
+        rows, cols = self._windows(h, out.shape[1]), self._windows(w, out.shape[2])
+        # Windows may differ in size; connections are Σ over output units of their window sizes.
+        return Counts(connections=Num(out.shape[0]) * sum(rows) * sum(cols))
+
+    def window(self, in_shape: Shape, out: Output) -> Window | str | None:
+        _, h, w = in_shape
+        oh, ow = out.shape[1:]
+        if (h, w) == (oh, ow):
+            return None
+        if h % oh == 0 and w % ow == 0:
+            return Window((h // oh, w // ow), (h // oh, w // ow), (0, 0))
+        return GLOBAL

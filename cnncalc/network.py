@@ -1,0 +1,55 @@
+"""The library's front door: load an architecture (file, text or built-in name) and analyse it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .analysis import analyse, receptive_field_of
+from .builder import Builder
+from .errors import CnnError, Where
+from .graph import Graph
+from .records import Analysis, TopDown
+from .yaml_source import load_yaml_file, load_yaml_text
+from . import zoo
+
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1}
+
+
+@dataclass
+class Network:
+    graph: Graph
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    def analyse(self, batch: int = 1, dtype: str = "float32") -> Analysis:
+        if dtype not in DTYPE_BYTES:
+            raise CnnError(f"unknown dtype '{dtype}'; use one of {', '.join(DTYPE_BYTES)}")
+        return analyse(self.graph, batch=batch, dtype_bytes=DTYPE_BYTES[dtype])
+
+    def receptive_field(self, layer: str) -> TopDown:
+        analysis = self.analyse()
+        names = [r.name for r in analysis.layers]
+        if layer not in names:
+            from .errors import did_you_mean
+            raise CnnError(f"there is no layer '{layer}'; {did_you_mean(layer, names)}", Where(self.graph.source))
+        return receptive_field_of(analysis, layer)
+
+
+def loads(text: str, source: str = "<string>", input_shape: tuple[int, ...] | None = None) -> Network:
+    """Build a network from YAML text."""
+    return Network(Builder(load_yaml_text(text, source), source).build(input_shape))
+
+
+def load(spec: str | Path, input_shape: tuple[int, ...] | None = None) -> Network:
+    """Build a network from a file path, or the name of a built-in architecture (`lenet5`)."""
+    path = Path(spec)
+    if path.is_file():
+        return Network(Builder(load_yaml_file(path), str(path)).build(input_shape))
+    builtin = zoo.find(str(spec))
+    if builtin is not None:
+        return Network(Builder(load_yaml_text(builtin.read_text(encoding="utf-8"), f"{spec}.yaml"),
+                               f"{spec}.yaml").build(input_shape))
+    hint = "; " + zoo.suggest(str(spec)) if zoo.names() else ""
+    raise CnnError(f"no such file or built-in architecture{hint}", Where(str(spec)))

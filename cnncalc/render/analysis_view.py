@@ -1,0 +1,155 @@
+"""Tables of an Analysis in the four formats: rich table, JSON, CSV, Markdown."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from ..records import Analysis, TopDown
+from .columns import VIEWS, Column, pair_text, shape_text
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:,.2f} {unit}"
+    return f"{n} B"
+
+
+def _totals_lines(a: Analysis) -> list[tuple[str, str]]:
+    t = a.totals
+    batch = f" (batch {a.batch})" if a.batch != 1 else ""
+    return [
+        ("Params (trainable)", f"{t.params:,}"),
+        ("Non-trainable", f"{t.non_trainable:,}"),
+        ("Total params", f"{t.params + t.non_trainable:,}"),
+        ("Connections", f"{t.connections:,}"),
+        (f"MACs{batch}", f"{t.macs:,}"),
+        (f"FLOPs (2·MACs){batch}", f"{t.flops:,}"),
+        ("Param bytes", f"{t.param_bytes:,} ({human_bytes(t.param_bytes)})"),
+        (f"Activation bytes{batch}", f"{t.activation_bytes:,} ({human_bytes(t.activation_bytes)})"),
+    ]
+
+
+def _table(a: Analysis, columns: list[Column], tree: bool) -> Table:
+    title = f"{a.name}  input {shape_text(a.input)}"
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    for col in columns:
+        table.add_column(col.header, justify="right" if col.numeric or col.key in ("params",) else "left",
+                         no_wrap=col.key == "name")
+    for r in a.layers:
+        cells = [col.text(r) for col in columns]
+        if tree:
+            cells[0] = "  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name
+        table.add_row(*cells)
+    return table
+
+
+def _totals_table(a: Analysis) -> Table:
+    table = Table(box=box.SIMPLE, show_header=False)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    for label, value in _totals_lines(a):
+        table.add_row(label, value)
+    return table
+
+
+def _notes(a: Analysis) -> Text | None:
+    if not a.warnings:
+        return None
+    return Text("\n".join(f"note: {w}" for w in a.warnings), style="yellow")
+
+
+def render_analysis(a: Analysis, view: str, fmt: str) -> object:
+    """A rich renderable for `table`, a string for the other formats."""
+    columns = VIEWS[view]
+    if fmt == "json":
+        return json.dumps(a.to_json(), indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        for r in a.layers:
+            writer.writerow([c.raw(r) for c in columns])
+        return out.getvalue()
+    if fmt == "markdown":
+        lines = [f"**{a.name}** — input {shape_text(a.input)}", ""]
+        lines.append("| " + " | ".join(c.header for c in columns) + " |")
+        lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
+        for r in a.layers:
+            lines.append("| " + " | ".join(c.text(r).replace("|", "\\|") for c in columns) + " |")
+        lines += ["", "| Total | |", "|---|---:|"]
+        lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]
+        lines += [f"\nnote: {w}" for w in a.warnings]
+        return "\n".join(lines) + "\n"
+    parts = [_table(a, columns, tree=view == "summary"), _totals_table(a)]
+    notes = _notes(a)
+    if notes is not None:
+        parts.append(notes)
+    return Group(*parts)
+
+
+def render_top_down(td: TopDown, fmt: str) -> object:
+    rows = [(s.layer, " ; ".join(e.text() for e in s.expr) if s.expr[0].text() != s.expr[1].text() else s.expr[0].text(),
+             pair_text(s.size)) for s in td.steps]
+    if fmt == "json":
+        return json.dumps({"layer": td.layer, "size": list(td.size), "global": td.is_global,
+                           "steps": [{"layer": l, "formula": f, "rf": list(s.size)} for (l, f, _), s in zip(rows, td.steps)]},
+                          indent=2, ensure_ascii=False)
+    header = ("step", "layer", "RF = (RF_next − 1)·s + k", "RF")
+    if fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["step", "layer", "formula", "rf"])
+        for i, (layer, f, size) in enumerate(rows, 1):
+            w.writerow([i, layer, f, size])
+        return out.getvalue()
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|---:|---|---|---:|"]
+        lines += [f"| {i} | {l} | {f} | {s} |" for i, (l, f, s) in enumerate(rows, 1)]
+        lines.append(f"\nReceptive field of {td.layer}: **{pair_text(td.size)}**")
+        return "\n".join(lines) + "\n"
+    table = Table(title=f"Receptive field of {td.layer}, top-down (RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i)",
+                  box=box.SIMPLE_HEAVY, title_justify="left")
+    for h in header:
+        table.add_column(h, justify="right" if h in ("step", "RF") else "left")
+    for i, (layer, f, size) in enumerate(rows, 1):
+        table.add_row(str(i), layer, f, size)
+    extra = " (global: it sees the whole input)" if td.is_global else ""
+    return Group(table, Text(f"Receptive field of {td.layer}: {pair_text(td.size)}{extra}", style="bold"))
+
+
+def render_zoo(rows: list[tuple[str, str, int, str]], fmt: str) -> object:
+    """rows: (name, input, params, description)."""
+    if fmt == "json":
+        return json.dumps([{"name": n, "input": i, "params": p, "description": d} for n, i, p, d in rows], indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["name", "input", "params", "description"])
+        w.writerows(rows)
+        return out.getvalue()
+    if fmt == "markdown":
+        lines = ["| name | input | params | description |", "|---|---|---:|---|"]
+        lines += [f"| {n} | {i} | {p:,} | {d} |" for n, i, p, d in rows]
+        return "\n".join(lines) + "\n"
+    table = Table(box=box.SIMPLE_HEAVY)
+    for h, j in (("Name", "left"), ("Input", "left"), ("Params", "right"), ("Description", "left")):
+        table.add_column(h, justify=j)
+    for n, i, p, d in rows:
+        table.add_row(n, i, f"{p:,}", d)
+    return table
+
+
+def to_text(renderable: object, width: int = 120) -> str:
+    """Plain text of a renderable (golden tests, pipes)."""
+    if isinstance(renderable, str):
+        return renderable
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
+    console.print(renderable)
+    return console.file.getvalue()

@@ -1,0 +1,64 @@
+"""The columns each view shows. Cells are formatted here; nothing is computed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable
+
+from ..records import LayerRecord
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape))
+
+
+def pair_text(pair: tuple) -> str:
+    a, b = (_frac(x) for x in pair)
+    return a if a == b else f"{a}×{b}"
+
+
+def _frac(x: Any) -> str:
+    if isinstance(x, Fraction) and x.denominator != 1:
+        return f"{float(x):g}"
+    return str(int(x)) if isinstance(x, Fraction) else str(x)
+
+
+def rf_text(r: LayerRecord) -> str:
+    text = pair_text(r.rf.size)
+    if r.rf.is_global:
+        return f"{text} (global)"
+    if not r.rf.aligned:
+        return f"≤{text} (unaligned)"
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # CSV header and JSON-ish name
+    header: str  # table header
+    text: Callable[[LayerRecord], str]
+    raw: Callable[[LayerRecord], Any]  # value for CSV
+    numeric: bool = False
+
+
+def _int_col(key: str, header: str) -> Column:
+    return Column(key, header, lambda r: f"{getattr(r, key):,}", lambda r: getattr(r, key), True)
+
+
+NAME = Column("name", "Layer", lambda r: r.name, lambda r: r.name)
+TYPE = Column("type", "Type", lambda r: r.type, lambda r: r.type)
+OUTPUT = Column("output", "Output", lambda r: shape_text(r.output), lambda r: shape_text(r.output))
+PARAMS = _int_col("params", "Params")
+NON_TRAINABLE = _int_col("non_trainable", "Non-trainable")
+CONNECTIONS = _int_col("connections", "Connections")
+MACS = _int_col("macs", "MACs")
+RF_SIZE = Column("rf", "RF", rf_text, lambda r: pair_text(r.rf.size))
+JUMP = Column("jump", "Jump", lambda r: pair_text(r.rf.jump), lambda r: pair_text(r.rf.jump), True)
+START = Column("start", "Start", lambda r: pair_text(r.rf.start), lambda r: pair_text(r.rf.start), True)
+PAD = Column("eff_padding", "Eff. pad", lambda r: pair_text(r.rf.pad), lambda r: pair_text(r.rf.pad), True)
+
+VIEWS: dict[str, list[Column]] = {
+    "params": [NAME, TYPE, OUTPUT, PARAMS, CONNECTIONS],
+    "rf": [NAME, TYPE, OUTPUT, RF_SIZE, JUMP, START, PAD],
+    "summary": [NAME, TYPE, OUTPUT, PARAMS, NON_TRAINABLE, CONNECTIONS, MACS, RF_SIZE, JUMP],
+}

@@ -1,0 +1,79 @@
+"""The spatial rule shared by every windowed layer (conv, pooling, subsampling): DESIGN.md § Shapes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import CnnError
+from .formula import Ceil, Expr, Floor, Num, lit
+
+Shape = tuple[int, ...]
+Padding = str | tuple[int, int, int, int]  # "same" or (top, bottom, left, right)
+
+
+@dataclass(frozen=True)
+class AxisResult:
+    """Output size along one axis, how it was derived, and the padding actually applied."""
+
+    axis: str  # "H" or "W"
+    size: int
+    expr: Expr
+    pad_lo: int
+    pad_hi: int
+    k_eff: int
+    stride: int
+    notes: tuple[str, ...] = field(default=())
+
+
+def effective_kernel(k: int, d: int) -> tuple[int, Expr]:
+    """k' = d·(k−1)+1, with its derivation when dilation is on."""
+    k_eff = d * (k - 1) + 1
+    return k_eff, (Num(d) * (Num(k) - 1) + 1 if d != 1 else Num(k))
+
+
+def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
+                ceil_mode: bool = False) -> AxisResult:
+    k_eff, k_expr = effective_kernel(k, d)
+    if padding == "same":
+        return _same_axis(axis, size, k_eff, s)
+    lo, hi = (padding[0], padding[1]) if axis == "H" else (padding[2], padding[3])
+    span = size + lo + hi - k_eff
+    if span < 0:
+        need = -(-(k_eff - size) // 2)
+        kernel = f"kernel {k}" + (f" (dilated to {k_eff})" if d != 1 else "")
+        raise CnnError(
+            f"{kernel} is larger than the input {'height' if axis == 'H' else 'width'} {size} after padding "
+            f"{lo}+{hi}; use padding ≥ {need} on each side or a smaller kernel"
+        )
+    pads = Num(2) * lo if lo == hi else Num(lo) + hi
+    inner = (Num(size) - k_expr + pads) / s
+    notes: list[str] = []
+    if ceil_mode:
+        out = -(-span // s) + 1
+        expr: Expr = Ceil(inner) + 1
+        if (out - 1) * s >= size + lo:
+            # PyTorch: the last window must start inside the input or the left padding.
+            out -= 1
+            expr = Ceil(inner)
+            notes.append(f"{axis}: ceil_mode would start a last window in the right padding; it is dropped (as PyTorch does)")
+        elif span % s:
+            notes.append(f"{axis}: ceil_mode adds a last window that overhangs the input by {s - span % s}")
+    else:
+        out = span // s + 1
+        expr = Floor(inner) + 1
+        if span % s:
+            what = "rows" if axis == "H" else "columns"
+            notes.append(
+                f"{axis}: {size} + {lo + hi} − {k_eff} = {span} is not a multiple of stride {s}: "
+                f"the last {span % s} {what} are never covered"
+            )
+    return AxisResult(axis, out, expr, lo, hi, k_eff, s, tuple(notes))
+
+
+def _same_axis(axis: str, size: int, k_eff: int, s: int) -> AxisResult:
+    out = -(-size // s)
+    total = max((out - 1) * s + k_eff - size, 0)
+    lo, hi = total // 2, total - total // 2
+    notes = []
+    if lo != hi:
+        notes.append(f"{axis}: padding same adds {total}: {lo} before, {hi} after (TensorFlow's rule)")
+    return AxisResult(axis, out, Ceil(lit(size) / s), lo, hi, k_eff, s, tuple(notes))
