@@ -22,8 +22,8 @@ def non_negative_int(v: Any) -> int:
 
 def pair(v: Any) -> tuple[int, int]:
     """`5` means (5, 5); `[1, 7]` is (height, width)."""
-    if _is_int(v):
-        v = [v, v]
+    if _is_int(v) and v >= 1:
+        return (v, v)
     if isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 1 for x in v):
         return (v[0], v[1])
     raise ValueError(f"must be a whole number ≥ 1 or [height, width], got {v!r}")
