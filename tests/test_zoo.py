@@ -1,0 +1,207 @@
+"""The built-in architectures reproduce published figures.
+
+Every expected number comes from outside cnncalc: torchvision's model metadata (the `_metadata`
+dicts in torchvision/models/*.py: "num_params" and "_ops" = GMACs, which DESIGN.md explains are
+multiply-accumulates of conv and dense layers without bias), the papers, PyTorch run as an oracle,
+or a hand derivation written next to the number.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import cnncalc
+from cnncalc.cli import main
+
+ARCHITECTURES = Path(__file__).resolve().parent.parent / "architectures"
+
+
+def analyse(name: str):
+    return cnncalc.load(name).analyse()
+
+
+# -- LeNet-5 -----------------------------------------------------------------------------------
+
+def test_lenet5_modern_variant():
+    a = analyse("lenet5")
+    # The common modern LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, 10):
+    # 61,706 params, the figure quoted by most tutorials and reproduced by hand:
+    # C1 (25·1+1)·6 = 156; C3 (25·6+1)·16 = 2,416; C5 (400+1)·120 = 48,120;
+    # F6 (120+1)·84 = 10,164; OUTPUT (84+1)·10 = 850; total 61,706.
+    assert a.totals.params == 61_706
+    assert a.layer("C1").params == 156
+    assert a.layer("C3").params == 2_416
+    assert a.layer("C5").params == 48_120  # LeCun et al. 1998, C5: 48,120 trainable connections
+    assert a.layer("F6").params == 10_164  # LeCun et al. 1998, F6: 10,164 trainable parameters
+    assert a.layer("OUTPUT").params == 850
+
+
+def test_lenet5_modern_variant_against_pytorch():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+    expected = sum(p.numel() for p in model.parameters())  # PyTorch as the oracle
+    assert analyse("lenet5").totals.params == expected
+    assert tuple(model(torch.zeros(1, 1, 32, 32)).shape[1:]) == analyse("lenet5").layers[-1].output
+
+
+# Values from LeCun, Bottou, Bengio, Haffner 1998, section II.B (and DESIGN.md's reference table):
+# (params, connections) per layer.
+LENET5_1998 = {
+    "C1": (156, 122_304),
+    "S2": (12, 5_880),
+    "C3": (1_516, 151_600),
+    "S4": (32, 2_000),
+    "C5": (48_120, 48_120),
+    "F6": (10_164, 10_164),
+    "OUTPUT": (0, 840),  # Euclidean RBF: fixed prototypes; 10 units × 84 inputs, no bias
+}
+
+
+@pytest.mark.parametrize("layer", list(LENET5_1998))
+def test_lenet5_1998_per_layer(layer):
+    record = analyse("lenet5-1998").layer(layer)
+    assert (record.params, record.connections) == LENET5_1998[layer]
+
+
+def test_lenet5_1998_totals():
+    a = analyse("lenet5-1998")
+    # LeCun et al. 1998: "340,908 connections, but only 60,000 trainable free parameters"
+    assert a.totals.params == 60_000
+    assert a.totals.connections == 340_908
+    # The RBF prototypes are fixed: 10·84 = 840 non-trainable values.
+    assert a.layer("OUTPUT").non_trainable == 840
+
+
+def test_lenet5_c3_full_connectivity():
+    # LeCun et al. 1998 / DESIGN.md: a fully connected C3 would have (6·25 + 1)·16 = 2,416
+    # params and 2,416·10·10 = 241,600 connections.
+    net = cnncalc.loads(
+        """
+input: [6, 14, 14]
+layers:
+  - conv: {name: C3, filters: 16, kernel: 5}
+"""
+    )
+    record = net.analyse().layer("C3")
+    assert (record.params, record.connections) == (2_416, 241_600)
+
+
+# -- ImageNet models (torchvision) -------------------------------------------------------------
+
+def test_alexnet():
+    a = analyse("alexnet")
+    assert a.totals.params == 61_100_840  # torchvision AlexNet_Weights metadata: num_params
+    assert a.totals.macs == 714_188_480  # torchvision metadata: _ops 0.714 GFLOPS (= GMACs)
+    # RF of the last max pool (features.12): 195, Araujo et al., Distill 2019, table of RFs
+    # (AlexNet: 195); by hand, top-down (DESIGN.md's formula) from that pool:
+    # 3 → (3−1)·1+3 = 5 → 7 → 9 (three 3x3/s1 convs) → (9−1)·2+3 = 19 (pool 3/2)
+    # → (19−1)·1+5 = 23 (conv 5) → (23−1)·2+3 = 47 (pool 3/2) → (47−1)·4+11 = 195 (conv 11/4).
+    assert a.layer("pool3").rf.size == (195, 195)
+
+
+def test_vgg16():
+    a = analyse("vgg16")
+    assert a.totals.params == 138_357_544  # torchvision VGG16_Weights metadata: num_params
+    assert a.totals.macs == 15_470_264_320  # torchvision metadata: _ops 15.47 GFLOPS (= GMACs)
+    # RF of the last max pool (pool5): 212, as in Araujo et al., Distill 2019, table of RFs
+    # (VGG-16: 212); by hand: each stage of n 3x3 convs then a 2x2 pool at jump j adds 2n·j + j.
+    # 2·2·1+1 + 2·2·2+2 + 2·3·4+4 + 2·3·8+8 + 2·3·16+16 = 5+10+28+56+112 = 211, plus 1 = 212.
+    assert a.layer("pool5").rf.size == (212, 212)
+
+
+def test_resnet18():
+    a = analyse("resnet18")
+    assert a.totals.params == 11_689_512  # torchvision ResNet18_Weights metadata: num_params
+    assert a.totals.macs == 1_814_073_344  # torchvision metadata: _ops 1.814; DESIGN.md's exact value
+    # torchvision's paths
+    assert a.layer("layer1.0.conv1").params == 64 * 64 * 9
+    assert a.layer("layer2.0.shortcut.0").params == 64 * 128  # torchvision: layer2.0.downsample.0
+    assert a.layer("layer2.0.shortcut.0").output == (128, 28, 28)
+    assert a.layer("fc").params == 512 * 1000 + 1000
+
+
+def test_resnet50():
+    a = analyse("resnet50")
+    assert a.totals.params == 25_557_032  # torchvision ResNet50_Weights.IMAGENET1K_V1 metadata: num_params
+    assert a.totals.macs == 4_089_184_256  # torchvision metadata: _ops 4.089 GFLOPS (= GMACs)
+    # ResNet v1.5: the stride sits on the 3x3 conv
+    assert a.layer("layer2.0.conv1").output == (128, 56, 56)
+    assert a.layer("layer2.0.conv2").output == (128, 28, 28)
+
+
+def test_googlenet():
+    a = analyse("googlenet")
+    assert a.totals.params == 6_624_904  # torchvision GoogLeNet_Weights metadata: num_params (no aux heads)
+    assert round(a.totals.macs / 1e9, 3) == 1.498  # torchvision metadata: _ops 1.498 GFLOPS (= GMACs)
+    # Szegedy et al. 2015, Table 1: output sizes of the inception stages
+    assert a.layer("inception3b.concat").output == (480, 28, 28)
+    assert a.layer("inception4e.concat").output == (832, 14, 14)
+    assert a.layer("inception5b.concat").output == (1024, 7, 7)
+
+
+# -- Network in Network (CIFAR-10) ---------------------------------------------------------------
+
+def test_nin():
+    a = analyse("nin")
+    # By hand, (k·k·C_in + 1)·C_out per conv (Lin et al. 2014, the authors' Caffe CIFAR-10 model):
+    #   mlpconv1: conv 5x5 3→192      (75+1)·192   =  14,592
+    #             cccp1 1x1 192→160   (192+1)·160  =  30,880
+    #             cccp2 1x1 160→96    (160+1)·96   =  15,456
+    #   mlpconv2: conv 5x5 96→192     (2400+1)·192 = 460,992
+    #             cccp3 1x1 192→192   (192+1)·192  =  37,056
+    #             cccp4 1x1 192→192                =  37,056
+    #   mlpconv3: conv 3x3 192→192    (1728+1)·192 = 331,968
+    #             cccp5 1x1 192→192                =  37,056
+    #             cccp6 1x1 192→10    (192+1)·10   =   1,930
+    #   total                                        966,986
+    assert a.totals.params == 966_986
+    # MACs by hand: feature maps 32x32, 16x16 (after 3/2 ceil pool), 8x8:
+    #   1024·(75·192 + 192·160 + 160·96) = 1024·60,480 = 61,931,520
+    #   256·(2400·192 + 192·192·2)   = 256·534,528 = 136,839,168
+    #   64·(1728·192 + 192·192 + 192·10) = 64·370,560 = 23,715,840
+    #   total 222,486,528
+    assert a.totals.macs == 222_486_528
+    assert a.layer("mlpconv3.cccp2").output == (10, 8, 8)
+
+
+def test_nin_against_pytorch():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def mlpconv(c_in, c, k, p, m1, m2):
+        return [nn.Conv2d(c_in, c, k, padding=p), nn.ReLU(), nn.Conv2d(c, m1, 1), nn.ReLU(),
+                nn.Conv2d(m1, m2, 1), nn.ReLU()]
+
+    model = nn.Sequential(
+        *mlpconv(3, 192, 5, 2, 160, 96), nn.MaxPool2d(3, 2, ceil_mode=True), nn.Dropout(),
+        *mlpconv(96, 192, 5, 2, 192, 192), nn.AvgPool2d(3, 2, ceil_mode=True), nn.Dropout(),
+        *mlpconv(192, 192, 3, 1, 192, 10), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    )
+    a = analyse("nin")
+    assert a.totals.params == sum(p.numel() for p in model.parameters())
+    assert tuple(model(torch.zeros(1, 3, 32, 32)).shape[1:]) == a.layers[-1].output
+
+
+# -- the CLI lists them all ------------------------------------------------------------------------
+
+def test_list_shows_every_architecture(runner):
+    result = runner.invoke(main, ["list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = {row["name"] for row in json.loads(result.output)}
+    on_disk = {p.stem for p in ARCHITECTURES.glob("*.yaml")}
+    assert on_disk <= listed
+    assert {"lenet5", "lenet5-1998", "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "nin"} <= on_disk
+
+
+def test_list_table_names_every_architecture(runner):
+    result = runner.invoke(main, ["list"])
+    assert result.exit_code == 0, result.output
+    for path in ARCHITECTURES.glob("*.yaml"):
+        assert path.stem in result.output
