@@ -1,0 +1,177 @@
+"""The NumPy kernels against torch.nn.functional (the oracle), over a grid of every option.
+
+float64: max abs error ≤ 1e-10; float32: relative error ≤ 1e-5 (against torch in float64)."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
+F = torch.nn.functional
+
+from cnncalc.kernels import adaptive_avg_pool2d, avg_pool2d, conv2d, dense, max_pool2d  # noqa: E402
+from cnncalc.kernels import elementwise as ew  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def same_pads(size, k, s, d):
+    k_eff = d * (k - 1) + 1
+    out = -(-size // s)
+    total = max((out - 1) * s + k_eff - size, 0)
+    return total // 2, total - total // 2
+
+
+def check(ours, ref64, dtype):
+    ref = ref64.numpy()
+    assert ours.shape == ref.shape
+    if dtype == np.float64:
+        assert np.max(np.abs(ours - ref), initial=0) <= 1e-10
+    else:
+        scale = max(np.max(np.abs(ref), initial=0), 1e-6)
+        assert np.max(np.abs(ours - ref), initial=0) / scale <= 1e-5
+
+
+PADDINGS = ["p0", "p1", "p2", "same", "asym"]
+
+
+def pads_for(mode, h, w, k, s, d):
+    if mode == "same":
+        return (*same_pads(h, k, s, d), *same_pads(w, k, s, d))
+    if mode == "asym":
+        return (0, 1, 2, 1)
+    p = int(mode[1])
+    return (p, p, p, p)
+
+
+@pytest.mark.parametrize("k", range(1, 8))
+@pytest.mark.parametrize("s", [1, 2, 3])
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_conv2d_grid(k, s, d):
+    rng = np.random.default_rng(k * 100 + s * 10 + d)
+    cases = 0
+    for mode, groups, bias, n, (h, w), dtype in itertools.product(
+            PADDINGS, ["1", "2", "dw"], [True, False], [1, 3], [(9, 8), (12, 13)], [np.float64, np.float32]):
+        c = 4
+        g = {"1": 1, "2": 2, "dw": c}[groups]
+        oc = 4 if groups != "dw" else 8
+        pad = pads_for(mode, h, w, k, s, d)
+        k_eff = d * (k - 1) + 1
+        if h + pad[0] + pad[1] < k_eff or w + pad[2] + pad[3] < k_eff:
+            continue
+        x = rng.standard_normal((n, c, h, w))
+        wt = rng.standard_normal((oc, c // g, k, k))
+        b = rng.standard_normal(oc) if bias else None
+        ours = conv2d(x.astype(dtype), wt.astype(dtype), None if b is None else b.astype(dtype),
+                      (s, s), pad, (d, d), g)
+        assert ours.dtype == dtype
+        xt = F.pad(torch.from_numpy(x), (pad[2], pad[3], pad[0], pad[1]))
+        ref = F.conv2d(xt, torch.from_numpy(wt), None if b is None else torch.from_numpy(b),
+                       stride=s, dilation=d, groups=g)
+        check(ours, ref, dtype)
+        cases += 1
+    assert cases > 0
+
+
+def test_conv2d_rectangular_kernel_and_stride():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 11, 10))
+    wt = rng.standard_normal((5, 3, 1, 7))
+    ours = conv2d(x, wt, None, (2, 1), (0, 0, 3, 3), (1, 2))
+    ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), stride=(2, 1), padding=(0, 3), dilation=(1, 2))
+    check(ours, ref, np.float64)
+
+
+def test_conv2d_chunks_the_batch(monkeypatch):
+    from cnncalc.kernels import conv as conv_mod
+    monkeypatch.setattr(conv_mod, "COL_BUDGET_BYTES", 1000)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 2, 6, 6))
+    wt = rng.standard_normal((3, 2, 3, 3))
+    ours = conv_mod.conv2d(x, wt, padding=(1, 1, 1, 1))
+    check(ours, F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), padding=1), np.float64)
+
+
+def test_conv2d_homework_example():
+    # The classic hand-worked example: 5×5 input, one 3×3 filter, no bias, stride 1, no padding.
+    x = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]], float)
+    f = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], float)
+    out = conv2d(x[None, None], f[None, None])
+    assert out[0, 0].tolist() == [[4, 3, 4], [2, 4, 3], [2, 3, 4]]
+
+
+@pytest.mark.parametrize("k", range(1, 8))
+@pytest.mark.parametrize("s", [1, 2, 3])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_pool_grid(k, s, ceil_mode):
+    rng = np.random.default_rng(k * 10 + s)
+    for p, n, (h, w), dtype in itertools.product(range(0, k // 2 + 1), [1, 3], [(9, 8), (12, 13)],
+                                                 [np.float64, np.float32]):
+        if h + 2 * p < k:
+            continue
+        x = rng.standard_normal((n, 3, h, w))
+        xt = torch.from_numpy(x)
+        pad = (p, p, p, p)
+        ours = max_pool2d(x.astype(dtype), (k, k), (s, s), pad, ceil_mode)
+        check(ours, F.max_pool2d(xt, k, s, p, ceil_mode=ceil_mode), dtype)
+        for include in (True, False):
+            ours = avg_pool2d(x.astype(dtype), (k, k), (s, s), pad, ceil_mode, include)
+            ref = F.avg_pool2d(xt, k, s, p, ceil_mode=ceil_mode, count_include_pad=include)
+            check(ours, ref, dtype)
+
+
+def test_adaptive_avg_pool():
+    rng = np.random.default_rng(2)
+    for h, w, oh, ow in [(13, 13, 6, 6), (7, 9, 7, 7), (5, 5, 1, 1), (10, 7, 3, 4)]:
+        x = rng.standard_normal((2, 3, h, w))
+        check(adaptive_avg_pool2d(x, (oh, ow)), F.adaptive_avg_pool2d(torch.from_numpy(x), (oh, ow)), np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bias", [True, False])
+def test_dense(dtype, bias):
+    rng = np.random.default_rng(3)
+    x, wt, b = rng.standard_normal((3, 17)), rng.standard_normal((5, 17)), rng.standard_normal(5)
+    ours = dense(x.astype(dtype), wt.astype(dtype), b.astype(dtype) if bias else None)
+    check(ours, F.linear(torch.from_numpy(x), torch.from_numpy(wt), torch.from_numpy(b) if bias else None), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_elementwise(dtype):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 6, 5, 4)) * 4
+    xt = torch.from_numpy(x)
+    xd = x.astype(dtype)
+    check(ew.relu(xd), F.relu(xt), dtype)
+    check(ew.leaky_relu(xd, 0.1), F.leaky_relu(xt, 0.1), dtype)
+    check(ew.sigmoid(xd), torch.sigmoid(xt), dtype)
+    check(ew.tanh(xd), torch.tanh(xt), dtype)
+    check(ew.gelu(xd), F.gelu(xt), dtype)
+    check(ew.softmax(xd), F.softmax(xt, dim=1), dtype)
+    check(ew.softmax(xd[:, :, 0, 0] * 100), F.softmax(xt[:, :, 0, 0] * 100, dim=1), dtype)
+    for size in (1, 2, 3, 5):
+        check(ew.local_response_norm(xd, size, 1e-2, 0.75, 2.0), F.local_response_norm(xt, size, 1e-2, 0.75, 2.0), dtype)
+    w, b, m, v = (rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal(6), rng.random(6) + 0.5)
+    ours = ew.batch_norm(xd, w.astype(dtype), b.astype(dtype), m.astype(dtype), v.astype(dtype), 1e-5)
+    ref = F.batch_norm(xt, torch.from_numpy(m), torch.from_numpy(v), torch.from_numpy(w), torch.from_numpy(b),
+                       training=False, eps=1e-5)
+    check(ours, ref, dtype)
+
+
+def test_sigmoid_softmax_do_not_overflow():
+    x = np.array([[-1000.0, 0.0, 1000.0]])
+    assert np.all(np.isfinite(ew.sigmoid(x)))
+    assert np.allclose(ew.softmax(x), [[0, 0, 1]])
+
+
+def test_subsample_and_rbf():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 28, 28))
+    w, b = rng.standard_normal(6), rng.standard_normal(6)
+    ref = F.avg_pool2d(torch.from_numpy(x), 2) * 4 * torch.from_numpy(w).view(1, -1, 1, 1) + torch.from_numpy(b).view(1, -1, 1, 1)
+    check(ew.subsample(x, w, b, (2, 2), (2, 2)), ref, np.float64)
+    v, proto = rng.standard_normal((3, 84)), rng.standard_normal((10, 84))
+    ref = ((torch.from_numpy(v)[:, None, :] - torch.from_numpy(proto)[None]) ** 2).sum(-1)
+    assert np.max(np.abs(ew.rbf(v, proto) - ref.numpy())) <= 1e-10
