@@ -189,6 +189,30 @@ def test_nin_against_pytorch():
     assert tuple(model(torch.zeros(1, 3, 32, 32)).shape[1:]) == a.layers[-1].output
 
 
+# -- the complete examples in docs/format.md load ---------------------------------------------------
+
+def _doc_examples():
+    text = (ARCHITECTURES.parent / "docs" / "format.md").read_text(encoding="utf-8")
+    blocks = text.split("```yaml\n")[1:]
+    return [b.split("```")[0] for b in blocks if "\ninput:" in "\n" + b.split("```")[0]]
+
+
+def test_format_doc_examples_load():
+    examples = _doc_examples()
+    assert len(examples) >= 2
+    for example in examples:
+        cnncalc.loads(example, "docs/format.md").analyse()
+
+
+def test_format_doc_resnet_example():
+    demo = next(e for e in _doc_examples() if "resnet-stage-demo" in e)
+    a = cnncalc.loads(demo).analyse()
+    # 1x1 conv, stride 2, 64 -> 128 maps, no bias: 64·128 = 8,192 (as the doc says)
+    assert a.layer("layer2.0.shortcut.0").params == 8_192
+    assert a.layer("layer2.0.shortcut.0").output == (128, 28, 28)
+    assert a.layer("layer1.0.add1").output == (64, 56, 56)
+
+
 # -- the CLI lists them all ------------------------------------------------------------------------
 
 def test_list_shows_every_architecture(runner):
