@@ -60,12 +60,17 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
     else:
         out = span // s + 1
         expr = Floor(inner) + 1
-        if span % s:
-            what = "rows" if axis == "H" else "columns"
+        what = "rows" if axis == "H" else "columns"
+        # The last span % s positions of the padded input are never read; only those that are
+        # real input (not bottom/right padding) lose information.
+        lost = span % s - hi
+        if lost > 0:
             notes.append(
                 f"{axis}: {size} + {lo + hi} − {k_eff} = {span} is not a multiple of stride {s}: "
-                f"the last {span % s} {what} are never covered"
+                f"the last {lost} input {what} are never covered"
             )
+        if k_eff < s:
+            notes.append(f"{axis}: kernel {k_eff} < stride {s}: {s - k_eff} of every {s} input {what} are skipped")
     return AxisResult(axis, out, expr, lo, hi, k_eff, s, tuple(notes))
 
 
@@ -77,3 +82,13 @@ def _same_axis(axis: str, size: int, k_eff: int, s: int) -> AxisResult:
     if lo != hi:
         notes.append(f"{axis}: padding same adds {total}: {lo} before, {hi} after (TensorFlow's rule)")
     return AxisResult(axis, out, Ceil(lit(size) / s), lo, hi, k_eff, s, tuple(notes))
+
+
+def axis_notes(axes: tuple[AxisResult, ...]) -> tuple[str, ...]:
+    """Notes of both axes, with an H note and its identical W twin said once ("H, W: …")."""
+    h = [n[3:] for n in axes[0].notes]
+    w = [n[3:] for n in axes[1].notes] if len(axes) > 1 else []
+    both = [f"H, W: {n}".replace("rows", "rows/columns") for n in h if n.replace("rows", "columns") in w]
+    only_h = [f"H: {n}" for n in h if n.replace("rows", "columns") not in w]
+    only_w = [f"W: {n}" for n in w if n not in [x.replace("rows", "columns") for x in h]]
+    return tuple(both + only_h + only_w)

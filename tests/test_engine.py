@@ -79,7 +79,7 @@ def test_uncovered_rows_note():
     # (10 − 3)/2 = 3.5: floor → 4 outputs; 7 mod 2 = 1 row never covered.
     r = net("  - conv: {filters: 1, kernel: 3, stride: 2}", "[1, 10, 10]").layers[0]
     assert r.output == (1, 4, 4)
-    assert any("last 1 rows are never covered" in n for n in r.notes)
+    assert any("the last 1 input rows are never covered" in n for n in r.notes)
 
 
 def test_ceil_mode_matches_pytorch_rule():
@@ -209,3 +209,10 @@ def test_params_match_pytorch(cin, cout, g, k, bias):
     r = net(f"  - conv: {{filters: {cout}, kernel: {k}, groups: {g}, bias: {str(bias).lower()}}}",
             f"[{cin}, 9, 9]").layers[0]
     assert r.params == sum(p.numel() for p in layer.parameters())
+
+
+def test_padding_rows_left_over_are_not_reported_as_lost():
+    # ResNet's 3×3/2 pad 1 on 56: 56 + 2 − 3 = 55, odd; the one position never read is the bottom
+    # padding row, so every input row is covered and no note is due.
+    r = net("  - conv: {filters: 1, kernel: 3, stride: 2, padding: 1}", "[1, 56, 56]").layers[0]
+    assert r.output == (1, 28, 28) and r.notes == ()

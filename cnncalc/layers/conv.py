@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..formula import Num, product, total
-from ..shapes import Shape, window_axis
+from ..shapes import Shape, axis_notes, window_axis
 from . import options as opt
 from .base import Counts, Layer, Option, Output, Window
 
@@ -20,6 +20,7 @@ class Conv2d(Layer):
         "groups": Option(opt.positive_int, 1, "split input and output maps into g groups (g = C_in: depthwise)"),
         "bias": Option(opt.boolean, True, "add a bias per output map"),
         "table": Option(opt.connection_table, None, "connection table: per output map, the input maps it reads"),
+        "weights": Option(opt.inline_weights, None, "inline weights for small examples: a nested list, or {weight, bias}"),
     }
 
     def check(self) -> None:
@@ -46,7 +47,7 @@ class Conv2d(Layer):
             window_axis(axis, size, self.kernel[i], self.stride[i], self.dilation[i], self.padding)
             for i, (axis, size) in enumerate((("H", h), ("W", w)))
         )
-        return Output((self.filters, axes[0].size, axes[1].size), axes, sum((a.notes for a in axes), ()))
+        return Output((self.filters, axes[0].size, axes[1].size), axes, axis_notes(axes))
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         c_in = in_shape[0]
@@ -77,3 +78,20 @@ class Conv2d(Layer):
         if self.bias:
             shapes["bias"] = (self.filters,)
         return shapes
+
+    def forward(self, x, weights):
+        from ..kernels.conv import conv2d
+        h, w = self.output(x.shape[1:]).axes
+        weight = weights["weight"]
+        if self.table is not None:
+            weight = weight * self.table_mask(x.shape[1]).astype(weight.dtype)
+        return conv2d(x, weight, weights.get("bias"), self.stride, (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi),
+                      self.dilation, self.groups)
+
+    def table_mask(self, c_in: int):
+        """(filters, C_in, 1, 1) of 0/1: which input maps each output map reads."""
+        import numpy as np
+        mask = np.zeros((self.filters, c_in, 1, 1))
+        for i, row in enumerate(self.table):
+            mask[i, list(row)] = 1
+        return mask

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..formula import Num, product
-from ..shapes import Shape, window_axis
+from ..shapes import Shape, axis_notes, window_axis
 from . import options as opt
 from .base import GLOBAL, Counts, Layer, Option, Output, Window
 
@@ -28,7 +28,7 @@ class Subsample(Layer):
             window_axis(axis, size, self.kernel[i], self.stride[i], 1, (0, 0, 0, 0))
             for i, (axis, size) in enumerate((("H", h), ("W", w)))
         )
-        return Output((c, axes[0].size, axes[1].size), axes, sum((a.notes for a in axes), ()))
+        return Output((c, axes[0].size, axes[1].size), axes, axis_notes(axes))
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         kh, kw = self.kernel
@@ -39,6 +39,10 @@ class Subsample(Layer):
 
     def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         return {"weight": (in_shape[0],), "bias": (in_shape[0],)}
+
+    def forward(self, x, weights):
+        from ..kernels.elementwise import subsample
+        return subsample(x, weights["weight"], weights["bias"], self.kernel, self.stride)
 
 
 class RBF(Layer):
@@ -66,3 +70,7 @@ class RBF(Layer):
 
     def trainable_names(self) -> tuple[str, ...]:
         return ()
+
+    def forward(self, x, weights):
+        from ..kernels.elementwise import rbf
+        return rbf(x, weights["prototypes"])

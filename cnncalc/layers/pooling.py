@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..formula import Num, product
-from ..shapes import Shape, window_axis
+from ..shapes import Shape, axis_notes, window_axis
 from . import options as opt
 from .base import GLOBAL, Counts, Layer, Option, Output, Window
 
@@ -34,7 +34,7 @@ class _Pool2d(Layer):
             window_axis(axis, size, self.kernel[i], self.stride[i], 1, self.padding, self.ceil_mode)
             for i, (axis, size) in enumerate((("H", h), ("W", w)))
         )
-        return Output((c, axes[0].size, axes[1].size), axes, sum((a.notes for a in axes), ()))
+        return Output((c, axes[0].size, axes[1].size), axes, axis_notes(axes))
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         return Counts(connections=product([*out.shape, *self.kernel]))
@@ -48,6 +48,11 @@ class MaxPool2d(_Pool2d):
     kind = "maxpool"
     summary = "max pooling: kernel, stride (default: kernel), padding, ceil_mode"
 
+    def forward(self, x, weights):
+        from ..kernels.pool import max_pool2d
+        h, w = self.output(x.shape[1:]).axes
+        return max_pool2d(x, self.kernel, self.stride, (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), self.ceil_mode)
+
 
 class AvgPool2d(_Pool2d):
     kind = "avgpool"
@@ -56,6 +61,12 @@ class AvgPool2d(_Pool2d):
         **_Pool2d.options,
         "count_include_pad": Option(opt.boolean, True, "divide by the whole window, padding included (PyTorch's default)"),
     }
+
+    def forward(self, x, weights):
+        from ..kernels.pool import avg_pool2d
+        h, w = self.output(x.shape[1:]).axes
+        return avg_pool2d(x, self.kernel, self.stride, (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), self.ceil_mode,
+                          self.count_include_pad)
 
 
 class _GlobalPool(Layer):
@@ -77,10 +88,18 @@ class GlobalAvgPool(_GlobalPool):
     kind = "globalavgpool"
     summary = "global average pooling: (C, H, W) → (C, 1, 1)"
 
+    def forward(self, x, weights):
+        from ..kernels.pool import global_avg_pool
+        return global_avg_pool(x)
+
 
 class GlobalMaxPool(_GlobalPool):
     kind = "globalmaxpool"
     summary = "global max pooling: (C, H, W) → (C, 1, 1)"
+
+    def forward(self, x, weights):
+        from ..kernels.pool import global_max_pool
+        return global_max_pool(x)
 
 
 class AdaptiveAvgPool(Layer):
@@ -113,3 +132,7 @@ class AdaptiveAvgPool(Layer):
         if h % oh == 0 and w % ow == 0:
             return Window((h // oh, w // ow), (h // oh, w // ow), (0, 0))
         return GLOBAL
+
+    def forward(self, x, weights):
+        from ..kernels.pool import adaptive_avg_pool2d
+        return adaptive_avg_pool2d(x, self.size)

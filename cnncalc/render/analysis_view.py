@@ -36,17 +36,14 @@ def _totals_lines(a: Analysis) -> list[tuple[str, str]]:
     ]
 
 
-def _table(a: Analysis, columns: list[Column], tree: bool) -> Table:
+def _table(a: Analysis, columns: list[Column]) -> Table:
     title = f"{a.name}  input {shape_text(a.input)}"
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
     for col in columns:
         table.add_column(col.header, justify="right" if col.numeric or col.key in ("params",) else "left",
                          no_wrap=col.key == "name")
     for r in a.layers:
-        cells = [col.text(r) for col in columns]
-        if tree:
-            cells[0] = "  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name
-        table.add_row(*cells)
+        table.add_row(*[col.text(r) for col in columns])
     return table
 
 
@@ -87,7 +84,7 @@ def render_analysis(a: Analysis, view: str, fmt: str) -> object:
         lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]
         lines += [f"\nnote: {w}" for w in a.warnings]
         return "\n".join(lines) + "\n"
-    parts = [_table(a, columns, tree=view == "summary"), _totals_table(a)]
+    parts = [_table(a, columns), _totals_table(a)]
     notes = _notes(a)
     if notes is not None:
         parts.append(notes)
