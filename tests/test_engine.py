@@ -79,7 +79,7 @@ def test_uncovered_rows_note():
     # (10 − 3)/2 = 3.5: floor → 4 outputs; 7 mod 2 = 1 row never covered.
     r = net("  - conv: {filters: 1, kernel: 3, stride: 2}", "[1, 10, 10]").layers[0]
     assert r.output == (1, 4, 4)
-    assert any("the last 1 input rows are never covered" in n for n in r.notes)
+    assert any("the last 1 input rows/columns are never covered" in n for n in r.notes)
 
 
 def test_ceil_mode_matches_pytorch_rule():
