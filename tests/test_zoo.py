@@ -104,6 +104,8 @@ def test_alexnet():
     # 3 → (3−1)·1+3 = 5 → 7 → 9 (three 3x3/s1 convs) → (9−1)·2+3 = 19 (pool 3/2)
     # → (19−1)·1+5 = 23 (conv 5) → (23−1)·2+3 = 47 (pool 3/2) → (47−1)·4+11 = 195 (conv 11/4).
     assert a.layer("pool3").rf.size == (195, 195)
+    # the textbook top-down walk agrees (DESIGN.md: both forms must give the same size)
+    assert cnncalc.load("alexnet").receptive_field("pool3").size == (195, 195)
 
 
 def test_vgg16():
@@ -114,6 +116,7 @@ def test_vgg16():
     # (VGG-16: 212); by hand: each stage of n 3x3 convs then a 2x2 pool at jump j adds 2n·j + j.
     # 2·2·1+1 + 2·2·2+2 + 2·3·4+4 + 2·3·8+8 + 2·3·16+16 = 5+10+28+56+112 = 211, plus 1 = 212.
     assert a.layer("pool5").rf.size == (212, 212)
+    assert cnncalc.load("vgg16").receptive_field("pool5").size == (212, 212)
 
 
 def test_resnet18():
@@ -125,6 +128,11 @@ def test_resnet18():
     assert a.layer("layer2.0.shortcut.0").params == 64 * 128  # torchvision: layer2.0.downsample.0
     assert a.layer("layer2.0.shortcut.0").output == (128, 28, 28)
     assert a.layer("fc").params == 512 * 1000 + 1000
+    # RF of the last feature map, by hand (r += (k−1)·j along the 3x3 convs of the bodies):
+    # stem conv 7/2: 7, j 2; maxpool 3/2: 7 + 2·2 = 11, j 4; layer1: 4 convs · 2·4 → 43;
+    # layer2: 43 + 8 = 51 (strided conv at j 4), j 8, 3 convs · 16 → 99;
+    # layer3: 99 + 16 = 115, j 16, 3 · 32 → 211; layer4: 211 + 32 = 243, j 32, 3 · 64 → 435.
+    assert a.layer("layer4.1.relu2").rf.size == (435, 435)
 
 
 def test_resnet50():
@@ -134,6 +142,11 @@ def test_resnet50():
     # ResNet v1.5: the stride sits on the 3x3 conv
     assert a.layer("layer2.0.conv1").output == (128, 56, 56)
     assert a.layer("layer2.0.conv2").output == (128, 28, 28)
+    # RF of the last feature map, by hand, along the 3x3 convs: stem 11 (j 4); layer1 3·8 → 35;
+    # layer2 35 + 8 = 43, j 8, 3·16 → 91; layer3 91 + 16 = 107, j 16, 5·32 → 267;
+    # layer4 267 + 32 = 299, j 32, 2·64 → 427. (Araujo et al.'s 483 is TF-slim's ResNet-50,
+    # which strides in the last unit of a stage, not the first as torchvision does.)
+    assert a.layer("layer4.2.relu3").rf.size == (427, 427)
 
 
 def test_googlenet():
