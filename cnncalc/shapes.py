@@ -37,7 +37,8 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
         return _same_axis(axis, size, k_eff, s)
     lo, hi = (padding[0], padding[1]) if axis == "H" else (padding[2], padding[3])
     span = size + lo + hi - k_eff
-    if span < 0:
+    first_out = (-(-span // s) if ceil_mode else span // s) + 1
+    if first_out <= 0:  # DESIGN.md: out ≤ 0 is the error (ceil_mode may still fit one window)
         need = -(-(k_eff - size) // 2)
         kernel = f"kernel {k}" + (f" (dilated to {k_eff})" if d != 1 else "")
         raise CnnError(
