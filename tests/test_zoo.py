@@ -242,3 +242,15 @@ def test_list_table_names_every_architecture(runner):
     assert result.exit_code == 0, result.output
     for path in ARCHITECTURES.glob("*.yaml"):
         assert path.stem in result.output
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in ARCHITECTURES.glob("*.yaml")))
+def test_params_command_runs_on_every_architecture(runner, name):
+    result = runner.invoke(main, ["params", name, "--format", "json"])
+    assert result.exit_code == 0, result.output
+
+
+def test_rf_command_top_down_alexnet(runner):
+    result = runner.invoke(main, ["rf", "alexnet", "--layer", "pool3"])
+    assert result.exit_code == 0, result.output
+    assert "195" in result.output  # Araujo et al., Distill 2019: AlexNet RF 195
