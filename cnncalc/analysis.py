@@ -111,6 +111,8 @@ class _Walker:
             notes=out.notes,
             depth=layer.name.count("."),
             where=str(layer.where) if layer.where else "",
+            axes=tuple(out.axes),
+            options={k: getattr(layer, k, None) for k in type(layer).options},
         ))
 
 

@@ -41,6 +41,9 @@ class LayerRecord:
     notes: tuple[str, ...] = ()
     depth: int = 0  # nesting level, for the tree view
     where: str = ""  # file:line:col of its definition
+    # For homework hints (cnncalc.homework): per-axis window geometry and the layer's declared options.
+    axes: tuple = field(default=(), repr=False)  # shapes.AxisResult per spatial axis
+    options: dict = field(default_factory=dict, repr=False)  # option name → value (kernel, bias, table…)
 
     def to_json(self) -> dict:
         return {

@@ -1,0 +1,133 @@
+"""Worked derivations per layer and quantity, as text with the numbers substituted.
+
+The count formulas are the engine's own (`LayerRecord.derivations`, rendered from the expression
+tree that produced the value). The receptive field is written as the textbook top-down
+recursion, nested into one expression: `RF_L = k_L`, then `RF_i = (RF_{i+1} − 1)·s_i + k_i`.
+Every formula here evaluates, with `cnncalc.arith.evaluate`, to the value it explains.
+"""
+from __future__ import annotations
+
+from ..formula import Expr, Num, product
+from ..i18n import _
+from ..receptive_field import top_down
+from ..records import Analysis, LayerRecord
+
+COUNT_FIELDS = ("params", "non_trainable", "connections", "macs")
+
+
+def dims_text(dims) -> str:
+    return "×".join(str(d) for d in dims)
+
+
+def rf_exprs(record: LayerRecord) -> tuple[Expr, Expr] | None:
+    """The top-down RF as one nested expression per axis; None when the field is global."""
+    if record.rf.is_global:
+        return None
+    chain = record.rf.chain
+    if not chain:
+        return Num(1), Num(1)
+    out = []
+    for a in (0, 1):
+        r: Expr = Num(chain[-1].kernel[a])
+        for step in reversed(chain[:-1]):
+            r = (r - 1) * step.stride[a] + step.kernel[a]
+        out.append(r)
+    return out[0], out[1]
+
+
+def rf_wrong_end(record: LayerRecord) -> tuple[int, int] | None:
+    """The classic slip: the top-down recursion walked from the input upwards,
+    RF = k_1, then RF = (RF − 1)·s_l + k_l for l = 2…L (each layer's own stride instead of the earlier ones)."""
+    chain = record.rf.chain
+    if record.rf.is_global or len(chain) < 2:
+        return None
+    out = []
+    for a in (0, 1):
+        r = chain[0].kernel[a]
+        for step in chain[1:]:
+            r = (r - 1) * step.stride[a] + step.kernel[a]
+        out.append(r)
+    return out[0], out[1]
+
+
+def rf_stride_ignored(record: LayerRecord) -> tuple[int, int] | None:
+    """RF = 1 + Σ (k − 1): every stride taken as 1."""
+    chain = record.rf.chain
+    if record.rf.is_global or not chain:
+        return None
+    return tuple(1 + sum(s.kernel[a] - 1 for s in chain) for a in (0, 1))  # type: ignore[return-value]
+
+
+def _axes_text(exprs: tuple[Expr, Expr], with_value: bool) -> str:
+    h, w = exprs
+    def one(e: Expr) -> str:
+        value = e.int_value()
+        return f"{e.text()} = {value:,}" if with_value and e.text() != str(value) else e.text()
+    if h.text() == w.text():
+        return one(h)
+    return f"H: {one(h)}; W: {one(w)}"
+
+
+def formula(record: LayerRecord, quantity: str) -> str:
+    """The formula alone (it evaluates to the value; `H: …; W: …` when the axes differ)."""
+    return _formula(record, quantity, with_value=False)
+
+
+def worked(record: LayerRecord, quantity: str) -> str:
+    """`formula = value`, as a worked solution writes it."""
+    return _formula(record, quantity, with_value=True)
+
+
+def _formula(record: LayerRecord, quantity: str, with_value: bool) -> str:
+    if quantity in COUNT_FIELDS:
+        text = record.derivations.get(quantity, "0")
+        value = getattr(record, quantity)
+        if with_value and text != str(value):
+            return f"{text} = {value:,}"
+        return text
+    if quantity == "output":
+        if record.axes:
+            parts = [f"{a.axis}: {a.expr.text()}" + (f" = {a.size}" if with_value else "") for a in record.axes]
+            if len(record.output) == 3:
+                parts.insert(0, "C = " + str(record.output[0]))
+            return "; ".join(parts)
+        if record.type == "flatten":
+            text = product(record.input).text()
+            return f"{text} = {record.output[0]:,}" if with_value else text
+        if tuple(record.input) == tuple(record.output):
+            return _("same as the input: {shape}").format(shape=dims_text(record.output))
+        return dims_text(record.output)
+    if quantity == "rf":
+        exprs = rf_exprs(record)
+        if exprs is None:
+            return _("global: the whole input, {size}").format(size=dims_text(record.rf.size))
+        if with_value:
+            return rf_steps(record)
+        return _axes_text(exprs, with_value)
+    raise KeyError(quantity)
+
+
+def rf_steps(record: LayerRecord) -> str:
+    """The textbook walk, one step per layer: `5 (C3) → (5 − 1)·2 + 2 = 10 (S2) → … = 14 (C1)`."""
+    parts = []
+    for step in top_down(record.rf.chain):
+        h, w = step.expr
+        value = step.size
+        text = h.text() if h.text() == w.text() else f"{h.text()} ; {w.text()}"
+        size = str(value[0]) if value[0] == value[1] else dims_text(value)
+        parts.append(f"{text} = {size} ({step.layer})" if text != size else f"{size} ({step.layer})")
+    return " → ".join(parts) if parts else "1"
+
+
+def total_formula(analysis: Analysis, quantity: str) -> str:
+    terms = [str(getattr(r, quantity)) for r in analysis.layers if getattr(r, quantity)]
+    return " + ".join(terms) if terms else "0"
+
+
+def explain(record: LayerRecord) -> dict[str, str]:
+    """field → "formula = value" for every quantity of one layer (the --explain view)."""
+    out = {"output": worked(record, "output")}
+    for q in COUNT_FIELDS:
+        out[q] = worked(record, q)
+    out["rf"] = worked(record, "rf")
+    return out
