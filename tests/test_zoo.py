@@ -254,3 +254,93 @@ def test_rf_command_top_down_alexnet(runner):
     result = runner.invoke(main, ["rf", "alexnet", "--layer", "pool3"])
     assert result.exit_code == 0, result.output
     assert "195" in result.output  # Araujo et al., Distill 2019: AlexNet RF 195
+
+
+def _torch_macs(torch, model, shape):
+    """MACs of conv and linear layers (without bias), counted with forward hooks: the oracle."""
+    total = []
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            kh, kw = module.kernel_size
+            total.append(output.numel() * module.in_channels // module.groups * kh * kw)
+        else:
+            total.append(module.in_features * module.out_features)
+
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.register_forward_hook(hook)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, *shape))
+    return sum(total), tuple(out.shape[1:])
+
+
+def test_googlenet_against_pytorch():
+    # torchvision's GoogLeNet rewritten (torchvision itself is not installed), aux heads off.
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def basic(c_in, c_out, **kw):
+        return nn.Sequential(nn.Conv2d(c_in, c_out, bias=False, **kw), nn.BatchNorm2d(c_out, eps=0.001), nn.ReLU())
+
+    class Inception(nn.Module):
+        def __init__(self, c_in, ch1, ch3r, ch3, ch5r, ch5, pool):
+            super().__init__()
+            self.b1 = basic(c_in, ch1, kernel_size=1)
+            self.b2 = nn.Sequential(basic(c_in, ch3r, kernel_size=1), basic(ch3r, ch3, kernel_size=3, padding=1))
+            self.b3 = nn.Sequential(basic(c_in, ch5r, kernel_size=1), basic(ch5r, ch5, kernel_size=3, padding=1))
+            self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), basic(c_in, pool, kernel_size=1))
+
+        def forward(self, x):
+            return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+    model = nn.Sequential(
+        basic(3, 64, kernel_size=7, stride=2, padding=3), nn.MaxPool2d(3, 2, ceil_mode=True),
+        basic(64, 64, kernel_size=1), basic(64, 192, kernel_size=3, padding=1), nn.MaxPool2d(3, 2, ceil_mode=True),
+        Inception(192, 64, 96, 128, 16, 32, 32), Inception(256, 128, 128, 192, 32, 96, 64),
+        nn.MaxPool2d(3, 2, ceil_mode=True),
+        Inception(480, 192, 96, 208, 16, 48, 64), Inception(512, 160, 112, 224, 24, 64, 64),
+        Inception(512, 128, 128, 256, 24, 64, 64), Inception(512, 112, 144, 288, 32, 64, 64),
+        Inception(528, 256, 160, 320, 32, 128, 128), nn.MaxPool2d(2, 2, ceil_mode=True),
+        Inception(832, 256, 160, 320, 32, 128, 128), Inception(832, 384, 192, 384, 48, 128, 128),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(1024, 1000),
+    )
+    params = sum(p.numel() for p in model.parameters())
+    assert params == 6_624_904  # the oracle itself matches torchvision's published num_params
+    macs, out_shape = _torch_macs(torch, model, (3, 224, 224))
+    a = analyse("googlenet")
+    assert a.totals.params == params
+    assert a.totals.macs == macs
+    assert a.layers[-1].output == out_shape
+
+
+def test_resnet18_against_pytorch():
+    # torchvision's ResNet-18 rewritten as the oracle (BasicBlock, downsample = 1x1 conv + BN).
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class Basic(nn.Module):
+        def __init__(self, c_in, planes, stride):
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(c_in, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
+                nn.Conv2d(planes, planes, 3, 1, 1, bias=False), nn.BatchNorm2d(planes))
+            self.down = (nn.Sequential(nn.Conv2d(c_in, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+                         if stride != 1 or c_in != planes else nn.Identity())
+
+        def forward(self, x):
+            return torch.relu(self.body(x) + self.down(x))
+
+    layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    c_in = 64
+    for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [Basic(c_in, planes, stride), Basic(planes, planes, 1)]
+        c_in = planes
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)]
+    model = nn.Sequential(*layers)
+    macs, out_shape = _torch_macs(torch, model, (3, 224, 224))
+    a = analyse("resnet18")
+    assert a.totals.params == sum(p.numel() for p in model.parameters())
+    assert a.totals.macs == macs
+    assert a.layers[-1].output == out_shape
