@@ -13,7 +13,7 @@ from .layers import KINDS, Add, Concat
 from .layers.base import REQUIRED
 from .yaml_source import MarkedDict, MarkedList, where_of_key
 
-TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "blocks", "layers")
+TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "input_data", "blocks", "layers")
 STRUCTURAL = ("concat", "residual", "repeat")
 BLOCK_KEYS = ("args", "layers", "description")
 
@@ -113,8 +113,28 @@ class Builder:
             raise CnnError("`layers` must be a non-empty list", where_of_key(doc, "layers"))
         nodes = self.sequence(layers, Scope("", set()), {}, where_of_key(doc, "layers"))
         name = doc.get("name") or self.source
+        data = self._input_data(doc["input_data"], input_shape, where_of_key(doc, "input_data")) \
+            if "input_data" in doc else None
         return Graph(str(name), str(doc.get("description") or ""), input_shape, nodes, self.source,
-                     where_of_key(doc, "input"), str(doc.get("reference") or ""))
+                     where_of_key(doc, "input"), str(doc.get("reference") or ""), data)
+
+    def _input_data(self, value: Any, shape: tuple[int, ...], where: Where | None) -> list:
+        """Inline input for homework examples: [C][H][W] nested lists ([H][W] when C = 1)."""
+        if shape[0] == 1 and isinstance(value, list) and value and isinstance(value[0], list) \
+                and value[0] and not isinstance(value[0][0], list):
+            value = [value]
+
+        def dims(v: Any) -> tuple[int, ...] | None:
+            if isinstance(v, list) and v:
+                inner = [dims(x) for x in v]
+                return (len(v), *inner[0]) if inner[0] is not None and all(i == inner[0] for i in inner) else None
+            return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+        got = dims(value)
+        if got != tuple(shape):
+            what = "×".join(map(str, got)) if got else "not a rectangular nested list of numbers"
+            raise CnnError(f"input_data must be {'×'.join(map(str, shape))} to match `input`, got {what}", where)
+        return value
 
     def _input(self, value: Any, where: Where | None) -> tuple[int, ...]:
         if (isinstance(value, list) and len(value) == 3

@@ -78,6 +78,7 @@ class Graph:
     source: str  # file name, "<stdin>" or "builtin:NAME"
     input_where: Where | None = None
     reference: str = ""
+    input_data: list | None = None  # `input_data:` inline input for small examples, [C][H][W] nested lists
 
 
 def iter_layers(nodes: list[Node]) -> Iterator[Layer]:

@@ -13,6 +13,7 @@ from ..errors import CnnError
 # One line per command module; each module defines `commands`, a list of click commands.
 COMMAND_MODULES = (
     "cnncalc.cli.analysis_commands",
+    "cnncalc.cli.forward_command",
     "cnncalc.cli.check_command",
 )
 

@@ -9,6 +9,10 @@ class ReLU(Elementwise):
     kind = "relu"
     summary = "max(0, x)"
 
+    def forward(self, x, weights):
+        from ..kernels.elementwise import relu
+        return relu(x)
+
 
 class LeakyReLU(Elementwise):
     kind = "leaky_relu"
@@ -16,25 +20,45 @@ class LeakyReLU(Elementwise):
     primary = "slope"
     options = {"slope": Option(opt.number, 0.01, "slope for negative inputs")}
 
+    def forward(self, x, weights):
+        from ..kernels.elementwise import leaky_relu
+        return leaky_relu(x, self.slope)
+
 
 class Sigmoid(Elementwise):
     kind = "sigmoid"
     summary = "1 / (1 + e^−x)"
+
+    def forward(self, x, weights):
+        from ..kernels.elementwise import sigmoid
+        return sigmoid(x)
 
 
 class Tanh(Elementwise):
     kind = "tanh"
     summary = "hyperbolic tangent"
 
+    def forward(self, x, weights):
+        from ..kernels.elementwise import tanh
+        return tanh(x)
+
 
 class GELU(Elementwise):
     kind = "gelu"
     summary = "x·Φ(x), the exact (erf) form"
 
+    def forward(self, x, weights):
+        from ..kernels.elementwise import gelu
+        return gelu(x)
+
 
 class Softmax(Elementwise):
     kind = "softmax"
     summary = "softmax over the channels (vector entries)"
+
+    def forward(self, x, weights):
+        from ..kernels.elementwise import softmax
+        return softmax(x, axis=1)
 
 
 class Identity(Elementwise):

@@ -84,6 +84,10 @@ class Layer:
     def trainable_names(self) -> tuple[str, ...]:
         return ("weight", "bias")
 
+    def forward(self, x, weights: dict):
+        """The NumPy forward pass on a batch `x` (N, *in_shape); kernels live in cnncalc.kernels."""
+        raise NotImplementedError(f"{self.kind} has no forward pass")
+
     # -- helpers --------------------------------------------------------------------------
     def fail(self, message: str) -> CnnError:
         return CnnError(message, self.where, self.name)
@@ -102,3 +106,6 @@ class Layer:
 
 class Elementwise(Layer):
     """Transforms each unit in place: same shape, no params, no connections, RF unchanged."""
+
+    def forward(self, x, weights: dict):
+        return x

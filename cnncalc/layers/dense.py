@@ -17,6 +17,7 @@ class Dense(Layer):
     options = {
         "units": Option(opt.positive_int, doc="number of outputs"),
         "bias": Option(opt.boolean, True, "add a bias per output"),
+        "weights": Option(opt.inline_weights, None, "inline weights for small examples: a nested list, or {weight, bias}"),
     }
 
     def output(self, in_shape: Shape) -> Output:
@@ -43,6 +44,10 @@ class Dense(Layer):
             shapes["bias"] = (self.units,)
         return shapes
 
+    def forward(self, x, weights):
+        from ..kernels.dense import dense
+        return dense(x, weights["weight"], weights.get("bias"))
+
 
 class Flatten(Layer):
     kind = "flatten"
@@ -54,3 +59,6 @@ class Flatten(Layer):
     def window(self, in_shape: Shape, out: Output) -> str | None:
         # A 1×1 map flattened is still the same units; anything larger mixes positions.
         return GLOBAL if len(in_shape) == 3 and in_shape[1:] != (1, 1) else None
+
+    def forward(self, x, weights):
+        return x.reshape(x.shape[0], -1)

@@ -23,6 +23,10 @@ class Concat(Layer):
             )
         return (sum(s[0] for s in shapes), *first[1:])
 
+    def forward(self, xs, weights):
+        import numpy as np
+        return np.concatenate(xs, axis=1)
+
 
 class Add(Layer):
     kind = "add"
@@ -36,3 +40,9 @@ class Add(Layer):
                 + "; use `shortcut: projection` (1×1 conv + batch norm) when the body changes the shape"
             )
         return shapes[0]
+
+    def forward(self, xs, weights):
+        out = xs[0] + xs[1]
+        for x in xs[2:]:
+            out += x
+        return out

@@ -21,6 +21,11 @@ class BatchNorm(Elementwise):
         c = (in_shape[0],)
         return {"weight": c, "bias": c, "running_mean": c, "running_var": c}
 
+    def forward(self, x, weights):
+        from ..kernels.elementwise import batch_norm
+        return batch_norm(x, weights["weight"], weights["bias"], weights["running_mean"], weights["running_var"],
+                          self.eps)
+
 
 class LocalResponseNorm(Elementwise):
     kind = "lrn"
@@ -32,3 +37,7 @@ class LocalResponseNorm(Elementwise):
         "beta": Option(opt.number, 0.75, "exponent"),
         "k": Option(opt.number, 1.0, "additive constant"),
     }
+
+    def forward(self, x, weights):
+        from ..kernels.elementwise import local_response_norm
+        return local_response_norm(x, self.size, self.alpha, self.beta, self.k)

@@ -80,6 +80,28 @@ def connection_table(v: Any) -> tuple[tuple[int, ...], ...]:
     return tuple(rows)
 
 
+def _nested_numbers(v: Any) -> bool:
+    if isinstance(v, list):
+        return bool(v) and all(_nested_numbers(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def inline_weights(v: Any) -> dict:
+    """Inline weights: a nested list (the weight) or {weight: [...], bias: [...]}; shapes are checked
+    by the forward pass, which knows the input."""
+    if isinstance(v, dict):
+        extra = set(v) - {"weight", "bias"}
+        if extra or "weight" not in v:
+            raise ValueError(f"must be a nested list or a mapping with `weight` (and optional `bias`), got keys {sorted(v)}")
+        out = {"weight": v["weight"], **({"bias": v["bias"]} if "bias" in v else {})}
+    else:
+        out = {"weight": v}
+    for key, value in out.items():
+        if not _nested_numbers(value):
+            raise ValueError(f"{key} must be a nested list of numbers, got {value!r}")
+    return out
+
+
 def pair_size(v: Any) -> tuple[int, int]:
     return pair(v)
 

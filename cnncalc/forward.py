@@ -1,0 +1,309 @@
+"""The NumPy forward pass: walks the graph as the analysis engine does, runs every layer's kernel on
+real arrays, and checks each actual output shape and weight count against the engine's record.
+
+    >>> import cnncalc
+    >>> from cnncalc.forward import run_forward
+    >>> result = run_forward(cnncalc.load("feature-map-example").graph, dtype="float64")
+    >>> result.output[0, 0].tolist()
+    [[4.0, 3.0, 4.0], [2.0, 4.0, 3.0], [2.0, 3.0, 4.0]]
+
+Weights are named by layer path and array name, `conv1.weight`, `layer2.0.bn1.running_var` (PyTorch's
+state-dict names where the YAML keeps torchvision's layer names).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .analysis import analyse
+from .errors import CnnError
+from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from .kernels.conv import col_buffer_bytes
+from .layers import Layer
+from .layers.conv import Conv2d
+from .layers.normalization import BatchNorm
+from .records import Analysis
+
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class ForwardRecord:
+    name: str
+    type: str
+    shape: tuple[int, ...]  # actual output array shape, batch excluded
+    expected_shape: tuple[int, ...]  # the analysis engine's
+    params: int  # actual trainable weight elements
+    expected_params: int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.shape == self.expected_shape and self.params == self.expected_params
+
+
+@dataclass
+class ForwardResult:
+    name: str
+    batch: int
+    dtype: str
+    records: list[ForwardRecord]
+    output: np.ndarray
+    seconds: float
+    peak_bytes: int
+    analysis: Analysis
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.records)
+
+
+# -- weights ------------------------------------------------------------------------------------
+def _fan_in(shape: tuple[int, ...]) -> int:
+    return math.prod(shape[1:]) if len(shape) > 1 else shape[0]
+
+
+def init_weights(layer: Layer, in_shape: tuple[int, ...], rng: np.random.Generator, dtype) -> dict[str, np.ndarray]:
+    """Seeded initialisation: He-normal weights (Glorot-uniform for dense), PyTorch-style uniform
+    biases, batch-norm statistics away from 0/1 so that every array matters."""
+    shapes = layer.weight_shapes(in_shape)
+    out: dict[str, np.ndarray] = {}
+    if isinstance(layer, BatchNorm):
+        c = shapes["weight"]
+        out["weight"] = 1 + 0.1 * rng.standard_normal(c)
+        out["bias"] = 0.1 * rng.standard_normal(c)
+        out["running_mean"] = 0.1 * rng.standard_normal(c)
+        out["running_var"] = rng.uniform(0.5, 1.5, c)
+    else:
+        w_shape = shapes.get("weight")
+        fan_in = _fan_in(w_shape) if w_shape else 1
+        for name, shape in shapes.items():
+            if name == "weight" and len(shape) == 4:
+                out[name] = rng.standard_normal(shape) * math.sqrt(2 / fan_in)  # He
+            elif name == "weight" and len(shape) == 2:
+                limit = math.sqrt(6 / (shape[0] + shape[1]))  # Glorot
+                out[name] = rng.uniform(-limit, limit, shape)
+            elif name == "prototypes":
+                out[name] = rng.choice([-1.0, 1.0], shape)  # the paper's ±1 bitmaps
+            else:
+                bound = 1 / math.sqrt(fan_in)
+                out[name] = rng.uniform(-bound, bound, shape)
+    return {k: v.astype(dtype) for k, v in out.items()}
+
+
+def _given(layer: Layer, in_shape, supplied: dict[str, np.ndarray] | None, dtype) -> dict[str, np.ndarray] | None:
+    """Weights from --weights (npz, by path) or inline in the YAML; shapes checked."""
+    shapes = layer.weight_shapes(in_shape)
+    if not shapes:
+        return None
+    arrays: dict[str, np.ndarray] = {}
+    source = ""
+    if supplied is not None and any(f"{layer.name}.{n}" in supplied for n in shapes):
+        arrays = {n: np.asarray(supplied[f"{layer.name}.{n}"]) for n in shapes if f"{layer.name}.{n}" in supplied}
+        source = "the weights file"
+    elif getattr(layer, "weights", None) is not None:
+        arrays = {n: np.asarray(v, dtype=np.float64) for n, v in layer.weights.items()}
+        source = "the inline weights"
+    else:
+        return None
+    for name, shape in shapes.items():
+        if name not in arrays:
+            raise CnnError(f"{source} give no `{name}` (expected {'×'.join(map(str, shape))})", layer.where, layer.name)
+        a = arrays[name]
+        if a.shape != tuple(shape):
+            if a.size == math.prod(shape) and name == "weight":
+                a = a.reshape(shape)  # a single 3×3 filter may be written without its leading [[…]]
+            else:
+                raise CnnError(f"{source} give `{name}` of shape {'×'.join(map(str, a.shape))}, expected "
+                               f"{'×'.join(map(str, shape))}", layer.where, layer.name)
+        arrays[name] = a.astype(dtype)
+    extra = set(arrays) - set(shapes)
+    if extra:
+        raise CnnError(f"{source} give {', '.join(sorted(extra))}, which this layer does not have "
+                       f"(it has {', '.join(shapes)})", layer.where, layer.name)
+    return arrays
+
+
+def trainable_elements(layer: Layer, arrays: dict[str, np.ndarray], in_shape) -> int:
+    """The weights that actually take part and train (a connection table masks the rest)."""
+    total = 0
+    for name in layer.trainable_names():
+        if name not in arrays:
+            continue
+        if name == "weight" and isinstance(layer, Conv2d) and layer.table is not None:
+            total += int(layer.table_mask(in_shape[0]).sum()) * layer.kernel[0] * layer.kernel[1]
+        else:
+            total += arrays[name].size
+    return total
+
+
+# -- memory ---------------------------------------------------------------------------------------
+def available_memory() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def estimate_peak_bytes(graph: Graph, analysis: Analysis, batch: int, itemsize: int) -> int:
+    """Activations kept + the largest column buffer + the weights.
+
+    At any moment the walker holds a layer's input and output plus, inside a residual or concat,
+    the merge input and the finished branches; three times the largest activation bounds that for
+    chains and residual nets, and the concat's own output covers Inception-style branching."""
+    acts = [math.prod(r.output) for r in analysis.layers] + [math.prod(graph.input_shape)]
+    biggest = sorted(acts, reverse=True)[:3]
+    col = 0
+    for r in analysis.layers:
+        if r.type == "conv" and len(r.input) == 3:
+            layer = _layer_by_name(graph).get(r.name)
+            if layer is None:
+                continue
+            h, w = layer.output(r.input).axes
+            col = max(col, col_buffer_bytes(r.input, layer.weight_shapes(r.input)["weight"], layer.stride,
+                                            (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), layer.dilation, itemsize, batch))
+    weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
+    return sum(biggest) * batch * itemsize + col + weights
+
+
+def _layer_by_name(graph: Graph) -> dict[str, Layer]:
+    found: dict[str, Layer] = {}
+
+    def walk(nodes: list[Node]) -> None:
+        for node in nodes:
+            if isinstance(node, LayerNode):
+                found[node.layer.name] = node.layer
+            elif isinstance(node, ConcatNode):
+                for b in node.branches:
+                    walk(b)
+            else:
+                walk(node.body)
+                walk(node.shortcut)
+                walk(node._projection or [])
+
+    walk(graph.nodes)
+    return found
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return str(n)
+
+
+# -- the walker -----------------------------------------------------------------------------------
+class _Runner:
+    def __init__(self, expected: dict, rng, dtype, supplied, on_layer: Callable[[str], None] | None):
+        self.expected = expected
+        self.rng = rng
+        self.dtype = dtype
+        self.supplied = supplied
+        self.on_layer = on_layer
+        self.records: list[ForwardRecord] = []
+        self.used: set[str] = set()
+
+    def sequence(self, nodes: list[Node], x: np.ndarray) -> np.ndarray:
+        for node in nodes:
+            x = self.node(node, x)
+        return x
+
+    def node(self, node: Node, x: np.ndarray) -> np.ndarray:
+        if isinstance(node, LayerNode):
+            return self.layer(node.layer, x)
+        if isinstance(node, ConcatNode):
+            ends = [self.sequence(branch, x) if branch else x for branch in node.branches]
+            return self.merge(node.merge, ends)
+        body = self.sequence(node.body, x)
+        short = self.sequence(node.shortcut_nodes(tuple(x.shape[1:]), tuple(body.shape[1:])), x)
+        return self.merge(node.merge, [body, short])
+
+    def layer(self, layer: Layer, x: np.ndarray) -> np.ndarray:
+        in_shape = tuple(x.shape[1:])
+        arrays = _given(layer, in_shape, self.supplied, self.dtype)
+        if arrays is None:
+            arrays = init_weights(layer, in_shape, self.rng, self.dtype)
+        else:
+            self.used.update(f"{layer.name}.{n}" for n in arrays)
+        start = time.perf_counter()
+        try:
+            y = layer.forward(x, arrays)
+        except CnnError as exc:
+            raise exc.at(layer.where, layer.name) from None
+        y = y.astype(self.dtype, copy=False)
+        self._record(layer, y, trainable_elements(layer, arrays, in_shape), time.perf_counter() - start)
+        return y
+
+    def merge(self, layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
+        start = time.perf_counter()
+        y = layer.forward(xs, {})
+        self._record(layer, y, 0, time.perf_counter() - start)
+        return y
+
+    def _record(self, layer: Layer, y: np.ndarray, params: int, seconds: float) -> None:
+        rec = self.expected.get(layer.name)
+        self.records.append(ForwardRecord(
+            layer.name, layer.kind, tuple(y.shape[1:]),
+            tuple(rec.output) if rec else (), params, rec.params if rec else -1, seconds))
+        if self.on_layer:
+            self.on_layer(layer.name)
+
+
+def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np.ndarray] | None = None,
+                batch: int = 1, seed: int = 0, dtype: str = "float32", max_memory: int | None = None,
+                on_layer: Callable[[str], None] | None = None) -> ForwardResult:
+    """Run the network on real arrays. `x` (N, C, H, W) or (C, H, W); else the YAML's `input_data`,
+    else a seeded standard-normal batch. Raises CnnError before allocating if the estimated peak
+    memory exceeds `max_memory` (default: half the available memory)."""
+    if dtype not in DTYPES:
+        raise CnnError(f"--dtype must be float32 or float64 for the forward pass, got {dtype}")
+    np_dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    if x is not None:
+        x = np.asarray(x)
+        if x.ndim == len(graph.input_shape):
+            x = x[None]
+        if tuple(x.shape[1:]) != tuple(graph.input_shape):
+            raise CnnError(f"the input array is {'×'.join(map(str, x.shape))}, but the network takes "
+                           f"N×{'×'.join(map(str, graph.input_shape))}; pass --input C,H,W to match it")
+        batch = x.shape[0]
+    analysis = analyse(graph, batch=batch, dtype_bytes=np_dtype.itemsize)
+    peak = estimate_peak_bytes(graph, analysis, batch, np_dtype.itemsize)
+    limit = max_memory if max_memory is not None else available_memory() // 2
+    if peak > limit:
+        raise CnnError(
+            f"the forward pass would need about {_fmt_bytes(peak)} (activations kept + the largest im2col "
+            f"buffer + weights) but the limit is {_fmt_bytes(limit)}; use a smaller --batch (now {batch}) or "
+            f"a smaller --input C,H,W, or raise --max-memory")
+    if x is None:
+        if graph.input_data is not None:
+            x = np.broadcast_to(np.asarray(graph.input_data, dtype=np.float64), (batch, *graph.input_shape))
+        else:
+            x = rng.standard_normal((batch, *graph.input_shape))
+    x = np.ascontiguousarray(x, dtype=np_dtype)
+    expected = {r.name: r for r in analysis.layers}
+    runner = _Runner(expected, rng, np_dtype, weights, on_layer)
+    start = time.perf_counter()
+    out = runner.sequence(graph.nodes, x)
+    seconds = time.perf_counter() - start
+    notes = []
+    if weights is not None:
+        unused = sorted(set(weights) - runner.used)
+        if unused:
+            notes.append(f"{len(unused)} array(s) of the weights file match no layer: {', '.join(unused[:5])}"
+                         + (" …" if len(unused) > 5 else ""))
+    return ForwardResult(graph.name, batch, dtype, runner.records, out, seconds, peak, analysis, notes)
