@@ -14,6 +14,7 @@ from ..errors import CnnError
 COMMAND_MODULES = (
     "cnncalc.cli.analysis_commands",
     "cnncalc.cli.forward_command",
+    "cnncalc.cli.bench_command",
     "cnncalc.cli.check_command",
 )
 

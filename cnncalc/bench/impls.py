@@ -1,0 +1,264 @@
+"""The implementations that `cnncalc bench` times side by side, and the float64 reference they are
+checked against. Every implementation is a `prepare(case, arrays)` that returns a no-argument
+callable computing the layer's output (all conversions happen in prepare, outside the timing)."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from .suite import Case
+
+Arrays = dict  # {"x": ndarray, "w": ndarray | None, "b": ndarray | None}
+
+
+def make_arrays(case: Case, seed: int = 0) -> Arrays:
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(case.dtype)
+    x = rng.standard_normal(case.shape).astype(dt)
+    if case.layer == "conv":
+        c = case.shape[1]
+        w = rng.standard_normal((case.filters, c // case.groups, *case.kernel)).astype(dt)
+        b = rng.standard_normal(case.filters).astype(dt)
+    elif case.layer == "dense":
+        w = rng.standard_normal((case.filters, case.shape[1])).astype(dt)  # (out, in), as PyTorch
+        b = rng.standard_normal(case.filters).astype(dt)
+    else:
+        w = b = None
+    return {"x": x, "w": w, "b": b}
+
+
+# --------------------------------------------------------------------------------------------
+# reference: sliding windows + einsum, float64; independent of every timed implementation
+# --------------------------------------------------------------------------------------------
+def _windows(case: Case, x: np.ndarray, fill: float) -> np.ndarray:
+    """(N, C, Ho, Wo, kh, kw) view of the padded input at the window positions."""
+    t, b, l, r = case.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=fill)
+    (kh, kw), (sh, sw), (dh, dw) = case.kernel, case.stride, case.dilation
+    ho, wo = case.out_hw()
+    win = np.lib.stride_tricks.sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return win[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :ho, :wo]
+
+
+def reference(case: Case, arrays: Arrays) -> np.ndarray:
+    x = arrays["x"].astype(np.float64)
+    if case.layer == "dense":
+        return x @ arrays["w"].astype(np.float64).T + arrays["b"].astype(np.float64)
+    if case.layer == "pool":
+        if case.pool == "max":
+            return _windows(case, x, -np.inf).max(axis=(4, 5))
+        return _windows(case, x, 0.0).mean(axis=(4, 5))  # zeros count (count_include_pad)
+    w = arrays["w"].astype(np.float64)
+    g, cg, kg = case.groups, case.shape[1] // case.groups, case.filters // case.groups
+    win = _windows(case, x, 0.0)
+    out = np.concatenate([np.einsum("nchwij,kcij->nkhw", win[:, i * cg:(i + 1) * cg], w[i * kg:(i + 1) * kg])
+                          for i in range(g)], axis=1)
+    return out + arrays["b"].astype(np.float64)[None, :, None, None]
+
+
+# --------------------------------------------------------------------------------------------
+# naive: the definition as nested Python loops, stopping after `budget_s` (then extrapolated)
+# --------------------------------------------------------------------------------------------
+def naive(case: Case, arrays: Arrays, budget_s: float | None = None) -> tuple[np.ndarray, int]:
+    """Returns (output, MACs done). With a budget, output elements are computed in order until the
+    budget is spent; the rest stay zero."""
+    x, w, b = arrays["x"], arrays["w"], arrays["b"]
+    out = np.zeros(case.out_shape(), dtype=x.dtype)
+    deadline = None if budget_s is None else time.perf_counter() + budget_s
+    done = 0
+    if case.layer == "dense":
+        n_in = case.shape[1]
+        for n in range(case.shape[0]):
+            for o in range(case.filters):
+                acc = b[o]
+                for i in range(n_in):
+                    acc += x[n, i] * w[o, i]
+                out[n, o] = acc
+                done += n_in
+                if deadline is not None and time.perf_counter() > deadline:
+                    return out, done
+        return out, done
+    N, C, H, W = case.shape
+    ho, wo = case.out_hw()
+    (kh, kw), (sh, sw), (dh, dw) = case.kernel, case.stride, case.dilation
+    t, _, l, _ = case.padding
+    if case.layer == "pool":
+        for n in range(N):
+            for c in range(C):
+                for oy in range(ho):
+                    for ox in range(wo):
+                        best, total = -np.inf, 0.0
+                        for ky in range(kh):
+                            for kx in range(kw):
+                                iy, ix = oy * sh + ky * dh - t, ox * sw + kx * dw - l
+                                v = x[n, c, iy, ix] if 0 <= iy < H and 0 <= ix < W else (
+                                    -np.inf if case.pool == "max" else 0.0)
+                                if v > best:
+                                    best = v
+                                total += v
+                        out[n, c, oy, ox] = best if case.pool == "max" else total / (kh * kw)
+                        done += kh * kw
+                        if deadline is not None and time.perf_counter() > deadline:
+                            return out, done
+        return out, done
+    cg, kg = C // case.groups, case.filters // case.groups
+    for n in range(N):
+        for k in range(case.filters):
+            c0 = (k // kg) * cg
+            for oy in range(ho):
+                for ox in range(wo):
+                    acc = b[k]
+                    for c in range(cg):
+                        for ky in range(kh):
+                            iy = oy * sh + ky * dh - t
+                            if not 0 <= iy < H:
+                                continue
+                            for kx in range(kw):
+                                ix = ox * sw + kx * dw - l
+                                if 0 <= ix < W:
+                                    acc += x[n, c0 + c, iy, ix] * w[k, c, ky, kx]
+                    out[n, k, oy, ox] = acc
+                    done += cg * kh * kw
+                    if deadline is not None and time.perf_counter() > deadline:
+                        return out, done
+    return out, done
+
+
+def prepare_naive(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
+    return lambda: naive(case, arrays)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# im2col-textbook: zeros + loop over kernel offsets + transpose + dot (Deep Learning from Scratch)
+# --------------------------------------------------------------------------------------------
+def textbook_im2col(case: Case, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = case.kernel, case.stride, case.dilation
+    t, b, l, r = case.padding
+    ho, wo = case.out_hw()
+    img = np.pad(x, [(0, 0), (0, 0), (t, b), (l, r)], "constant", constant_values=fill)
+    col = np.zeros((N, C, kh, kw, ho, wo), dtype=x.dtype)
+    for y in range(kh):
+        y0 = y * dh
+        y_max = y0 + sh * ho
+        for xx in range(kw):
+            x0 = xx * dw
+            x_max = x0 + sw * wo
+            col[:, :, y, xx, :, :] = img[:, :, y0:y_max:sh, x0:x_max:sw]
+    return col.transpose(0, 4, 5, 1, 2, 3).reshape(N * ho * wo, -1)
+
+
+def prepare_textbook(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
+    x, w, b = arrays["x"], arrays["w"], arrays["b"]
+    N = case.shape[0]
+    if case.layer == "dense":
+        wt = w.T
+        return lambda: np.dot(x, wt) + b
+    ho, wo = case.out_hw()
+    if case.layer == "pool":
+        kk = case.kernel[0] * case.kernel[1]
+        C = case.shape[1]
+
+        def pool():
+            col = textbook_im2col(case, x, -np.inf if case.pool == "max" else 0.0).reshape(-1, kk)
+            out = np.max(col, axis=1) if case.pool == "max" else np.mean(col, axis=1)
+            return out.reshape(N, ho, wo, C).transpose(0, 3, 1, 2)
+        return pool
+    g, cg, kg = case.groups, case.shape[1] // case.groups, case.filters // case.groups
+    col_ws = [w[i * kg:(i + 1) * kg].reshape(kg, -1).T for i in range(g)]
+
+    def conv():
+        outs = []
+        for i in range(g):
+            col = textbook_im2col(case, x[:, i * cg:(i + 1) * cg])
+            outs.append(np.dot(col, col_ws[i]))
+        out = (outs[0] if g == 1 else np.concatenate(outs, axis=1)) + b
+        return out.reshape(N, ho, wo, -1).transpose(0, 3, 1, 2)
+    return conv
+
+
+# --------------------------------------------------------------------------------------------
+# im2col: cnncalc's own kernels (the forward pass's), imported lazily
+# --------------------------------------------------------------------------------------------
+def kernels_available() -> str | None:
+    """None when cnncalc.kernels imports, else why not."""
+    try:
+        _kernel_modules()
+    except Exception as exc:  # pragma: no cover - depends on the tree
+        return f"cnncalc.kernels is not importable ({exc.__class__.__name__}: {exc})"
+    return None
+
+
+def _kernel_modules():
+    import importlib
+    return tuple(importlib.import_module(f"cnncalc.kernels.{m}") for m in ("conv", "dense", "pool"))
+
+
+def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
+    conv, dense, pool = _kernel_modules()
+
+    x, w, b = arrays["x"], arrays["w"], arrays["b"]
+    if case.layer == "dense":
+        return lambda: dense.dense(x, w, b)
+    if case.layer == "pool":
+        fn = pool.max_pool2d if case.pool == "max" else pool.avg_pool2d
+        return lambda: fn(x, case.kernel, case.stride, case.padding)
+    return lambda: conv.conv2d(x, w, b, stride=case.stride, padding=case.padding,
+                               dilation=case.dilation, groups=case.groups)
+
+
+# --------------------------------------------------------------------------------------------
+# torch: torch.nn.functional, when importable
+# --------------------------------------------------------------------------------------------
+def torch_available() -> str | None:
+    try:
+        import torch  # noqa: F401
+    except Exception as exc:
+        return f"torch left out: PyTorch is not importable ({exc.__class__.__name__})"
+    return None
+
+
+def prepare_torch(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(arrays["x"])
+    w = None if arrays["w"] is None else torch.from_numpy(arrays["w"])
+    b = None if arrays["b"] is None else torch.from_numpy(arrays["b"])
+    t, bo, l, r = case.padding
+    symmetric = t == bo and l == r
+    if case.layer == "dense":
+        op = lambda: F.linear(x, w, b)  # noqa: E731
+    elif case.layer == "pool":
+        pool = F.max_pool2d if case.pool == "max" else F.avg_pool2d
+        if symmetric and t <= case.kernel[0] // 2 and l <= case.kernel[1] // 2:
+            if case.pool == "max":
+                op = lambda: pool(x, case.kernel, case.stride, (t, l), dilation=case.dilation)  # noqa: E731
+            else:
+                op = lambda: pool(x, case.kernel, case.stride, (t, l))  # noqa: E731
+        else:
+            fill = float("-inf") if case.pool == "max" else 0.0
+            op = lambda: pool(F.pad(x, (l, r, t, bo), value=fill), case.kernel, case.stride)  # noqa: E731
+    elif symmetric:
+        op = lambda: F.conv2d(x, w, b, case.stride, (t, l), case.dilation, case.groups)  # noqa: E731
+    else:
+        op = lambda: F.conv2d(F.pad(x, (l, r, t, bo)), w, b, case.stride, 0, case.dilation, case.groups)  # noqa: E731
+
+    def run():
+        with torch.no_grad():
+            return op()
+    return run
+
+
+def to_numpy(out) -> np.ndarray:
+    return out.numpy() if hasattr(out, "numpy") and not isinstance(out, np.ndarray) else np.asarray(out)
+
+
+IMPLS: dict[str, Callable[[Case, Arrays], Callable[[], object]]] = {
+    "naive": prepare_naive,
+    "im2col-textbook": prepare_textbook,
+    "im2col": prepare_im2col,
+    "torch": prepare_torch,
+}

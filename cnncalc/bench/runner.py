@@ -1,0 +1,226 @@
+"""The timing runner: checks every implementation against the float64 reference on a reduced copy
+of each case, then times it, measures the GEMM limit for the same M, N, K, and returns plain records
+(every ratio computed here; the renderer only formats)."""
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from . import impls
+from .machine import Machine, machine_info
+from .suite import Case
+
+IMPL_ORDER = ("naive", "im2col-textbook", "im2col", "torch")
+SQUARE = 2048          # the large square GEMM
+NAIVE_BUDGET_S = 0.25  # Python loops run this long per case, then are extrapolated per MAC
+SWITCH_PAUSE_S = 0.2   # untimed pause when switching between torch and NumPy (spinning threads)
+TOLERANCE = 1e-10
+
+
+@dataclass(frozen=True)
+class Result:
+    case: str
+    layer: str
+    impl: str
+    dtype: str
+    median_s: float
+    gflops: float
+    pct_of_peak: float | None
+    ratio_to_torch: float | None      # this time / torch's time
+    extrapolated: bool
+    speedup_vs_naive: float | None    # naive's time / this time
+    speedup_vs_textbook: float | None  # im2col-textbook's time / this time
+    column_bytes: int | None          # peak NumPy bytes allocated beyond the output (tracemalloc)
+    repeats: int
+
+
+@dataclass(frozen=True)
+class Peak:
+    case: str
+    gflops: float
+    m: int
+    n: int
+    k: int
+    dtype: str
+
+
+@dataclass
+class Report:
+    machine: Machine
+    cases: list[Case]
+    results: list[Result] = field(default_factory=list)
+    peaks: list[Peak] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repeat: int = 0
+    wall_s: float = 0.0
+
+
+def _median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def check_case(case: Case) -> Case:
+    """A reduced float64 copy of a case with the same kernel, stride, padding, dilation and groups:
+    small enough for the Python loops and the einsum reference."""
+    n = 2
+    if case.layer == "dense":
+        return replace(case, name=case.name + "/check", shape=(n, min(case.shape[1], 24)),
+                       filters=min(case.filters, 8), dtype="float64")
+    (kh, kw), (sh, sw), (dh, dw) = case.kernel, case.stride, case.dilation
+    g = case.groups
+    c = g * min(case.shape[1] // g, 3)
+    h = min(case.shape[2], dh * (kh - 1) + 1 + 2 * sh)
+    w = min(case.shape[3], dw * (kw - 1) + 1 + 3 * sw)
+    filters = g * min(case.filters // g, 4) if case.layer == "conv" else 0
+    return replace(case, name=case.name + "/check", shape=(n, c, h, w), filters=filters, dtype="float64")
+
+
+def verify(case: Case, impl: str) -> float:
+    """Largest absolute difference from the float64 reference on the reduced case."""
+    small = check_case(case)
+    arrays = impls.make_arrays(small, seed=1)
+    want = impls.reference(small, arrays)
+    got = impls.to_numpy(impls.IMPLS[impl](small, arrays)())
+    if got.shape != want.shape:
+        return float("inf")
+    return float(np.max(np.abs(got - want))) if want.size else 0.0
+
+
+def _column_bytes(fn: Callable[[], object], out_bytes: int) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - base - out_bytes)
+
+
+def gemm_gflops(m: int, n: int, k: int, dtype: str, repeat: int, groups: int = 1) -> float:
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    t = _median_time(lambda: [np.matmul(a, b) for _ in range(groups)], repeat)
+    return 2.0 * m * n * k * groups / t / 1e9
+
+
+def available_impls(impl_names=IMPL_ORDER) -> tuple[list[str], list[str]]:
+    names, notes = [], []
+    for name in impl_names:
+        why = None
+        if name == "im2col":
+            why = impls.kernels_available()
+        elif name == "torch":
+            why = impls.torch_available()
+        if why:
+            notes.append(why)
+        else:
+            names.append(name)
+    return names, notes
+
+
+def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool = True,
+        progress: Callable[[str], None] | None = None, naive_budget_s: float = NAIVE_BUDGET_S) -> Report:
+    """Time every implementation on every case. `progress(label)` is called once per step."""
+    start = time.perf_counter()
+    report = Report(machine_info(), list(cases), repeat=repeat)
+    names, report.notes = available_impls(impl_names)
+    if "naive" in names:
+        report.notes.append(f"naive runs its Python loops for {naive_budget_s:g} s on batch 1 and is "
+                            "extrapolated per MAC to the full layer (marked *)")
+    step = progress or (lambda label: None)
+    if "torch" in names:
+        import torch
+        report.notes.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    last_lib = None
+    for case in cases:
+        arrays = impls.make_arrays(case)
+        times: dict[str, float] = {}
+        rows: list[dict] = []
+        for name in names:
+            step(f"{case.name}: {name}")
+            err = verify(case, name)
+            if not err <= TOLERANCE:
+                report.notes.append(f"{case.name}: {name} differs from the float64 reference by {err:.3g} "
+                                    f"(> {TOLERANCE:g}); not timed")
+                continue
+            lib = "torch" if name == "torch" else "numpy"
+            if last_lib is not None and lib != last_lib:
+                time.sleep(SWITCH_PAUSE_S)
+            last_lib = lib
+            extrapolated, col = False, None
+            if name == "naive":
+                one = replace(case, shape=(1, *case.shape[1:]))
+                small = {k: (v[:1] if k == "x" else v) for k, v in arrays.items()}
+                impls.naive(one, small, 0.01)  # warm up
+                t0 = time.perf_counter()
+                _, done = impls.naive(one, small, naive_budget_s)
+                elapsed = time.perf_counter() - t0
+                t = elapsed / max(done, 1) * case.macs()
+                extrapolated, reps = True, 1
+            else:
+                fn = impls.IMPLS[name](case, arrays)
+                t = _median_time(fn, repeat)
+                reps = repeat
+                if lib == "numpy":
+                    col = _column_bytes(fn, int(np.prod(case.out_shape())) * np.dtype(case.dtype).itemsize)
+            times[name] = t
+            rows.append({"impl": name, "t": t, "extrapolated": extrapolated, "col": col, "reps": reps})
+        peak = None
+        mnk = case.gemm_mnk()
+        if mnk is not None:
+            step(f"{case.name}: GEMM")
+            if last_lib == "torch":
+                time.sleep(SWITCH_PAUSE_S)
+            last_lib = "numpy"
+            m, n, k, g = mnk
+            peak = gemm_gflops(m, n, k, case.dtype, repeat, g)
+            report.peaks.append(Peak(case.name, peak, m, n, k, case.dtype))
+        for row in rows:
+            t = row["t"]
+            gflops = case.flops() / t / 1e9
+            report.results.append(Result(
+                case=case.name, layer=case.layer, impl=row["impl"], dtype=case.dtype, median_s=t,
+                gflops=gflops, pct_of_peak=None if peak is None else 100.0 * gflops / peak,
+                ratio_to_torch=t / times["torch"] if "torch" in times else None,
+                extrapolated=row["extrapolated"],
+                speedup_vs_naive=times["naive"] / t if "naive" in times else None,
+                speedup_vs_textbook=times["im2col-textbook"] / t if "im2col-textbook" in times else None,
+                column_bytes=row["col"], repeats=row["reps"]))
+        del arrays
+    if square and any(c.layer != "pool" for c in cases):
+        dtypes = sorted({c.dtype for c in cases})
+        for dt in dtypes:
+            step(f"GEMM {SQUARE}³ {dt}")
+            if last_lib == "torch":
+                time.sleep(SWITCH_PAUSE_S)
+            last_lib = "numpy"
+            g = gemm_gflops(SQUARE, SQUARE, SQUARE, dt, max(3, min(repeat, 5)))
+            report.peaks.append(Peak(f"square-{SQUARE}", g, SQUARE, SQUARE, SQUARE, dt))
+    report.wall_s = time.perf_counter() - start
+    return report
+
+
+def steps(cases: list[Case], impl_names=IMPL_ORDER, square: bool = True) -> int:
+    """How many times `run` calls progress: for the progress bar's total."""
+    names, _ = available_impls(impl_names)
+    n = sum(len(names) + (c.gemm_mnk() is not None) for c in cases)
+    if square and any(c.layer != "pool" for c in cases):
+        n += len({c.dtype for c in cases})
+    return n
