@@ -58,6 +58,7 @@ class ForwardResult:
     peak_bytes: int
     analysis: Analysis
     notes: list[str] = field(default_factory=list)
+    weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every array used, by path.name
 
     @property
     def ok(self) -> bool:
@@ -216,6 +217,7 @@ class _Runner:
         self.on_layer = on_layer
         self.records: list[ForwardRecord] = []
         self.used: set[str] = set()
+        self.weights: dict[str, np.ndarray] = {}
 
     def sequence(self, nodes: list[Node], x: np.ndarray) -> np.ndarray:
         for node in nodes:
@@ -239,6 +241,7 @@ class _Runner:
             arrays = init_weights(layer, in_shape, self.rng, self.dtype)
         else:
             self.used.update(f"{layer.name}.{n}" for n in arrays)
+        self.weights.update({f"{layer.name}.{n}": a for n, a in arrays.items()})
         start = time.perf_counter()
         try:
             y = layer.forward(x, arrays)
@@ -306,4 +309,5 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
         if unused:
             notes.append(f"{len(unused)} array(s) of the weights file match no layer: {', '.join(unused[:5])}"
                          + (" …" if len(unused) > 5 else ""))
-    return ForwardResult(graph.name, batch, dtype, runner.records, out, seconds, peak, analysis, notes)
+    return ForwardResult(graph.name, batch, dtype, runner.records, out, seconds, peak, analysis, notes,
+                         runner.weights)
