@@ -88,6 +88,8 @@ def _assert_formula_evaluates(r, q):
             for axis, expr in parts.items():
                 if axis == "C":
                     assert int(expr) == r.output[0]
+                elif axis == "H, W":
+                    assert evaluate(expr) == sizes["H"] == sizes["W"], (r.name, text)
                 else:
                     assert evaluate(expr) == sizes[axis], (r.name, text)
         elif r.type == "flatten":

@@ -6,29 +6,60 @@ import click
 from .. import zoo
 from ..network import load
 from ..render import FORMATS, render_analysis, render_top_down, render_zoo
+from ..render.analysis_view import render_explain
+from ..i18n import LANGUAGES, set_language
 from .common import emit, network_options, open_network
+
+
+def explain_options(func):
+    """--explain (the worked solution per layer) and --lang (its language)."""
+    func = click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+                        help="Language of the explanations (default: from LANG, else en).")(func)
+    func = click.option("--explain", is_flag=True,
+                        help="Show the formula behind every number, with the numbers substituted.")(func)
+    return func
+
+
+def _show(analysis, view: str, fmt: str, explain: bool, lang: str | None) -> None:
+    explanations = _explanations(analysis, explain, lang)
+    emit(render_analysis(analysis, view, fmt, explanations))
+    if explanations is not None and fmt == "table":
+        emit(render_explain(analysis, view, explanations))
+
+
+def _explanations(analysis, explain: bool, lang: str | None):
+    set_language(lang)
+    if not explain:
+        return None
+    from ..homework.derive import explain as explain_layer
+    return {r.name: explain_layer(r) for r in analysis.layers}
 
 _FILE_HELP = "FILE is a YAML path, - for standard input, or a built-in name (see `cnncalc list`)."
 
 
 @click.command()
 @network_options
-def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str) -> None:
+@explain_options
+def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
+           lang: str | None) -> None:
     """Per layer: output shape, parameters and connections; then the totals.
 
     \b
     FILE is a YAML path, - for standard input, or a built-in name (see `cnncalc list`).
     Example:
       cnncalc params lenet5-1998
+      cnncalc params lenet5-1998 --explain --lang zh
     """
     analysis = open_network(file, input_shape).analyse(batch=batch, dtype=dtype)
-    emit(render_analysis(analysis, "params", fmt))
+    _show(analysis, "params", fmt, explain, lang)
 
 
 @click.command()
 @network_options
 @click.option("--layer", help="Show the textbook top-down derivation for this layer.")
-def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, layer: str | None) -> None:
+@explain_options
+def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, layer: str | None, explain: bool,
+       lang: str | None) -> None:
     """Receptive field per layer: size, jump, start and effective padding.
 
     \b
@@ -40,14 +71,18 @@ def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, lay
     """
     net = open_network(file, input_shape)
     if layer:
+        set_language(lang)  # the top-down table is itself the worked derivation
         emit(render_top_down(net.receptive_field(layer), fmt))
     else:
-        emit(render_analysis(net.analyse(batch=batch, dtype=dtype), "rf", fmt))
+        analysis = net.analyse(batch=batch, dtype=dtype)
+        _show(analysis, "rf", fmt, explain, lang)
 
 
 @click.command()
 @network_options
-def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str) -> None:
+@explain_options
+def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
+            lang: str | None) -> None:
     """Every column at once: the torchinfo-like view.
 
     \b
@@ -56,7 +91,7 @@ def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str
       cnncalc summary resnet18 --batch 8
     """
     analysis = open_network(file, input_shape).analyse(batch=batch, dtype=dtype)
-    emit(render_analysis(analysis, "summary", fmt))
+    _show(analysis, "summary", fmt, explain, lang)
 
 
 @click.command(name="list")

@@ -87,7 +87,11 @@ def _formula(record: LayerRecord, quantity: str, with_value: bool) -> str:
         return text
     if quantity == "output":
         if record.axes:
-            parts = [f"{a.axis}: {a.expr.text()}" + (f" = {a.size}" if with_value else "") for a in record.axes]
+            axes = list(record.axes)
+            if len(axes) == 2 and axes[0].expr.text() == axes[1].expr.text():
+                parts = ["H, W: " + axes[0].expr.text() + (f" = {axes[0].size}" if with_value else "")]
+            else:
+                parts = [f"{a.axis}: {a.expr.text()}" + (f" = {a.size}" if with_value else "") for a in axes]
             if len(record.output) == 3:
                 parts.insert(0, "C = " + str(record.output[0]))
             return "; ".join(parts)

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..records import Analysis, TopDown
 from .columns import VIEWS, Column, pair_text, shape_text
+from .explain_view import EXPLAIN_FIELDS, explain_lines, select
 
 
 def human_bytes(n: int) -> str:
@@ -62,17 +63,29 @@ def _notes(a: Analysis) -> Text | None:
     return Text("\n".join(f"note: {w}" for w in a.warnings), style="yellow")
 
 
-def render_analysis(a: Analysis, view: str, fmt: str) -> object:
-    """A rich renderable for `table`, a string for the other formats."""
+def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[str, str]] | None = None) -> object:
+    """A rich renderable for `table`, a string for the other formats.
+
+    `explain` (layer name → field → "formula = value", from `--explain`) adds the worked
+    solution: an "explain" object per layer in JSON, `explain_*` columns in CSV, a section in
+    Markdown. For `table` the worked solution is a separate plain string, `render_explain`
+    (formulas are long: plain text wraps in the terminal instead of being cut by the table)."""
     columns = VIEWS[view]
+    if explain is not None:
+        explain = {name: select(fields, view) for name, fields in explain.items()}
     if fmt == "json":
-        return json.dumps(a.to_json(), indent=2, ensure_ascii=False)
+        data = a.to_json()
+        if explain is not None:
+            for layer in data["layers"]:
+                layer["explain"] = explain.get(layer["name"], {})
+        return json.dumps(data, indent=2, ensure_ascii=False)
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([c.key for c in columns])
+        extra = list(EXPLAIN_FIELDS[view]) if explain is not None else []
+        writer.writerow([c.key for c in columns] + [f"explain_{f}" for f in extra])
         for r in a.layers:
-            writer.writerow([c.raw(r) for c in columns])
+            writer.writerow([c.raw(r) for c in columns] + [explain.get(r.name, {}).get(f, "") for f in extra])
         return out.getvalue()
     if fmt == "markdown":
         lines = [f"**{a.name}** — input {shape_text(a.input)}", ""]
@@ -83,12 +96,19 @@ def render_analysis(a: Analysis, view: str, fmt: str) -> object:
         lines += ["", "| Total | |", "|---|---:|"]
         lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]
         lines += [f"\nnote: {w}" for w in a.warnings]
+        if explain is not None:
+            lines += [""] + explain_lines(a, explain, markdown=True)
         return "\n".join(lines) + "\n"
     parts = [_table(a, columns), _totals_table(a)]
     notes = _notes(a)
     if notes is not None:
         parts.append(notes)
     return Group(*parts)
+
+
+def render_explain(a: Analysis, view: str, explain: dict[str, dict[str, str]]) -> str:
+    """The `--explain` block of the table view: per layer, formula = value, then its notes."""
+    return "\n".join(explain_lines(a, {name: select(f, view) for name, f in explain.items()}))
 
 
 def render_top_down(td: TopDown, fmt: str) -> object:

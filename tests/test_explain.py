@@ -1,0 +1,119 @@
+"""`--explain` on params, rf and summary: every printed "formula = value" evaluates to the value.
+
+Expected numbers: LeNet-5 as published (DESIGN.md) and the hand derivation in the comments."""
+import json
+import re
+
+import pytest
+
+from cnncalc.arith import evaluate
+from cnncalc.cli import main
+from cnncalc.network import load
+
+
+def _check_worked(text: str, value: int | None = None) -> None:
+    """'expr = 1,234' → expr evaluates to 1234 (and to `value` when given)."""
+    expr, result = text.rsplit(" = ", 1)
+    result = int(result.replace(",", ""))
+    assert evaluate(expr) == result, text
+    if value is not None:
+        assert result == value, text
+
+
+@pytest.mark.parametrize("command", ["params", "rf", "summary"])
+def test_default_json_schema_is_unchanged(runner, command):
+    plain = json.loads(runner.invoke(main, [command, "lenet5-1998", "--format", "json"]).output)
+    assert all("explain" not in layer for layer in plain["layers"])
+    explained = json.loads(runner.invoke(main, [command, "lenet5-1998", "--format", "json", "--explain"]).output)
+    for a, b in zip(plain["layers"], explained["layers"]):
+        extra = dict(b)
+        assert isinstance(extra.pop("explain"), dict)
+        assert extra == a
+
+
+def test_summary_json_explain_evaluates(runner):
+    data = json.loads(runner.invoke(main, ["summary", "lenet5-1998", "--format", "json", "--explain"]).output)
+    layers = {l["name"]: l for l in data["layers"]}
+    # C1: params (5·5·1 + 1)·6 = 156; connections 156·28·28 = 122,304 (DESIGN.md)
+    _check_worked(layers["C1"]["explain"]["params"], 156)
+    _check_worked(layers["C1"]["explain"]["connections"], 122304)
+    assert layers["C1"]["explain"]["output"] == "C = 6; H, W: ⌊(32 − 5 + 2·0)/1⌋ + 1 = 28"
+    # C3 with the connection table: 1,516 / 151,600
+    _check_worked(layers["C3"]["explain"]["params"], 1516)
+    _check_worked(layers["C3"]["explain"]["connections"], 151600)
+    for name, layer in layers.items():
+        for field, text in layer["explain"].items():
+            if field in ("params", "non_trainable", "connections", "macs") and " = " in text:
+                _check_worked(text, layer[field])
+            if field == "rf" and "→" in text:
+                # top-down steps: each "expr = n (layer)" evaluates; the last is the RF size
+                steps = [re.sub(r" \([^()]*\)$", "", s) for s in text.split(" → ")]
+                for s in steps[1:]:
+                    _check_worked(s)
+                assert int(steps[-1].rsplit(" = ", 1)[-1]) == layer["rf"]["size"][0]
+
+
+@pytest.mark.parametrize("command", ["params", "rf", "summary"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_table_explain_in_both_languages(runner, command, lang):
+    r = runner.invoke(main, [command, "lenet5-1998", "--explain", "--lang", lang])
+    assert r.exit_code == 0, r.output
+    if command != "rf":
+        assert "(5·5·1 + 1)·6 = 156" in r.output
+    else:
+        # C3: 5, then (5 − 1)·2 + 2 = 10 through S2, then (10 − 1)·1 + 5 = 14 through C1
+        assert "5 (C3) → (5 − 1)·2 + 2 = 10 (S2) → (10 − 1)·1 + 5 = 14 (C1)" in r.output
+    heading = "逐层推导" if lang == "zh" else "Worked solution"
+    assert heading in r.output
+
+
+def test_explain_shows_pitfall_notes(runner):
+    # 28 + 0 − 3 = 25 is not a multiple of stride 2: the last row/column is never covered.
+    yaml_text = "name: n\ninput: [1, 28, 28]\nlayers:\n  - conv: {name: c, filters: 1, kernel: 3, stride: 2}\n"
+    r = runner.invoke(main, ["params", "-", "--explain"], input=yaml_text)
+    assert r.exit_code == 0, r.output
+    assert "⌊(28 − 3 + 2·0)/2⌋ + 1 = 13" in r.output
+    assert "note:" in r.output and "never covered" in r.output
+
+
+def test_library_explain_matches_records():
+    from cnncalc.homework.derive import explain
+    a = load("lenet5-1998").analyse()
+    for r in a.layers:
+        e = explain(r)
+        for q in ("params", "connections", "macs", "non_trainable"):
+            text = e[q]
+            if " = " in text:
+                _check_worked(text, getattr(r, q))
+            else:
+                assert evaluate(text) == getattr(r, q)
+
+
+def test_every_message_has_a_chinese_translation():
+    """Each _("…") in the homework and explain code has a msgstr in the zh catalog."""
+    import ast
+    from pathlib import Path
+
+    from cnncalc.i18n import LOCALE_DIR, parse_po
+
+    catalog = parse_po((LOCALE_DIR / "zh" / "LC_MESSAGES" / "cnncalc.po").read_text(encoding="utf-8"))
+    root = Path(__file__).resolve().parent.parent / "cnncalc"
+    files = list((root / "homework").glob("*.py")) + [root / "render" / "check_view.py",
+                                                      root / "render" / "explain_view.py"]
+    missing = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_" and node.args
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value not in catalog):
+                missing.append(node.args[0].value)
+    assert missing == []
+
+
+def test_language_from_environment(monkeypatch):
+    from cnncalc import i18n
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert i18n.resolve(None) == "zh"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert i18n.resolve(None) == "en"
+    assert i18n.resolve("zh") == "zh"
+    i18n.set_language("en")
