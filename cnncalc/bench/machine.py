@@ -87,5 +87,17 @@ def machine_info() -> Machine:
                 break
     if threads is not None:
         blas += f" ({threads} threads)"
-    warning = kernel_warning(os.environ.get("OPENBLAS_CORETYPE"), kernel, flags)
-    return Machine(cpu, cores, numpy.__version__, blas, kernel, (warning,) if warning else ())
+    warnings = [kernel_warning(os.environ.get("OPENBLAS_CORETYPE"), kernel, flags), load_warning(cores)]
+    return Machine(cpu, cores, numpy.__version__, blas, kernel, tuple(w for w in warnings if w))
+
+
+def load_warning(cores: int) -> str | None:
+    """Other processes on the CPU make every multi-threaded timing slower and noisier."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return None
+    if load >= 0.5:
+        return (f"load average {load:.2f} on {cores} cores before the bench started: other processes are "
+                f"using the CPU, so times are slower and noisier than the machine can do")
+    return None
