@@ -98,6 +98,8 @@ class TorchNet(torch.nn.Module):
         p = L.name
         if k == "conv":
             t, b, l, r = _pads(L, x.shape[2], x.shape[3], L.dilation)
+            if t == b and l == r:
+                return F.conv2d(x, self.w(p, "weight"), self.w(p, "bias"), L.stride, (t, l), L.dilation, L.groups)
             return F.conv2d(F.pad(x, (l, r, t, b)), self.w(p, "weight"), self.w(p, "bias"), L.stride, 0,
                             L.dilation, L.groups)
         if k in ("maxpool", "avgpool"):

@@ -1,0 +1,108 @@
+"""Forward-pass benchmark: cnncalc's NumPy engine against PyTorch on ResNet-18, same weights.
+
+    python benchmarks/forward.py [--batch 8] [--input 3,224,224] [--repeats 5] [--keep-env]
+
+ResNet-18 at batch 8, 3×224×224, float32 and float64; medians of --repeats timed runs after one
+warm-up; the ratio is cnncalc's median / PyTorch's. PyTorch runs with as many threads as NumPy's
+BLAS (threadpoolctl), and there is an untimed 0.2 s pause whenever the benchmark switches library,
+because idle worker threads of one library slow the other on a 2-core machine.
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: the project's machines set them, which pins an older
+OpenBLAS kernel (~40% slower). Unless --keep-env is given, the script re-executes itself once with
+both unset, for this command only; the original values are printed next to the BLAS kernel that
+threadpoolctl names. Targets: float32 ≤ 1.5× PyTorch's time, float64 faster than PyTorch.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PINNING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+ORIGINAL_ENV = "CNNCALC_BENCH_ORIGINAL_ENV"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--input", default="3,224,224")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--net", default="resnet18")
+    ap.add_argument("--keep-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are")
+    args = ap.parse_args()
+
+    if not args.keep_env and any(k in os.environ for k in PINNING) and ORIGINAL_ENV not in os.environ:
+        env = dict(os.environ)
+        env[ORIGINAL_ENV] = ";".join(f"{k}={os.environ[k]}" for k in PINNING if k in os.environ)
+        for k in PINNING:
+            env.pop(k, None)
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_info
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import cnncalc
+    from cnncalc.forward import run_forward
+    from torch_reference import TorchNet
+
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    threads = blas[0]["num_threads"] if blas else 1
+    torch.set_num_threads(threads)
+    original = os.environ.get(ORIGINAL_ENV)
+    print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs")
+    for info in blas:
+        print(f"BLAS: {info.get('internal_api')} {info.get('version')} kernel={info.get('architecture')} "
+              f"threads={info.get('num_threads')} ({Path(info.get('filepath', '')).name})")
+    print(f"torch threads: {torch.get_num_threads()}")
+    if original:
+        print(f"environment: {original.replace(';', ', ')} unset for this run (pass --keep-env to keep them)")
+    else:
+        print("environment: " + (", ".join(f"{k}={os.environ[k]}" for k in PINNING if k in os.environ) or
+                                 "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))
+
+    shape = tuple(int(v) for v in args.input.split(","))
+    net = cnncalc.load(args.net, shape)
+    print(f"{args.net}, batch {args.batch}, input {'×'.join(map(str, shape))}, {args.repeats} timed runs each\n")
+    rows = []
+    for dtype in ("float32", "float64"):
+        first = run_forward(net.graph, batch=1, dtype=dtype, seed=0)
+        weights = first.weights
+        x = np.random.default_rng(0).standard_normal((args.batch, *shape)).astype(dtype)
+        model = TorchNet(net.graph, weights).eval()
+        xt = torch.from_numpy(x)
+
+        def ours():
+            return run_forward(net.graph, x, weights, dtype=dtype).output
+
+        def theirs():
+            with torch.inference_mode():
+                return model(xt).numpy()
+
+        times = {}
+        outs = {}
+        for label, fn in (("cnncalc", ours), ("pytorch", theirs)):
+            time.sleep(0.2)  # untimed: let the other library's worker threads go idle
+            outs[label] = fn()  # warm-up
+            samples = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                fn()
+                samples.append(time.perf_counter() - t0)
+            times[label] = statistics.median(samples)
+        err = float(np.max(np.abs(outs["cnncalc"] - outs["pytorch"])))
+        ratio = times["cnncalc"] / times["pytorch"]
+        rows.append((dtype, times["cnncalc"], times["pytorch"], ratio, err))
+
+    print(f"{'dtype':<8} {'cnncalc (s)':>12} {'pytorch (s)':>12} {'ratio':>7}  max |diff|")
+    for dtype, a, b, ratio, err in rows:
+        print(f"{dtype:<8} {a:>12.3f} {b:>12.3f} {ratio:>6.2f}×  {err:.2e}")
+    print("\ntargets: float32 ratio ≤ 1.5, float64 ratio < 1.0 (cnncalc faster)")
+
+
+if __name__ == "__main__":
+    main()
