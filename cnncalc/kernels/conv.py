@@ -3,11 +3,26 @@ batch, one matmul per chunk, `W(g, OC/g, C/g·kh·kw) @ col(n, g, C/g·kh·kw, O
 NCHW without a transpose. A 1×1 conv with stride 1 is a reshape + matmul, no im2col."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 # The column buffer of one chunk stays near this size (a whole sample is the smallest chunk).
 COL_BUDGET_BYTES = 8 * 1024 * 1024
+
+# One scratch buffer, reused by every call: a fresh multi-MB array per layer costs page faults that
+# take longer than the copy itself. Thread-local, so kernels may run in several threads at once.
+_scratch = threading.local()
+
+
+def _column_buffer(shape, dtype) -> np.ndarray:
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(nbytes, dtype=np.uint8)
+        _scratch.buf = buf
+    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def _out_size(size: int, lo: int, hi: int, k: int, s: int, d: int) -> int:
@@ -62,7 +77,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, st
         win = win.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
         per_sample = c * kh * kw * oh * ow * dtype.itemsize
         step = max(1, COL_BUDGET_BYTES // max(per_sample, 1))
-        buf = np.empty((min(step, n), c, kh, kw, oh, ow), dtype=dtype)
+        buf = _column_buffer((min(step, n), c, kh, kw, oh, ow), dtype)
         for i in range(0, n, step):
             j = min(i + step, n)
             col = buf[: j - i]
