@@ -276,3 +276,25 @@ def test_template_lists_every_layer_and_checks_clean(runner, tmp_path):
     filled = r.output.replace("C1:\n  output:\n  params:", "C1:\n  output: 6x28x28\n  params: 156")
     path.write_text(filled)
     assert runner.invoke(main, ["check", "lenet5-1998", str(path)]).exit_code == 0
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("name,args", [
+    ("check_lenet5-1998_mistakes.out", ["check", "lenet5-1998", str(MISTAKES)]),
+    ("check_lenet5-1998_mistakes_zh.out", ["check", "lenet5-1998", str(MISTAKES), "--lang", "zh"]),
+    ("explain_params_lenet5-1998.out", ["params", "lenet5-1998", "--explain"]),
+])
+def test_golden_reports(runner, monkeypatch, name, args):
+    """Rendering regressions (values are checked above; this pins the layout)."""
+    import os
+    monkeypatch.chdir(ROOT)
+    args = [a.replace(str(ROOT) + "/", "") for a in args]
+    text = runner.invoke(main, args).output
+    if args[0] == "params":  # only the explain block: the table above it has its own golden test
+        text = text[text.index("Worked solution"):]
+    golden = GOLDEN / name
+    if os.environ.get("CNNCALC_UPDATE_GOLDEN"):  # after a deliberate rendering change; review the diff
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
