@@ -193,3 +193,22 @@ def test_cli_import_does_not_load_numpy():
     import sys
     code = "import sys, cnncalc.cli; assert 'numpy' not in sys.modules, 'numpy imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_readme_bench_commands_run(runner, monkeypatch):
+    """The README's bench commands (in a `console` block, so that test_cli does not run the full
+    suite) run here on the tiny suite; a --shape layer of its own is timed with --repeat 1."""
+    import pathlib
+    import re
+    import shlex
+    _tiny_run(monkeypatch)
+    text = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    commands = [line.split("  #")[0].strip() for block in re.findall(r"```\w*\n(.*?)```", text, re.S)
+                for line in block.splitlines() if line.strip().startswith("cnncalc bench")]
+    assert len(commands) >= 3
+    for command in commands:
+        args = shlex.split(command)[1:] + ["--repeat", "1"]
+        if "--shape" in args:
+            args += ["--impl", "im2col-textbook"]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (command, result.output)
