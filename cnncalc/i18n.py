@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import gettext as _gettext
 import os
+import re
 from pathlib import Path
 
 LANGUAGES = ("en", "zh")
@@ -109,3 +110,43 @@ def language() -> str:
 def _(message: str) -> str:
     """Translate a message id (the English text) into the current language."""
     return _current.gettext(message)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _pattern(msgid: str) -> re.Pattern:
+    """'{axis}: kernel {k} < stride {s}' → a regex capturing each placeholder."""
+    out, pos, seen = [], 0, 0
+    for m in _PLACEHOLDER.finditer(msgid):
+        out.append(re.escape(msgid[pos:m.start()]))
+        quoted = msgid[m.start() - 1:m.start()] == "'"  # '{name}': a name or input, kept as written
+        out.append(f"(?P<{'q' if quoted else 'p'}{seen}_{m.group(1)}>.+?)")
+        seen += 1
+        pos = m.end()
+    out.append(re.escape(msgid[pos:]))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+def tr(text: str) -> str:
+    """Translate a finished message (an engine note or error, numbers already filled in).
+
+    Exact catalog entries first; then the catalog's templates with {placeholders} are matched
+    as patterns and the translation is filled with the captured values, each of which is looked
+    translated too ("rows" → "行"). Unknown text comes back unchanged (English)."""
+    exact = _current.gettext(text)
+    if exact != text or _current_lang == "en":
+        return exact
+    catalog = getattr(_current, "_catalog", {})
+    for msgid, msgstr in catalog.items():
+        if "{" not in msgid:
+            continue
+        m = _pattern(msgid).match(text)
+        if m:
+            # Captured values are shorter than the text, so this recursion ends.
+            values = {k.split("_", 1)[1]: v if k.startswith("q") else tr(v) for k, v in m.groupdict().items()}
+            try:
+                return msgstr.format(**values)
+            except (KeyError, IndexError):
+                return text
+    return text

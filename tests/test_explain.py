@@ -117,3 +117,20 @@ def test_language_from_environment(monkeypatch):
     assert i18n.resolve(None) == "en"
     assert i18n.resolve("zh") == "zh"
     i18n.set_language("en")
+
+
+def test_chinese_notes_and_errors(runner, tmp_path):
+    # 28 + 0 − 3 = 25 is not a multiple of 2: the last input row/column is never covered.
+    yaml_text = "name: n\ninput: [1, 28, 28]\nlayers:\n  - conv: {name: c, filters: 1, kernel: 3, stride: 2}\n"
+    r = runner.invoke(main, ["params", "-", "--explain", "--lang", "zh"], input=yaml_text)
+    assert "注意：H, W：28 + 0 − 3 = 25 不是步长 2 的整数倍" in r.output
+    # kernel 5 on a 4×4 input: an engine error, translated at the CLI boundary, position kept.
+    r = runner.invoke(main, ["params", "-", "--lang", "zh"],
+                      input="name: n\ninput: [1, 4, 4]\nlayers:\n  - conv: {name: c, filters: 1, kernel: 5}\n")
+    assert r.exit_code == 2 and "<stdin>:4:" in r.output and "请在每侧使用 ≥ 1 的填充" in r.output
+    bad = tmp_path / "a.yaml"
+    bad.write_text("C1:\n  parms: 5\n")
+    r = runner.invoke(main, ["check", "lenet5-1998", str(bad), "--lang", "zh"])
+    assert r.exit_code == 2 and f"{bad}:2:3: 未知的量 'parms'；是不是 'params'？" in r.output
+    r = runner.invoke(main, ["check", "lenet5-1998", str(bad), "--lang", "en"])
+    assert "unknown quantity 'parms'; did you mean 'params'?" in r.output

@@ -8,6 +8,7 @@ from ..network import load
 from ..render import FORMATS, render_analysis, render_top_down, render_zoo
 from ..render.analysis_view import render_explain
 from ..i18n import LANGUAGES, set_language
+from .check_command import translated_errors
 from .common import emit, network_options, open_network
 
 
@@ -40,6 +41,7 @@ _FILE_HELP = "FILE is a YAML path, - for standard input, or a built-in name (see
 @click.command()
 @network_options
 @explain_options
+@translated_errors
 def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
            lang: str | None) -> None:
     """Per layer: output shape, parameters and connections; then the totals.
@@ -58,6 +60,7 @@ def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str,
 @network_options
 @click.option("--layer", help="Show the textbook top-down derivation for this layer.")
 @explain_options
+@translated_errors
 def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, layer: str | None, explain: bool,
        lang: str | None) -> None:
     """Receptive field per layer: size, jump, start and effective padding.
@@ -81,6 +84,7 @@ def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, lay
 @click.command()
 @network_options
 @explain_options
+@translated_errors
 def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
             lang: str | None) -> None:
     """Every column at once: the torchinfo-like view.

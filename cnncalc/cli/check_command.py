@@ -1,13 +1,30 @@
 """`check` and `template`: homework answers against the engine (see docs/homework.md)."""
 from __future__ import annotations
 
+import functools
+
 import click
 
 from ..homework import check as check_answers
 from ..homework import parse_answers_file, template as answers_template
-from ..i18n import LANGUAGES, set_language
+from ..errors import CnnError
+from ..i18n import LANGUAGES, set_language, tr
 from ..render.check_view import render_check
 from .common import emit, open_network
+
+
+def translated_errors(func):
+    """Set the language from --lang first, and translate a CnnError's message on its way out
+    (engine errors are English in the code; the zh catalog holds their templates)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        set_language(kwargs.get("lang"))
+        try:
+            return func(*args, **kwargs)
+        except CnnError as exc:
+            exc.message = tr(exc.message)
+            raise
+    return wrapper
 
 
 def lang_option(func):
@@ -23,6 +40,7 @@ def lang_option(func):
               help="json: every verdict, for autograders.")
 @lang_option
 @click.pass_context
+@translated_errors
 def check(ctx: click.Context, file: str, answers: str, input_shape: str | None, fmt: str, lang: str | None) -> None:
     """Check homework ANSWERS (YAML: layer → claimed values) against the network FILE.
 
@@ -43,6 +61,7 @@ def check(ctx: click.Context, file: str, answers: str, input_shape: str | None, 
 @click.argument("file", metavar="FILE")
 @click.option("--input", "input_shape", metavar="C,H,W", help="Override the input shape.")
 @lang_option
+@translated_errors
 def template(file: str, input_shape: str | None, lang: str | None) -> None:
     """Print a blank answers file for the network FILE (every layer, every quantity).
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..arith import ArithError, evaluate_int
 from ..errors import CnnError, Where, did_you_mean
-from ..i18n import _
+from ..i18n import _, tr
 from ..yaml_source import MarkedDict, load_yaml_text, where_of_key
 
 QUANTITIES = ("output", "params", "non_trainable", "connections", "macs", "rf")
@@ -40,7 +40,7 @@ def _number(raw: object, where: Where | None) -> int:
     try:
         return evaluate_int(str(raw))
     except ArithError as exc:
-        raise CnnError(_("cannot read '{raw}' as a number: {why}").format(raw=raw, why=exc), where) from None
+        raise CnnError(_("cannot read '{raw}' as a number: {why}").format(raw=raw, why=tr(str(exc))), where) from None
 
 
 def _dims(raw: object, where: Where | None) -> tuple[tuple[int, ...], bool]:
@@ -84,7 +84,7 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
         allowed = TOTAL_QUANTITIES if layer == TOTALS_KEY else QUANTITIES
         if layer != TOTALS_KEY and layer_names is not None and layer not in layer_names:
             raise CnnError(_("there is no layer '{layer}' in this network; {hint}").format(
-                layer=layer, hint=did_you_mean(layer, layer_names + [TOTALS_KEY])), key_where)
+                layer=layer, hint=tr(did_you_mean(layer, layer_names + [TOTALS_KEY]))), key_where)
         if values is None:
             continue
         if not isinstance(values, dict):
@@ -93,7 +93,7 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
         for quantity, raw in values.items():
             q_where = values.key_where.get(quantity) if isinstance(values, MarkedDict) else key_where
             if quantity not in allowed:
-                raise CnnError(_("unknown quantity '{q}'; {hint}").format(q=quantity, hint=did_you_mean(quantity, allowed)),
+                raise CnnError(_("unknown quantity '{q}'; {hint}").format(q=quantity, hint=tr(did_you_mean(quantity, allowed))),
                                q_where)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from ..i18n import _
+from ..i18n import _, tr
 from ..records import Analysis
 
 # Which fields each view explains, in order.
@@ -59,6 +59,6 @@ def explain_lines(a: Analysis, explain: dict[str, dict[str, str]], markdown: boo
             label = field_label(f)
             lines.append(f"- {label}: {text}" if markdown else f"  {_pad(label, width)}  {text}")
         for note in r.notes:
-            lines.append(("- " if markdown else "  ") + _("note: {note}").format(note=note))
+            lines.append(("- " if markdown else "  ") + _("note: {note}").format(note=tr(note)))
         lines.append("")
     return lines
