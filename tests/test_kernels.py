@@ -175,3 +175,11 @@ def test_subsample_and_rbf():
     v, proto = rng.standard_normal((3, 84)), rng.standard_normal((10, 84))
     ref = ((torch.from_numpy(v)[:, None, :] - torch.from_numpy(proto)[None]) ** 2).sum(-1)
     assert np.max(np.abs(ew.rbf(v, proto) - ref.numpy())) <= 1e-10
+
+
+def test_ceil_mode_window_larger_than_input():
+    # PyTorch keeps one overhanging window: (2 − 3)/2 rounded up + 1 = 1 output.
+    x = np.random.default_rng(6).standard_normal((1, 2, 2, 2))
+    xt = torch.from_numpy(x)
+    check(max_pool2d(x, (3, 3), (2, 2), (0, 0, 0, 0), True), F.max_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
+    check(avg_pool2d(x, (3, 3), (2, 2), (0, 0, 0, 0), True), F.avg_pool2d(xt, 3, 2, ceil_mode=True), np.float64)

@@ -7,14 +7,15 @@ import numpy as np
 
 def _axis(size: int, k: int, s: int, lo: int, hi: int, ceil_mode: bool) -> int:
     span = size + lo + hi - k
-    if span < 0:
-        raise ValueError(f"kernel {k} is larger than the padded input {size + lo + hi}")
     if ceil_mode:
         out = -(-span // s) + 1
         if (out - 1) * s >= size + lo:  # PyTorch: the last window must start inside input or left pad
             out -= 1
-        return out
-    return span // s + 1
+    else:
+        out = span // s + 1 if span >= 0 else 0
+    if out <= 0:
+        raise ValueError(f"kernel {k} is larger than the padded input {size + lo + hi}")
+    return out
 
 
 def _prepare(x, kernel, stride, padding, ceil_mode, fill):
