@@ -123,7 +123,7 @@ def _given(layer: Layer, in_shape, supplied: dict[str, np.ndarray] | None, dtype
             else:
                 raise CnnError(f"{source} give `{name}` of shape {'×'.join(map(str, a.shape))}, expected "
                                f"{'×'.join(map(str, shape))}", layer.where, layer.name)
-        arrays[name] = a.astype(dtype)
+        arrays[name] = a.astype(dtype, copy=False)
     extra = set(arrays) - set(shapes)
     if extra:
         raise CnnError(f"{source} give {', '.join(sorted(extra))}, which this layer does not have "

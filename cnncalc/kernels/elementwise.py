@@ -43,7 +43,9 @@ def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5):
     shape = (1, -1) + (1,) * (x.ndim - 2)
     scale = weight / np.sqrt(running_var + eps)
     shift = bias - running_mean * scale
-    return x * scale.astype(x.dtype).reshape(shape) + shift.astype(x.dtype).reshape(shape)
+    out = x * scale.astype(x.dtype).reshape(shape)
+    out += shift.astype(x.dtype).reshape(shape)
+    return out
 
 
 def local_response_norm(x, size=5, alpha=1e-4, beta=0.75, k=1.0):
