@@ -49,7 +49,11 @@ def pads_for(mode, h, w, k, s, d):
 @pytest.mark.parametrize("k", range(1, 8))
 @pytest.mark.parametrize("s", [1, 2, 3])
 @pytest.mark.parametrize("d", [1, 2, 3])
-def test_conv2d_grid(k, s, d):
+@pytest.mark.parametrize("wide", [0, 10**9], ids=["nchw-matmul", "batch-side-by-side"])
+def test_conv2d_grid(k, s, d, wide, monkeypatch):
+    # Both matmul orientations: per sample landing in NCHW, and the batch side by side (small maps).
+    from cnncalc.kernels import conv as conv_mod
+    monkeypatch.setattr(conv_mod, "WIDE_ENOUGH", wide)
     rng = np.random.default_rng(k * 100 + s * 10 + d)
     cases = 0
     for mode, groups, bias, n, (h, w), dtype in itertools.product(
@@ -64,7 +68,7 @@ def test_conv2d_grid(k, s, d):
         x = rng.standard_normal((n, c, h, w))
         wt = rng.standard_normal((oc, c // g, k, k))
         b = rng.standard_normal(oc) if bias else None
-        ours = conv2d(x.astype(dtype), wt.astype(dtype), None if b is None else b.astype(dtype),
+        ours = conv_mod.conv2d(x.astype(dtype), wt.astype(dtype), None if b is None else b.astype(dtype),
                       (s, s), pad, (d, d), g)
         assert ours.dtype == dtype
         xt = F.pad(torch.from_numpy(x), (pad[2], pad[3], pad[0], pad[1]))
@@ -84,14 +88,18 @@ def test_conv2d_rectangular_kernel_and_stride():
     check(ours, ref, np.float64)
 
 
-def test_conv2d_chunks_the_batch(monkeypatch):
+@pytest.mark.parametrize("wide", [0, 10**9])
+def test_conv2d_chunks_the_batch(monkeypatch, wide):
     from cnncalc.kernels import conv as conv_mod
     monkeypatch.setattr(conv_mod, "COL_BUDGET_BYTES", 1000)
+    monkeypatch.setattr(conv_mod, "WIDE_ENOUGH", wide)
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((5, 2, 6, 6))
-    wt = rng.standard_normal((3, 2, 3, 3))
-    ours = conv_mod.conv2d(x, wt, padding=(1, 1, 1, 1))
-    check(ours, F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), padding=1), np.float64)
+    x = rng.standard_normal((5, 4, 6, 6))
+    wt = rng.standard_normal((6, 2, 3, 3))
+    ours = conv_mod.conv2d(x, wt, padding=(1, 1, 1, 1), groups=2)
+    check(ours, F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), padding=1, groups=2), np.float64)
+    ours = conv_mod.conv2d(x, wt[:, :, :1, :1], groups=2)  # the 1×1 path
+    check(ours, F.conv2d(torch.from_numpy(x), torch.from_numpy(wt[:, :, :1, :1]), groups=2), np.float64)
 
 
 def test_conv2d_homework_example():

@@ -15,6 +15,9 @@ COL_BUDGET_BYTES = 8 * 1024 * 1024
 # take longer than the copy itself. Thread-local, so kernels may run in several threads at once.
 _scratch = threading.local()
 
+# Output maps with fewer positions than this are computed with the batch side by side in one matmul.
+WIDE_ENOUGH = 1024
+
 
 def _column_buffer(shape, dtype) -> np.ndarray:
     nbytes = int(np.prod(shape)) * dtype.itemsize
@@ -65,9 +68,27 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, st
     out = np.empty((n, oc, oh, ow), dtype=dtype)
     out_g = out.reshape(n, groups, oc // groups, oh * ow)
 
-    if kh == kw == 1 and (sh, sw) == (1, 1) and not any(padding):
+    if kh == kw == 1 and (sh, sw) == (1, 1) and not any(padding) and oh * ow >= WIDE_ENOUGH:
         # 1×1: the input already is the column matrix.
         np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out_g)
+    elif oh * ow < WIDE_ENOUGH:
+        # Small maps (deep layers): OH·OW columns per sample are too few for a fast matmul, so the
+        # chunk's samples sit side by side in one wide column matrix, col(g, C/g·kh·kw, n·OH·OW);
+        # the (small) result is then moved into NCHW.
+        if any(padding):
+            x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
+        keh, kew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        win = sliding_window_view(x, (keh, kew), axis=(2, 3))
+        win = win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
+        win = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
+        per_sample = c * kh * kw * oh * ow * dtype.itemsize
+        step = max(1, COL_BUDGET_BYTES // max(per_sample, 1))
+        for i in range(0, n, step):
+            j = min(i + step, n)
+            col = _column_buffer((c, kh, kw, j - i, oh, ow), dtype)
+            np.copyto(col, win[:, :, :, i:j])
+            res = np.matmul(wmat, col.reshape(groups, cg * kh * kw, (j - i) * oh * ow))
+            np.copyto(out_g[i:j], res.reshape(groups, oc // groups, j - i, oh * ow).transpose(2, 0, 1, 3))
     else:
         if any(padding):
             x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
