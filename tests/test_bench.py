@@ -57,8 +57,6 @@ def test_reference_matches_torch(case):
 @pytest.mark.parametrize("impl", ["naive", "im2col-textbook", "im2col", "torch"])
 @pytest.mark.parametrize("case", TINY, ids=lambda c: c.name)
 def test_implementations_agree(case, impl):
-    if impl == "im2col" and impls.kernels_available():
-        pytest.skip("cnncalc.kernels not importable")
     case = case.with_dtype("float64")
     arrays = impls.make_arrays(case)
     got = impls.to_numpy(impls.IMPLS[impl](case, arrays)())
@@ -137,7 +135,7 @@ def test_json_schema_exact(runner, monkeypatch):
     assert set(m) == {"cpu", "cores", "numpy", "blas", "blas_kernel"}
     assert isinstance(m["cpu"], str) and isinstance(m["cores"], int) and m["numpy"] == np.__version__
     assert isinstance(m["blas"], str) and isinstance(m["blas_kernel"], str)
-    impl_names = {"naive", "im2col-textbook", "torch"} | (set() if impls.kernels_available() else {"im2col"})
+    impl_names = {"naive", "im2col-textbook", "im2col", "torch"}
     assert {(r["case"], r["impl"]) for r in doc["results"]} == {(c, i) for c in "cpd" for i in impl_names}
     for r in doc["results"]:
         assert set(r) == {"case", "layer", "impl", "median_s", "gflops", "pct_of_peak", "ratio_to_torch",

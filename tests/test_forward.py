@@ -128,10 +128,7 @@ NETS = [
 
 @pytest.mark.parametrize("name,shape,batch", NETS, ids=[n[0] for n in NETS])
 def test_whole_network_equals_pytorch(name, shape, batch):
-    try:
-        net = cnncalc.load(name, shape)
-    except cnncalc.CnnError as exc:  # built-in not present in this checkout
-        pytest.skip(str(exc))
+    net = cnncalc.load(name, shape)
     result = run_forward(net.graph, batch=batch, seed=1, dtype="float64")
     assert result.ok
     model = TorchNet(net.graph, result.weights)

@@ -180,33 +180,19 @@ def prepare_textbook(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------
-# im2col: cnncalc's own kernels (the forward pass's), imported lazily
+# im2col: cnncalc's own kernels (the forward pass's)
 # --------------------------------------------------------------------------------------------
-def kernels_available() -> str | None:
-    """None when cnncalc.kernels imports, else why not."""
-    try:
-        _kernel_modules()
-    except Exception as exc:  # pragma: no cover - depends on the tree
-        return f"cnncalc.kernels is not importable ({exc.__class__.__name__}: {exc})"
-    return None
-
-
-def _kernel_modules():
-    import importlib
-    return tuple(importlib.import_module(f"cnncalc.kernels.{m}") for m in ("conv", "dense", "pool"))
-
-
 def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
-    conv, dense, pool = _kernel_modules()
+    from ..kernels import avg_pool2d, conv2d, dense, max_pool2d
 
     x, w, b = arrays["x"], arrays["w"], arrays["b"]
     if case.layer == "dense":
-        return lambda: dense.dense(x, w, b)
+        return lambda: dense(x, w, b)
     if case.layer == "pool":
-        fn = pool.max_pool2d if case.pool == "max" else pool.avg_pool2d
+        fn = max_pool2d if case.pool == "max" else avg_pool2d
         return lambda: fn(x, case.kernel, case.stride, case.padding)
-    return lambda: conv.conv2d(x, w, b, stride=case.stride, padding=case.padding,
-                               dilation=case.dilation, groups=case.groups)
+    return lambda: conv2d(x, w, b, stride=case.stride, padding=case.padding,
+                          dilation=case.dilation, groups=case.groups)
 
 
 # --------------------------------------------------------------------------------------------

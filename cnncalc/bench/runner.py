@@ -123,11 +123,7 @@ def gemm_gflops(m: int, n: int, k: int, dtype: str, repeat: int, groups: int = 1
 def available_impls(impl_names=IMPL_ORDER) -> tuple[list[str], list[str]]:
     names, notes = [], []
     for name in impl_names:
-        why = None
-        if name == "im2col":
-            why = impls.kernels_available()
-        elif name == "torch":
-            why = impls.torch_available()
+        why = impls.torch_available() if name == "torch" else None
         if why:
             notes.append(why)
         else:
