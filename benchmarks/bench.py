@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Run the `cnncalc bench` suite and write its JSON (the schema of `cnncalc bench --format json`),
-plus the Markdown table the README shows.
+"""Run the `cnncalc bench` suite, print its table, and write its JSON (the schema of
+`cnncalc bench --format json`) plus the Markdown table the README shows.
 
     python benchmarks/bench.py                       # all layers, float32 -> benchmarks/results/
     python benchmarks/bench.py --dtype float64 --layer conv --out /tmp/f64
@@ -14,6 +14,8 @@ import argparse
 import pathlib
 import sys
 import time
+
+from rich.console import Console
 
 from cnncalc.bench import suite
 from cnncalc.bench.runner import run
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     stem = f"bench-{args.layer}-{args.dtype}-{time.strftime('%Y%m%d-%H%M%S')}"
     (args.out / f"{stem}.json").write_text(render_bench(report, "json"), encoding="utf-8")
     (args.out / f"{stem}.md").write_text(render_bench(report, "markdown"), encoding="utf-8")
+    Console(highlight=False, width=200).print(render_bench(report, "table"))
     print(args.out / f"{stem}.json")
     return 0
 

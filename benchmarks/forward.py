@@ -1,6 +1,6 @@
 """Forward-pass benchmark: cnncalc's NumPy engine against PyTorch on ResNet-18, same weights.
 
-    python benchmarks/forward.py [--batch 8] [--input 3,224,224] [--repeats 5] [--keep-env]
+    python benchmarks/forward.py [--batch 8] [--input 3,224,224] [--repeats 5] [--keep-env] [--out DIR]
 
 ResNet-18 at batch 8, 3×224×224, float32 and float64; medians of --repeats timed runs after one
 warm-up; the ratio is cnncalc's median / PyTorch's. PyTorch runs with as many threads as NumPy's
@@ -15,6 +15,7 @@ threadpoolctl names. Targets: float32 ≤ 1.5× PyTorch's time, float64 faster t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -31,6 +32,7 @@ def main() -> None:
     ap.add_argument("--input", default="3,224,224")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--net", default="resnet18")
+    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results"))
     ap.add_argument("--keep-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are")
     args = ap.parse_args()
 
@@ -102,6 +104,19 @@ def main() -> None:
     for dtype, a, b, ratio, err in rows:
         print(f"{dtype:<8} {a:>12.3f} {b:>12.3f} {ratio:>6.2f}×  {err:.2e}")
     print("\ntargets: float32 ratio ≤ 1.5, float64 ratio < 1.0 (cnncalc faster)")
+    doc = {
+        "net": args.net, "batch": args.batch, "input": list(shape), "repeats": args.repeats,
+        "machine": {"cpus": os.cpu_count(), "numpy": np.__version__, "torch": torch.__version__,
+                    "blas": [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                             for info in blas],
+                    "environment": original or "as is"},
+        "results": [{"dtype": d, "cnncalc_median_s": a, "pytorch_median_s": b, "ratio": r, "max_abs_diff": e}
+                    for d, a, b, r, e in rows],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"forward-{args.net}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(path)
 
 
 if __name__ == "__main__":

@@ -191,3 +191,18 @@ def test_ceil_mode_window_larger_than_input():
     xt = torch.from_numpy(x)
     check(max_pool2d(x, (3, 3), (2, 2), (0, 0, 0, 0), True), F.max_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
     check(avg_pool2d(x, (3, 3), (2, 2), (0, 0, 0, 0), True), F.avg_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
+
+
+def test_pool_blocks_and_rectangular_windows(monkeypatch):
+    # Several cache blocks of planes (one plane per block here) and a rectangular window with
+    # different strides per axis: the separable W-then-H reduction must still equal PyTorch.
+    from cnncalc.kernels import pool
+    monkeypatch.setattr(pool, "BLOCK_BYTES", 1)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 11, 10))
+    xt = torch.from_numpy(x)
+    for ceil_mode in (False, True):
+        check(max_pool2d(x, (2, 3), (1, 2), (1, 1, 1, 1), ceil_mode),
+              F.max_pool2d(xt, (2, 3), (1, 2), (1, 1), ceil_mode=ceil_mode), np.float64)
+        check(avg_pool2d(x, (3, 2), (2, 1), (1, 1, 0, 0), ceil_mode, False),
+              F.avg_pool2d(xt, (3, 2), (2, 1), (1, 0), ceil_mode=ceil_mode, count_include_pad=False), np.float64)

@@ -1,5 +1,6 @@
 """Pooling by strided slices: one slice per kernel tap, combined in place with np.maximum/np.add
-(far faster than reducing a window view). Padding is explicit: (top, bottom, left, right)."""
+(far faster than reducing a window view). Padding is explicit: (top, bottom, left, right), and
+never copied: each tap covers only the outputs whose input row and column are real."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,37 +19,58 @@ def _axis(size: int, k: int, s: int, lo: int, hi: int, ceil_mode: bool) -> int:
     return out
 
 
-def _prepare(x, kernel, stride, padding, ceil_mode, fill):
-    n, c, h, w = x.shape
-    kh, kw = kernel
-    sh, sw = stride
+def _out_shape(x, kernel, stride, padding, ceil_mode) -> tuple[int, int]:
+    _, _, h, w = x.shape
     t, b, l, r = padding
-    oh = _axis(h, kh, sh, t, b, ceil_mode)
-    ow = _axis(w, kw, sw, l, r, ceil_mode)
-    # Extra room at the end for ceil_mode's overhanging last window.
-    eb = max(0, (oh - 1) * sh + kh - (h + t + b))
-    er = max(0, (ow - 1) * sw + kw - (w + l + r))
-    if t or b or l or r or eb or er:
-        x = np.pad(x, ((0, 0), (0, 0), (t, b + eb), (l, r + er)), constant_values=fill)
-    return x, oh, ow
+    return (_axis(h, kernel[0], stride[0], t, b, ceil_mode), _axis(w, kernel[1], stride[1], l, r, ceil_mode))
 
 
-def _taps(xp, kernel, stride, oh, ow):
-    kh, kw = kernel
-    sh, sw = stride
-    for i in range(kh):
-        for j in range(kw):
-            yield xp[:, :, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw]
+def _tap_range(size: int, out: int, offset: int, s: int, lo: int) -> tuple[slice, slice]:
+    """For kernel tap `offset`: the outputs o whose input row o·s + offset − lo lies inside the
+    input, and those input rows. Padding is never materialised: taps just skip it."""
+    first = max(0, -(-(lo - offset) // s))
+    last = min(out - 1, (size - 1 + lo - offset) // s)
+    if last < first:
+        return slice(0, 0), slice(0, 0)
+    start = first * s + offset - lo
+    return slice(first, last + 1), slice(start, start + (last - first) * s + 1, s)
+
+
+# Planes (one channel of one sample) pooled together: a block that stays in the CPU's cache
+# between the two passes.
+BLOCK_BYTES = 1 << 20
+
+
+def _combine_taps(x, kernel, stride, padding, ceil_mode, fill, combine) -> np.ndarray:
+    """Start from `fill` (the padding's value) and fold the kernel taps in with `combine(out, tap,
+    out=...)`, one strided slice per tap. Max and sum are separable, so the window is reduced along
+    W first (kw taps), then along H (kh taps): kh + kw passes instead of kh·kw, over blocks of
+    planes small enough to stay in cache. No padded copy of the input, no window view."""
+    n, c, h, w = x.shape
+    oh, ow = _out_shape(x, kernel, stride, padding, ceil_mode)
+    t, _, l, _ = padding
+    planes = x.reshape(n * c, h, w)
+    out = np.empty((n * c, oh, ow), dtype=x.dtype)
+    cols = [_tap_range(w, ow, j, stride[1], l) for j in range(kernel[1])]
+    rows = [_tap_range(h, oh, i, stride[0], t) for i in range(kernel[0])]
+    block = max(1, BLOCK_BYTES // max(1, h * w * x.itemsize))
+    for p in range(0, n * c, block):
+        src = planes[p : p + block]
+        across = np.full((len(src), h, ow), fill, dtype=x.dtype)
+        for out_cols, in_cols in cols:
+            dst = across[:, :, out_cols]
+            combine(dst, src[:, :, in_cols], out=dst)
+        dst_block = out[p : p + block]
+        dst_block.fill(fill)
+        for out_rows, in_rows in rows:
+            dst = dst_block[:, out_rows]
+            combine(dst, across[:, in_rows], out=dst)
+    return out.reshape(n, c, oh, ow)
 
 
 def max_pool2d(x: np.ndarray, kernel, stride, padding=(0, 0, 0, 0), ceil_mode: bool = False) -> np.ndarray:
     fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-    xp, oh, ow = _prepare(x, kernel, stride, padding, ceil_mode, fill)
-    taps = _taps(xp, kernel, stride, oh, ow)
-    out = np.array(next(taps), copy=True)
-    for tap in taps:
-        np.maximum(out, tap, out=out)
-    return out
+    return _combine_taps(x, kernel, stride, padding, ceil_mode, fill, np.maximum)
 
 
 def _counts(size, k, s, lo, hi, out, include_pad):
@@ -61,12 +83,7 @@ def _counts(size, k, s, lo, hi, out, include_pad):
 
 
 def window_sum(x: np.ndarray, kernel, stride, padding=(0, 0, 0, 0), ceil_mode: bool = False) -> np.ndarray:
-    xp, oh, ow = _prepare(x, kernel, stride, padding, ceil_mode, 0)
-    taps = _taps(xp, kernel, stride, oh, ow)
-    out = np.array(next(taps), copy=True)
-    for tap in taps:
-        np.add(out, tap, out=out)
-    return out
+    return _combine_taps(x, kernel, stride, padding, ceil_mode, 0, np.add)
 
 
 def avg_pool2d(x: np.ndarray, kernel, stride, padding=(0, 0, 0, 0), ceil_mode: bool = False,
