@@ -1,30 +1,41 @@
-"""2-D convolution by vectorized im2col: one strided copy builds the column matrix of a chunk of the
-batch, one matmul per chunk, `W(g, OC/g, C/g·kh·kw) @ col(n, g, C/g·kh·kw, OH·OW)`, which lands in
-NCHW without a transpose. A 1×1 conv with stride 1 is a reshape + matmul, no im2col."""
+"""2-D convolution by vectorized im2col: one copy builds the column matrix of a chunk of the batch,
+one matmul per chunk, `W(g, OC/g, C/g·kh·kw) @ col(g, C/g·kh·kw, positions)`. Four paths, chosen by
+the layer's shape:
+
+- 1×1, stride 1, no padding: the input already is the column matrix (reshape + matmul).
+- stride 1, large maps: "flat" im2col. In a padded map stored row by row, the tap (i, j) of every
+  output position p = oh·Wp + ow is element p + i·d·Wp + j·d: a contiguous run. So each row of the
+  column matrix is one contiguous slice (a memcpy, not a gather), at the cost of computing Wp − OW
+  junk columns per output row, dropped when the result is moved into NCHW.
+- strided, large maps: a strided window view copied into col(n, C·kh·kw, OH·OW), whose product lands
+  in NCHW without a transpose.
+- small maps (deep layers): OH·OW columns per sample are too few for a fast matmul, so the chunk's
+  samples sit side by side in one wide column matrix.
+"""
 from __future__ import annotations
 
 import threading
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 # The column buffer of one chunk stays near this size (a whole sample is the smallest chunk).
 COL_BUDGET_BYTES = 8 * 1024 * 1024
 
-# One scratch buffer, reused by every call: a fresh multi-MB array per layer costs page faults that
-# take longer than the copy itself. Thread-local, so kernels may run in several threads at once.
-_scratch = threading.local()
-
 # Output maps with fewer positions than this are computed with the batch side by side in one matmul.
 WIDE_ENOUGH = 1024
 
+# Scratch buffers, reused by every call: a fresh multi-MB array per layer costs page faults that
+# take longer than the copy itself. Thread-local, so kernels may run in several threads at once.
+_scratch = threading.local()
 
-def _column_buffer(shape, dtype) -> np.ndarray:
+
+def _buffer(name: str, shape, dtype) -> np.ndarray:
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    buf = getattr(_scratch, "buf", None)
+    buf = getattr(_scratch, name, None)
     if buf is None or buf.nbytes < nbytes:
         buf = np.empty(nbytes, dtype=np.uint8)
-        _scratch.buf = buf
+        setattr(_scratch, name, buf)
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
@@ -36,16 +47,30 @@ def _out_size(size: int, lo: int, hi: int, k: int, s: int, d: int) -> int:
     return span // s + 1
 
 
+def _path(kh: int, kw: int, stride, padding, oh: int, ow: int) -> str:
+    if kh == kw == 1 and tuple(stride) == (1, 1) and not any(padding) and oh * ow >= WIDE_ENOUGH:
+        return "1x1"
+    if oh * ow < WIDE_ENOUGH:
+        return "side-by-side"
+    return "flat" if tuple(stride) == (1, 1) else "windows"
+
+
 def col_buffer_bytes(in_shape, weight_shape, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
                      itemsize: int = 4, batch: int = 1) -> int:
-    """Bytes of the largest column buffer conv2d allocates for this layer (0 on the 1×1 fast path)."""
+    """Bytes of the scratch buffers conv2d uses for this layer (0 on the 1×1 fast path)."""
     c, h, w = in_shape[-3:]
     _, _, kh, kw = weight_shape
     t, b, l, r = padding
     oh = _out_size(h, t, b, kh, stride[0], dilation[0])
     ow = _out_size(w, l, r, kw, stride[1], dilation[1])
-    if kh == kw == 1 and tuple(stride) == (1, 1) and not any(padding):
+    path = _path(kh, kw, stride, padding, oh, ow)
+    if path == "1x1":
         return 0
+    if path == "flat":
+        hp, wp = h + t + b, w + l + r
+        per_sample = c * kh * kw * oh * wp * itemsize
+        n = max(1, min(batch, COL_BUDGET_BYTES // max(per_sample, 1)))
+        return n * (per_sample + c * (hp + 1) * wp * itemsize)
     per_sample = c * kh * kw * oh * ow * itemsize
     n = max(1, min(batch, COL_BUDGET_BYTES // max(per_sample, 1)))
     return n * per_sample
@@ -56,54 +81,103 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, st
     """x (N, C, H, W), weight (OC, C/groups, kh, kw), padding (top, bottom, left, right) -> (N, OC, OH, OW)."""
     n, c, h, w = x.shape
     oc, cg, kh, kw = weight.shape
-    sh, sw = stride
-    dh, dw = dilation
     t, b, l, r = padding
     if c != cg * groups:
         raise ValueError(f"input has {c} channels, weight expects {cg}×{groups}")
-    oh = _out_size(h, t, b, kh, sh, dh)
-    ow = _out_size(w, l, r, kw, sw, dw)
+    oh = _out_size(h, t, b, kh, stride[0], dilation[0])
+    ow = _out_size(w, l, r, kw, stride[1], dilation[1])
     dtype = np.result_type(x, weight)
+    x = x.astype(dtype, copy=False)
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
     out = np.empty((n, oc, oh, ow), dtype=dtype)
-    out_g = out.reshape(n, groups, oc // groups, oh * ow)
-
-    if kh == kw == 1 and (sh, sw) == (1, 1) and not any(padding) and oh * ow >= WIDE_ENOUGH:
-        # 1×1: the input already is the column matrix.
-        np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out_g)
-    elif oh * ow < WIDE_ENOUGH:
-        # Small maps (deep layers): OH·OW columns per sample are too few for a fast matmul, so the
-        # chunk's samples sit side by side in one wide column matrix, col(g, C/g·kh·kw, n·OH·OW);
-        # the (small) result is then moved into NCHW.
-        if any(padding):
-            x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
-        keh, kew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-        win = sliding_window_view(x, (keh, kew), axis=(2, 3))
-        win = win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
-        win = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
-        per_sample = c * kh * kw * oh * ow * dtype.itemsize
-        step = max(1, COL_BUDGET_BYTES // max(per_sample, 1))
-        for i in range(0, n, step):
-            j = min(i + step, n)
-            col = _column_buffer((c, kh, kw, j - i, oh, ow), dtype)
-            np.copyto(col, win[:, :, :, i:j])
-            res = np.matmul(wmat, col.reshape(groups, cg * kh * kw, (j - i) * oh * ow))
-            np.copyto(out_g[i:j], res.reshape(groups, oc // groups, j - i, oh * ow).transpose(2, 0, 1, 3))
+    path = _path(kh, kw, stride, padding, oh, ow)
+    if path == "1x1":
+        np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out.reshape(n, groups, oc // groups, oh * ow))
+    elif path == "flat":
+        _conv_flat(x, wmat, out, padding, dilation, (kh, kw))
+    elif path == "side-by-side":
+        _conv_side_by_side(x, wmat, out, stride, padding, dilation, (kh, kw))
     else:
-        if any(padding):
-            x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
-        keh, kew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-        win = sliding_window_view(x, (keh, kew), axis=(2, 3))  # (N, C, H', W', keh, kew)
-        win = win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
-        win = win.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
-        per_sample = c * kh * kw * oh * ow * dtype.itemsize
-        step = max(1, COL_BUDGET_BYTES // max(per_sample, 1))
-        buf = _column_buffer((min(step, n), c, kh, kw, oh, ow), dtype)
-        for i in range(0, n, step):
-            j = min(i + step, n)
-            col = buf[: j - i]
-            np.copyto(col, win[i:j])  # the one copy: im2col
-            np.matmul(wmat, col.reshape(j - i, groups, cg * kh * kw, oh * ow), out=out_g[i:j])
+        _conv_windows(x, wmat, out, stride, padding, dilation, (kh, kw))
     if bias is not None:
         out += bias.astype(dtype, copy=False).reshape(1, oc, 1, 1)
     return out
+
+
+def _chunk(per_sample_bytes: int, n: int) -> int:
+    return max(1, min(n, COL_BUDGET_BYTES // max(per_sample_bytes, 1)))
+
+
+def _conv_flat(x, wmat, out, padding, dilation, kernel) -> None:
+    """Stride 1: each column-matrix row is one contiguous run of the padded, flattened map."""
+    n, c, h, w = x.shape
+    groups, ocg, ckk = wmat.shape
+    _, oc, oh, ow = out.shape
+    kh, kw = kernel
+    dh, dw = dilation
+    t, b, l, r = padding
+    hp, wp = h + t + b, w + l + r
+    positions = oh * wp  # per sample, junk columns included
+    item = x.itemsize
+    step = _chunk(c * kh * kw * positions * item, n)
+    # One spare row at the bottom keeps the last tap's run inside the buffer.
+    pad = _buffer("pad", (step, c, hp + 1, wp), x.dtype)
+    pad[:, :, :t] = 0
+    pad[:, :, t + h:] = 0
+    pad[:, :, t:t + h, :l] = 0
+    pad[:, :, t:t + h, l + w:] = 0
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        np.copyto(pad[:m, :, t:t + h, l:l + w], x[i:i + m])
+        # (C, kh, kw, m, positions): tap (ki, kj) of channel ch starts at ki·dh·wp + kj·dw.
+        taps = as_strided(pad, (c, kh, kw, m, positions),
+                          (pad.strides[1], dh * wp * item, dw * item, pad.strides[0], item), writeable=False)
+        col = _buffer("col", (c, kh, kw, m, positions), x.dtype)
+        np.copyto(col, taps)
+        res = np.matmul(wmat, col.reshape(groups, ckk, m * positions))
+        res = res.reshape(oc, m, oh, wp)[:, :, :, :ow]
+        np.copyto(out[i:i + m], res.transpose(1, 0, 2, 3))
+
+
+def _windows(x, stride, padding, dilation, kernel, oh, ow):
+    """(N, C, OH, OW, kh, kw) view of the padded input's windows."""
+    t, b, l, r = padding
+    if any(padding):
+        x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    win = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
+
+
+def _conv_windows(x, wmat, out, stride, padding, dilation, kernel) -> None:
+    """Large strided maps: col(n, C·kh·kw, OH·OW) per chunk; the product lands in NCHW."""
+    n, c = x.shape[:2]
+    groups, ocg, ckk = wmat.shape
+    _, oc, oh, ow = out.shape
+    kh, kw = kernel
+    win = _windows(x, stride, padding, dilation, kernel, oh, ow).transpose(0, 1, 4, 5, 2, 3)
+    step = _chunk(c * kh * kw * oh * ow * x.itemsize, n)
+    out_g = out.reshape(n, groups, ocg, oh * ow)
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        col = _buffer("col", (m, c, kh, kw, oh, ow), x.dtype)
+        np.copyto(col, win[i:i + m])  # the one copy: im2col
+        np.matmul(wmat, col.reshape(m, groups, ckk, oh * ow), out=out_g[i:i + m])
+
+
+def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel) -> None:
+    """Small maps: col(g, C/g·kh·kw, m·OH·OW), the chunk's samples side by side; the (small) result
+    is then moved into NCHW."""
+    n, c = x.shape[:2]
+    groups, ocg, ckk = wmat.shape
+    _, oc, oh, ow = out.shape
+    kh, kw = kernel
+    win = _windows(x, stride, padding, dilation, kernel, oh, ow).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
+    step = _chunk(c * kh * kw * oh * ow * x.itemsize, n)
+    out_g = out.reshape(n, groups, ocg, oh * ow)
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        col = _buffer("col", (c, kh, kw, m, oh, ow), x.dtype)
+        np.copyto(col, win[:, :, :, i:i + m])
+        res = np.matmul(wmat, col.reshape(groups, ckk, m * oh * ow))
+        np.copyto(out_g[i:i + m], res.reshape(groups, ocg, m, oh * ow).transpose(2, 0, 1, 3))
