@@ -1,6 +1,7 @@
 """Options and helpers shared by the commands."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -49,7 +50,12 @@ def emit(renderable: object) -> None:
     if isinstance(renderable, str):
         click.echo(renderable, nl=not renderable.endswith("\n"))
     else:
-        Console(highlight=False).print(renderable)
+        # Piped or redirected, there is no terminal to fit: keep every column whole (rich would
+        # otherwise squeeze tables into 80 columns and cut numbers) unless COLUMNS says otherwise.
+        console = Console(highlight=False)
+        if not console.is_terminal and "COLUMNS" not in os.environ:
+            console.width = 1000
+        console.print(renderable)
 
 
 def no_such_layer(net: Network, layer: str) -> CnnError:
