@@ -10,6 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from ..i18n import _
 from ..records import Analysis, TopDown
 from .columns import VIEWS, Column, pair_text, shape_text
 from .explain_view import EXPLAIN_FIELDS, explain_lines, select
@@ -24,24 +25,27 @@ def human_bytes(n: int) -> str:
 
 def _totals_lines(a: Analysis) -> list[tuple[str, str]]:
     t = a.totals
-    batch = f" (batch {a.batch})" if a.batch != 1 else ""
+
+    def per_batch(label: str) -> str:
+        return _("{label} (batch {n})").format(label=label, n=a.batch) if a.batch != 1 else label
+
     return [
-        ("Params (trainable)", f"{t.params:,}"),
-        ("Non-trainable", f"{t.non_trainable:,}"),
-        ("Total params", f"{t.params + t.non_trainable:,}"),
-        ("Connections", f"{t.connections:,}"),
-        (f"MACs{batch}", f"{t.macs:,}"),
-        (f"FLOPs (2·MACs){batch}", f"{t.flops:,}"),
-        ("Param bytes", f"{t.param_bytes:,} ({human_bytes(t.param_bytes)})"),
-        (f"Activation bytes{batch}", f"{t.activation_bytes:,} ({human_bytes(t.activation_bytes)})"),
+        (_("Params (trainable)"), f"{t.params:,}"),
+        (_("Non-trainable"), f"{t.non_trainable:,}"),
+        (_("Total params"), f"{t.params + t.non_trainable:,}"),
+        (_("Connections"), f"{t.connections:,}"),
+        (per_batch(_("MACs")), f"{t.macs:,}"),
+        (per_batch(_("FLOPs (2·MACs)")), f"{t.flops:,}"),
+        (_("Param bytes"), f"{t.param_bytes:,} ({human_bytes(t.param_bytes)})"),
+        (per_batch(_("Activation bytes")), f"{t.activation_bytes:,} ({human_bytes(t.activation_bytes)})"),
     ]
 
 
 def _table(a: Analysis, columns: list[Column]) -> Table:
-    title = f"{a.name}  input {shape_text(a.input)}"
+    title = _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input))
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
     for col in columns:
-        table.add_column(col.header, justify="right" if col.numeric or col.key in ("params",) else "left",
+        table.add_column(_(col.header), justify="right" if col.numeric or col.key in ("params",) else "left",
                          no_wrap=col.key == "name")
     for r in a.layers:
         table.add_row(*[col.text(r) for col in columns])
@@ -88,12 +92,12 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
             writer.writerow([c.raw(r) for c in columns] + [explain.get(r.name, {}).get(f, "") for f in extra])
         return out.getvalue()
     if fmt == "markdown":
-        lines = [f"**{a.name}** — input {shape_text(a.input)}", ""]
-        lines.append("| " + " | ".join(c.header for c in columns) + " |")
+        lines = ["**" + _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input)).replace("  ", "** — ", 1), ""]
+        lines.append("| " + " | ".join(_(c.header) for c in columns) + " |")
         lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
         for r in a.layers:
             lines.append("| " + " | ".join(c.text(r).replace("|", "\\|") for c in columns) + " |")
-        lines += ["", "| Total | |", "|---|---:|"]
+        lines += ["", f"| {_('Total')} | |", "|---|---:|"]
         lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]
         lines += [f"\nnote: {w}" for w in a.warnings]
         if explain is not None:
@@ -131,14 +135,16 @@ def render_top_down(td: TopDown, fmt: str) -> object:
         lines += [f"| {i} | {l} | {f} | {s} |" for i, (l, f, s) in enumerate(rows, 1)]
         lines.append(f"\nReceptive field of {td.layer}: **{pair_text(td.size)}**")
         return "\n".join(lines) + "\n"
-    table = Table(title=f"Receptive field of {td.layer}, top-down (RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i)",
-                  box=box.SIMPLE_HEAVY, title_justify="left")
+    heading = Text(_("Receptive field of {layer}, top-down: RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i")
+                   .format(layer=td.layer))
+    table = Table(box=box.SIMPLE_HEAVY)
     for h in header:
-        table.add_column(h, justify="right" if h in ("step", "RF") else "left")
+        table.add_column(_(h), justify="right" if h in ("step", "RF") else "left")
     for i, (layer, f, size) in enumerate(rows, 1):
         table.add_row(str(i), layer, f, size)
-    extra = " (global: it sees the whole input)" if td.is_global else ""
-    return Group(table, Text(f"Receptive field of {td.layer}: {pair_text(td.size)}{extra}", style="bold"))
+    extra = _(" (global: it sees the whole input)") if td.is_global else ""
+    result = _("Receptive field of {layer}: {size}").format(layer=td.layer, size=pair_text(td.size))
+    return Group(heading, table, Text(result + extra, style="bold"))
 
 
 def render_zoo(rows: list[tuple[str, str, int, str]], fmt: str) -> object:
