@@ -55,6 +55,7 @@ class _Walker:
             out = layer.output(state.shape)
             counts = layer.counts(state.shape, out)
             window = layer.window(state.shape, out)
+            layer.check_inline_weights(state.shape)
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
         rf = self._move_rf(layer, state.rf, window)

@@ -15,6 +15,10 @@ from .yaml_source import MarkedDict, MarkedList, where_of_key
 
 TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "input_data", "blocks", "layers")
 STRUCTURAL = ("concat", "residual", "repeat")
+
+# More named entries than this is a mistake (ResNet-152 has about 500), or a file built to exhaust
+# memory: the build stops with a message instead of expanding it.
+MAX_LAYERS = 100_000
 BLOCK_KEYS = ("args", "layers", "description")
 
 
@@ -43,6 +47,9 @@ class Scope:
                 if path not in self.taken:
                     break
         self.taken.add(path)
+        if len(self.taken) > MAX_LAYERS:
+            raise CnnError(f"the network grows past {MAX_LAYERS:,} layers, cnncalc's limit; "
+                           "check the `times` of its repeats", where, path)
         return path
 
     def child(self, path: str) -> "Scope":
@@ -290,6 +297,9 @@ class Builder:
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
             raise CnnError(f"repeat needs `times`: a whole number ≥ 1, got {times!r}",
                            where_of_key(opts, "times", where))
+        if times > MAX_LAYERS:
+            raise CnnError(f"repeat `times: {times:,}` would build more than {MAX_LAYERS:,} layers, cnncalc's "
+                           "limit; use a smaller count", where_of_key(opts, "times", where))
         has_layers, has_block = "layers" in opts, "block" in opts
         if has_layers == has_block:
             raise CnnError("repeat takes either `layers: [...]` or `block: NAME` (with `args`, `first`)", where)

@@ -63,18 +63,71 @@ _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+# A document that expands to more values than this (aliases of aliases: a "billion laughs") is
+# refused before anything walks it; real architectures have a few thousand.
+MAX_VALUES = 1_000_000
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], open_: set[int], source: str) -> int:
+    """How many values the document holds once every alias is expanded (memoised per node, so a
+    bomb is measured without being expanded)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in open_:
+        raise CnnError("a YAML alias refers to the collection that contains it", _where(source, node.start_mark))
+    open_.add(key)
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo, open_, source) + _expanded_size(v, memo, open_, source)
+                       for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo, open_, source) for child in node.value)
+    else:
+        size = 1
+    open_.discard(key)
+    if size > MAX_VALUES:
+        raise CnnError(f"this document expands to more than {MAX_VALUES:,} values through YAML aliases "
+                       "(&anchor / *alias); write the repetition with `repeat` or a block instead",
+                       _where(source, node.start_mark))
+    memo[key] = size
+    return size
+
+
+# PyYAML's wording → what to do about it.
+_YAML_HINTS = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("<block end>", "check this line's indentation against the lines above it"),
+    ("could not determine a constructor", "cnncalc reads plain YAML only (safe loading); remove the `!!` tag"),
+    ("expected ',' or '}'", "close the `{` of a flow mapping with `}`"),
+    ("expected ',' or ']'", "close the `[` of a flow list with `]`"),
+    ("end of stream", "a quote or bracket opened earlier is never closed"),
+)
+
+
+def _yaml_problem(problem: str) -> str:
+    hints = [hint for needle, hint in _YAML_HINTS if needle in problem]
+    return f"this is not valid YAML: {problem}" + (f"; {hints[0]}" if hints else "")
+
+
 def load_yaml_text(text: str, source_name: str):
     """Parse YAML text; syntax errors become a CnnError with the file position."""
     loader = _MarkedLoader(text)
     loader.source_name = source_name
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {}, set(), source_name)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _where(source_name, mark) if mark else Where(source_name)
-        raise CnnError(f"this is not valid YAML: {exc.problem or exc.context}", where) from None
+        raise CnnError(_yaml_problem(exc.problem or exc.context or ""), where) from None
     except yaml.YAMLError as exc:
         raise CnnError(f"this is not valid YAML: {exc}", Where(source_name)) from None
+    except RecursionError:
+        raise CnnError("this YAML is nested too deeply to read (hundreds of levels of brackets or "
+                       "indentation)", Where(source_name)) from None
     finally:
         loader.dispose()
 
@@ -85,9 +138,21 @@ def load_yaml_file(path: str | Path):
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CnnError(f"cannot read the file: {exc.strerror}", Where(str(path))) from None
-    except UnicodeDecodeError:
-        raise CnnError("the file is not UTF-8 text", Where(str(path))) from None
+    except UnicodeDecodeError as exc:
+        raise CnnError(_not_utf8_message(exc), _byte_where(str(path), exc)) from None
     return load_yaml_text(text, str(path))
+
+
+def _byte_where(path: str, exc: UnicodeDecodeError) -> Where:
+    before = exc.object[: exc.start]
+    line = before.count(b"\n") + 1
+    column = len(before) - (before.rfind(b"\n") + 1) + 1
+    return Where(path, line, column)
+
+
+def _not_utf8_message(exc: UnicodeDecodeError) -> str:
+    return (f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8 "
+            "(most editors: File → Save with encoding)")
 
 
 def where_of_key(container, key, fallback: Where | None = None) -> Where | None:

@@ -86,6 +86,16 @@ def _nested_numbers(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def nested_shape(v: Any) -> tuple[int, ...] | None:
+    """The shape of a rectangular nested list ([[1, 2], [3, 4]] → (2, 2)); None if ragged."""
+    if not isinstance(v, list):
+        return ()
+    shapes = {nested_shape(x) for x in v}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return (len(v), *shapes.pop())
+
+
 def inline_weights(v: Any) -> dict:
     """Inline weights: a nested list (the weight) or {weight: [...], bias: [...]}; shapes are checked
     by the forward pass, which knows the input."""

@@ -1,0 +1,115 @@
+"""The bad-input corpus: every file in tests/bad_inputs/ must end with exit code 2 and one message
+that names the file, line and column (and the layer where there is one), says what is wrong and
+what would be right, with nothing on standard output and no traceback.
+
+Each expectation below is written by hand from the file's content: the position is where the
+mistake is in the file (counted by hand), the fragments are what the message must say."""
+from pathlib import Path
+
+import pytest
+
+from cnncalc.cli import main
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+
+# file: (line:col or None where only the file can be named, layer or None, fragments)
+CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
+    # YAML itself
+    "yaml-unclosed-flow.yaml": ("5:1", None, ["not valid YAML", "close the `{`"]),
+    "yaml-bad-indent.yaml": ("4:4", None, ["not valid YAML", "indentation"]),
+    "yaml-tab.yaml": ("3:1", None, ["not valid YAML", "spaces, not tabs"]),
+    "yaml-unclosed-quote.yaml": ("5:1", None, ["not valid YAML", "never closed"]),
+    "yaml-duplicate-key.yaml": ("3:35", None, ["key 'kernel' appears twice", "keep one"]),
+    "yaml-python-tag.yaml": ("3:5", None, ["python/object/apply", "remove the `!!` tag"]),
+    "yaml-billion-laughs.yaml": ("7:4", None, ["more than 1,000,000 values", "YAML aliases"]),
+    "yaml-billion-laughs-in-layers.yaml": ("9:6", None, ["more than 1,000,000 values", "`repeat`"]),
+    "yaml-recursive-alias.yaml": ("2:9", None, ["alias refers to the collection that contains it"]),
+    "yaml-nested-too-deep.yaml": (None, None, ["nested too deeply"]),
+    "empty.yaml": ("1:1", None, ["`input: [C, H, W]`", "`layers: [...]`"]),
+    "only-comments.yaml": ("1:1", None, ["`input: [C, H, W]`", "`layers: [...]`"]),
+    "not-utf8.yaml": ("1:8", None, ["not UTF-8", "0xe9", "save it as UTF-8"]),
+    # the document's shape
+    "top-level-list.yaml": ("1:1", None, ["a mapping with at least `input: [C, H, W]`"]),
+    "top-level-scalar.yaml": ("1:1", None, ["a mapping with at least `input: [C, H, W]`"]),
+    "layers-mapping.yaml": ("3:3", None, ["`layers` must be a non-empty list"]),
+    "missing-input.yaml": ("1:1", None, ["missing `input`"]),
+    "missing-layers.yaml": ("1:1", None, ["missing `layers`"]),
+    "input-two-numbers.yaml": ("1:8", None, ["input must be [C, H, W]", "got [8, 8]"]),
+    "input-zero.yaml": ("1:8", None, ["whole numbers ≥ 1", "got [1, 0, 8]"]),
+    "unknown-top-key.yaml": ("2:1", None, ["unknown key 'layer'", "did you mean 'layers'?"]),
+    "two-kinds-in-one-item.yaml": ("3:5", None, ["keys conv, relu", "indent the options"]),
+    "options-list.yaml": ("3:11", "conv1", ["filters must be a whole number ≥ 1", "got [2, 3]"]),
+    # layer kinds and options
+    "unknown-kind.yaml": ("3:5", None, ["unknown layer kind 'convolution'", "did you mean 'conv'?"]),
+    "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'", "relu", "sigmoid"]),
+    "misspelled-option.yaml": ("3:24", None, ["no option 'kernal'", "did you mean 'kernel'?"]),
+    "missing-filters.yaml": ("3:5", "conv1", ["conv needs `filters`"]),
+    "missing-kernel.yaml": ("3:5", "conv1", ["conv needs `kernel`"]),
+    "kernel-zero.yaml": ("3:32", "conv1", ["kernel must be a whole number ≥ 1", "got 0"]),
+    "kernel-negative.yaml": ("3:32", "conv1", ["kernel must be a whole number ≥ 1", "got -3"]),
+    "kernel-float.yaml": ("3:32", "conv1", ["kernel must be a whole number ≥ 1", "got 2.5"]),
+    "kernel-text.yaml": ("3:32", "conv1", ["[height, width]", "got '3x3'"]),
+    "kernel-bool.yaml": ("3:32", "conv1", ["kernel must be a whole number", "got True"]),
+    "kernel-three-numbers.yaml": ("3:32", "conv1", ["[height, width]", "got [3, 3, 3]"]),
+    "stride-zero.yaml": ("3:43", "conv1", ["stride must be a whole number ≥ 1", "got 0"]),
+    "dilation-zero.yaml": ("3:45", "conv1", ["dilation must be a whole number ≥ 1", "got 0"]),
+    "padding-negative.yaml": ("3:44", "conv1", ["padding must be same, valid", "got -1"]),
+    "padding-three-numbers.yaml": ("3:44", "conv1", ["[top, bottom, left, right]", "got [1, 1, 1]"]),
+    "padding-unknown-word.yaml": ("3:44", "conv1", ["padding must be same, valid", "got 'full'"]),
+    "filters-zero.yaml": ("3:21", "conv1", ["filters must be a whole number ≥ 1", "got 0"]),
+    "dense-units-zero.yaml": ("4:12", "fc1", ["units must be a whole number ≥ 1", "got 0"]),
+    "dropout-rate-above-one.yaml": ("3:14", "dropout1", ["from 0 up to (not including) 1", "got 1.5"]),
+    "duplicate-layer-name.yaml": ("4:18", "a", ["'a' is used twice", "unique"]),
+    "inline-weights-wrong-shape.yaml": ("3:5", "conv1", ["shape 2×3", "expected 1×1×3×3"]),
+    # shapes: 4 − 5 + 1 = 0 rows; (4 + 2 − 7) + 1 = 0 rows; 8 → 4 → 2 → 1, then a 2×2 pool on 1×1
+    "kernel-larger-than-input.yaml": ("3:5", "C3", ["kernel 5 is larger than the input height 4", "padding ≥ 1"]),
+    "kernel-larger-than-padded.yaml": ("3:5", "conv1", ["kernel 7", "after padding 1+1", "padding ≥ 2"]),
+    "output-zero-after-pooling.yaml": ("6:5", "pool4", ["kernel 2 is larger than the input height 1"]),
+    "pool-padding-too-large.yaml": ("3:5", "pool1", ["more than half the kernel", "padding ≤ kernel/2"]),
+    "groups-not-dividing.yaml": ("3:5", "conv1", ["3 input maps cannot be split into groups 2", "divisor of 3"]),
+    "groups-not-dividing-filters.yaml": ("3:5", "conv1", ["filters 3 must be a multiple of groups 2"]),
+    "table-wrong-rows.yaml": ("3:5", "conv1", ["2 rows but filters is 3", "one row per output map"]),
+    "table-map-out-of-range.yaml": ("3:5", "conv1", ["reads input map 2", "only 2 (0..1)"]),
+    "dense-before-flatten.yaml": ("3:5", "fc1", ["needs a vector input", "add `- flatten` before it"]),
+    # branches and merges: 8 − 3 + 1 = 6 against 8 − 1 + 1 = 8; 4 maps against 1
+    "concat-different-sizes.yaml": ("4:7", "concat1", ["same spatial size", "2×6×6, 2×8×8"]),
+    "concat-no-branches.yaml": ("3:24", "concat1", ["at least two branches"]),
+    "concat-as-list.yaml": ("4:7", None, ["concat takes a mapping of options (name, branches)"]),
+    "add-different-shapes.yaml": ("4:7", "add1", ["4×8×8 and 1×8×8", "shortcut: projection"]),
+    "residual-unknown-shortcut.yaml": ("5:17", "add1", ["identity, projection or a list of layers"]),
+    # blocks and repeats
+    "undefined-block.yaml": ("5:5", None, ["unknown layer kind 'fyre'", "did you mean 'fire'?"]),
+    "block-uses-itself.yaml": ("4:20", None, ["block 'loop' uses itself (loop → loop)"]),
+    "blocks-use-each-other.yaml": ("4:19", None, ["ping → pong → ping"]),
+    "block-unknown-argument.yaml": ("5:30", None, ["unknown argument '$m'", "expected one of: n"]),
+    "block-missing-argument.yaml": ("7:5", "b1", ["block 'b' needs the argument 'n'"]),
+    "expression-bad.yaml": ("5:30", None, ["cannot compute ${n **}"]),
+    "huge-repeat.yaml": ("3:21", None, ["1,000,000,000", "more than 100,000 layers"]),
+    "nested-huge-repeat.yaml": (None, None, ["grows past 100,000 layers", "`times`"]),
+    "repeat-zero.yaml": ("3:21", None, ["`times`: a whole number ≥ 1", "got 0"]),
+}
+
+
+def test_the_corpus_is_complete():
+    files = sorted(p.name for p in CORPUS.glob("*.yaml"))
+    assert len(files) >= 40
+    assert files == sorted(CASES), "every file has an expectation and every expectation a file"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input(runner, name):
+    where, layer, fragments = CASES[name]
+    path = CORPUS / name
+    result = runner.invoke(main, ["params", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "", "nothing is written to standard output"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    message = lines[0]
+    assert "Traceback" not in message
+    located = f"{path}:{where}: " if where else f"{path}"
+    assert message.startswith(f"error: {located}"), message
+    if layer:
+        assert f": {layer}: " in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
