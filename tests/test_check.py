@@ -308,3 +308,15 @@ def test_golden_reports(runner, monkeypatch, name, args):
     if os.environ.get("CNNCALC_UPDATE_GOLDEN"):  # after a deliberate rendering change; review the diff
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_answers_from_standard_input(runner):
+    # The correct LeNet-5 answers (34 values, each derived by hand in the file's comments), piped.
+    text = (Path(__file__).resolve().parent.parent / "examples" / "lenet5-1998-answers.yaml").read_text()
+    r = runner.invoke(main, ["check", "lenet5-1998", "-", "--format", "json"], input=text)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["score"] == {"correct": 34, "total": 34}
+    r = runner.invoke(main, ["check", "lenet5-1998", "-"], input="C1:\n  params: 5*\n")
+    assert r.exit_code == 2 and "<stdin>:2:11" in r.output
+    r = runner.invoke(main, ["check", "-", "-"], input="")
+    assert r.exit_code == 2 and "cannot both be -" in r.output

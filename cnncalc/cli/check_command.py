@@ -46,10 +46,14 @@ def check(ctx: click.Context, file: str, answers: str, input_shape: str | None, 
 
     \b
     Exit code: 0 all correct, 1 some wrong, 2 bad input (with file:line).
-    Example:
+    ANSWERS may be - for standard input (FILE then must not be -).
+    Examples:
       cnncalc check lenet5-1998 examples/lenet5-1998-answers-mistakes.yaml
+      cat answers.yaml | cnncalc check lenet5-1998 -
     """
     set_language(lang)
+    if file == "-" and answers == "-":
+        raise click.UsageError("FILE and ANSWERS cannot both be - (standard input)")
     analysis = open_network(file, input_shape).analyse()
     claims = parse_answers_file(answers, [r.name for r in analysis.layers])
     report = check_answers(analysis, claims)

@@ -102,10 +102,19 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
 
 
 def parse_answers_file(path: str | Path, layer_names: list[str] | None = None) -> list[Claim]:
+    """Answers from a file, or from standard input when `path` is `-`."""
+    if str(path) == "-":
+        import sys
+        data = sys.stdin.buffer.read()
+        try:
+            return parse_answers(data.decode("utf-8"), "<stdin>", layer_names)
+        except UnicodeDecodeError:
+            raise CnnError(_("the answers are not UTF-8 text"), Where("<stdin>")) from None
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CnnError(_("cannot read the file: {why}").format(why=exc.strerror), Where(str(path))) from None
+    except UnicodeDecodeError:
+        raise CnnError(_("the answers are not UTF-8 text"), Where(str(path))) from None
     return parse_answers(text, str(path), layer_names)
-
