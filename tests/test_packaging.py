@@ -11,4 +11,6 @@ def test_every_subpackage_is_listed_in_pyproject():
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "cnncalc").rglob("__init__.py")}
     assert found - listed == set(), "add these to [tool.setuptools] packages"
     assert "cnncalc.architectures" in listed
+    catalogs = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "cnncalc" / "locale").rglob("*.po")}
+    assert catalogs - listed == set(), "list each language's LC_MESSAGES folder as a package"
     assert config["tool"]["setuptools"]["package-dir"]["cnncalc.architectures"] == "architectures"
