@@ -236,21 +236,27 @@ class _Runner:
         self.weights: dict[str, np.ndarray] = {}
 
     def sequence(self, nodes: list[Node], x: np.ndarray) -> np.ndarray:
+        # The sequence's input belongs to the caller (a shortcut or another branch may read it
+        # again); what the sequence makes from it, and no view of the input, is its own to
+        # overwrite.
+        given = x
         for node in nodes:
-            x = self.node(node, x)
+            x = self.node(node, x, owned=x is not given and not np.may_share_memory(x, given))
         return x
 
-    def node(self, node: Node, x: np.ndarray) -> np.ndarray:
+    def node(self, node: Node, x: np.ndarray, owned: bool = False) -> np.ndarray:
         if isinstance(node, LayerNode):
-            return self.layer(node.layer, x)
+            return self.layer(node.layer, x, owned)
         if isinstance(node, ConcatNode):
             ends = [self.sequence(branch, x) if branch else x for branch in node.branches]
             return self.merge(node.merge, ends)
         body = self.sequence(node.body, x)
         short = self.sequence(node.shortcut_nodes(tuple(x.shape[1:]), tuple(body.shape[1:])), x)
-        return self.merge(node.merge, [body, short])
+        # The sum goes into the body's output when that is a fresh array of the run's dtype.
+        body_owned = body.dtype == self.dtype and not np.may_share_memory(body, x)
+        return self.merge(node.merge, [body, short], in_place=body_owned)
 
-    def layer(self, layer: Layer, x: np.ndarray) -> np.ndarray:
+    def layer(self, layer: Layer, x: np.ndarray, owned: bool = False) -> np.ndarray:
         in_shape = tuple(x.shape[1:])
         arrays = _given(layer, in_shape, self.supplied, self.dtype)
         if arrays is None:
@@ -260,16 +266,19 @@ class _Runner:
         self.weights.update({f"{layer.name}.{n}": a for n, a in arrays.items()})
         start = time.perf_counter()
         try:
-            y = layer.forward(x, arrays)
+            if owned and layer.supports_in_place and x.dtype == self.dtype:
+                y = layer.forward(x, arrays, in_place=True)
+            else:
+                y = layer.forward(x, arrays)
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
         y = y.astype(self.dtype, copy=False)
         self._record(layer, y, trainable_elements(layer, arrays, in_shape), time.perf_counter() - start)
         return y
 
-    def merge(self, layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
+    def merge(self, layer: Layer, xs: list[np.ndarray], in_place: bool = False) -> np.ndarray:
         start = time.perf_counter()
-        y = layer.forward(xs, {})
+        y = layer.forward(xs, {}, in_place=True) if in_place and layer.supports_in_place else layer.forward(xs, {})
         self._record(layer, y, 0, time.perf_counter() - start)
         return y
 

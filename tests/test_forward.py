@@ -96,7 +96,7 @@ def test_max_memory_refusal(runner):
 
 def test_mismatch_gives_exit_1(runner, monkeypatch):
     from cnncalc.layers.activation import ReLU
-    monkeypatch.setattr(ReLU, "forward", lambda self, x, w: x[:, :1])
+    monkeypatch.setattr(ReLU, "forward", lambda self, x, w, in_place=False: x[:, :1])
     res = runner.invoke(main, ["forward", "lenet5"])
     assert res.exit_code == 1 and "✗" in res.output
 
@@ -170,3 +170,26 @@ def test_float32_close_to_float64():
     r32 = run_forward(net.graph, batch=2, dtype="float32", seed=4)
     assert r32.output.dtype == np.float32
     assert np.max(np.abs(r32.output - r64.output)) / np.max(np.abs(r64.output)) <= 1e-4
+
+
+def test_in_place_layers_never_touch_a_shared_input():
+    # ReLU, batch norm and add may overwrite their input, but only one nothing else reads: here
+    # the residual's shortcut and the concat's other branch read the same array again. By hand:
+    # out = concat(relu(x) + x, relu(x)) for the residual's identity body start and shortcut.
+    text = """
+input: [2, 3, 3]
+layers:
+  - residual:
+      body: [identity, relu]
+  - concat:
+      branches:
+        - [relu]
+        - [dropout, relu]
+"""
+    net = cnncalc.loads(text, "inplace.yaml")
+    x = np.random.default_rng(3).standard_normal((2, 2, 3, 3))
+    keep = x.copy()
+    out = run_forward(net.graph, x, dtype="float64").output
+    r = np.maximum(keep, 0) + keep
+    np.testing.assert_array_equal(out, np.concatenate([np.maximum(r, 0), np.maximum(r, 0)], axis=1))
+    np.testing.assert_array_equal(x, keep)  # the caller's array is left alone

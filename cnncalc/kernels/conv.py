@@ -34,7 +34,9 @@ def _buffer(name: str, shape, dtype) -> np.ndarray:
     nbytes = int(np.prod(shape)) * dtype.itemsize
     buf = getattr(_scratch, name, None)
     if buf is None or buf.nbytes < nbytes:
-        buf = np.empty(nbytes, dtype=np.uint8)
+        # Room to spare: layers whose chunks are a little over the budget (a whole sample is the
+        # smallest chunk) would otherwise take turns reallocating it, a page fault per 4 KiB.
+        buf = np.empty(max(nbytes, 2 * COL_BUDGET_BYTES, 0 if buf is None else buf.nbytes * 3 // 2), dtype=np.uint8)
         setattr(_scratch, name, buf)
     return buf[:nbytes].view(dtype).reshape(shape)
 
@@ -121,11 +123,7 @@ def _conv_flat(x, wmat, out, padding, dilation, kernel) -> None:
     item = x.itemsize
     step = _chunk(c * kh * kw * positions * item, n)
     # One spare row at the bottom keeps the last tap's run inside the buffer.
-    pad = _buffer("pad", (step, c, hp + 1, wp), x.dtype)
-    pad[:, :, :t] = 0
-    pad[:, :, t + h:] = 0
-    pad[:, :, t:t + h, :l] = 0
-    pad[:, :, t:t + h, l + w:] = 0
+    pad = _padded_buffer((step, c, h, w), padding, x.dtype, spare_rows=1)
     for i in range(0, n, step):
         m = min(step, n - i)
         np.copyto(pad[:m, :, t:t + h, l:l + w], x[i:i + m])
@@ -134,16 +132,34 @@ def _conv_flat(x, wmat, out, padding, dilation, kernel) -> None:
                           (pad.strides[1], dh * wp * item, dw * item, pad.strides[0], item), writeable=False)
         col = _buffer("col", (c, kh, kw, m, positions), x.dtype)
         np.copyto(col, taps)
-        res = np.matmul(wmat, col.reshape(groups, ckk, m * positions))
+        res = np.matmul(wmat, col.reshape(groups, ckk, m * positions),
+                        out=_buffer("result", (groups, ocg, m * positions), x.dtype))
         res = res.reshape(oc, m, oh, wp)[:, :, :, :ow]
         np.copyto(out[i:i + m], res.transpose(1, 0, 2, 3))
 
 
+def _padded_buffer(shape, padding, dtype, spare_rows: int = 0) -> np.ndarray:
+    """A reused scratch buffer for a padded batch, (n, C, t + H + b + spare_rows, l + W + r), whose
+    border is zero; the caller copies the input into its interior."""
+    n, c, h, w = shape
+    t, b, l, r = padding
+    pad = _buffer("pad", (n, c, t + h + b + spare_rows, l + w + r), dtype)
+    pad[:, :, :t] = 0
+    pad[:, :, t + h:] = 0
+    pad[:, :, t:t + h, :l] = 0
+    pad[:, :, t:t + h, l + w:] = 0
+    return pad
+
+
 def _windows(x, stride, padding, dilation, kernel, oh, ow):
-    """(N, C, OH, OW, kh, kw) view of the padded input's windows."""
+    """(N, C, OH, OW, kh, kw) view of the padded input's windows (the padded copy lives in a
+    reused buffer: a fresh np.pad per layer costs a page fault per 4 KiB)."""
     t, b, l, r = padding
     if any(padding):
-        x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
+        n, c, h, w = x.shape
+        pad = _padded_buffer(x.shape, padding, x.dtype)
+        np.copyto(pad[:, :, t:t + h, l:l + w], x)
+        x = pad
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     win = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
     return win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
@@ -179,5 +195,6 @@ def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel) -> None:
         m = min(step, n - i)
         col = _buffer("col", (c, kh, kw, m, oh, ow), x.dtype)
         np.copyto(col, win[:, :, :, i:i + m])
-        res = np.matmul(wmat, col.reshape(groups, ckk, m * oh * ow))
+        res = np.matmul(wmat, col.reshape(groups, ckk, m * oh * ow),
+                        out=_buffer("result", (groups, ocg, m * oh * ow), x.dtype))
         np.copyto(out_g[i:i + m], res.reshape(groups, ocg, m, oh * ow).transpose(2, 0, 1, 3))

@@ -8,8 +8,8 @@ import numpy as np
 from .pool import window_sum
 
 
-def relu(x):
-    return np.maximum(x, 0)
+def relu(x, out=None):
+    return np.maximum(x, 0, out=out)
 
 
 def leaky_relu(x, slope=0.01):
@@ -39,11 +39,11 @@ def softmax(x, axis=1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5):
+def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5, out=None):
     shape = (1, -1) + (1,) * (x.ndim - 2)
     scale = weight / np.sqrt(running_var + eps)
     shift = bias - running_mean * scale
-    out = x * scale.astype(x.dtype).reshape(shape)
+    out = np.multiply(x, scale.astype(x.dtype).reshape(shape), out=out)
     out += shift.astype(x.dtype).reshape(shape)
     return out
 

@@ -8,10 +8,11 @@ from .base import Elementwise, Option
 class ReLU(Elementwise):
     kind = "relu"
     summary = "max(0, x)"
+    supports_in_place = True
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import relu
-        return relu(x)
+        return relu(x, out=x if in_place else None)
 
 
 class LeakyReLU(Elementwise):

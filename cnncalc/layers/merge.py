@@ -41,8 +41,11 @@ class Add(Layer):
             )
         return shapes[0]
 
-    def forward(self, xs, weights):
-        out = xs[0] + xs[1]
-        for x in xs[2:]:
+    supports_in_place = True
+
+    def forward(self, xs, weights, in_place: bool = False):
+        """With `in_place`, the sum is written into xs[0] (the residual body's output)."""
+        out = xs[0] if in_place else xs[0].copy()
+        for x in xs[1:]:
             out += x
         return out

@@ -21,10 +21,12 @@ class BatchNorm(Elementwise):
         c = (in_shape[0],)
         return {"weight": c, "bias": c, "running_mean": c, "running_var": c}
 
-    def forward(self, x, weights):
+    supports_in_place = True
+
+    def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import batch_norm
         return batch_norm(x, weights["weight"], weights["bias"], weights["running_mean"], weights["running_var"],
-                          self.eps)
+                          self.eps, out=x if in_place else None)
 
 
 class LocalResponseNorm(Elementwise):
