@@ -3,7 +3,7 @@
     python benchmarks/forward.py [--batch 8] [--input 3,224,224] [--repeats 5] [--keep-env] [--out DIR]
 
 ResNet-18 at batch 8, 3×224×224, float32 and float64; medians of --repeats timed runs after one
-warm-up; the ratio is cnncalc's median / PyTorch's. PyTorch runs with as many threads as NumPy's
+warm-up, the two libraries' runs interleaved; the ratio is cnncalc's median / PyTorch's. PyTorch runs with as many threads as NumPy's
 BLAS (threadpoolctl), and there is an untimed 0.2 s pause whenever the benchmark switches library,
 because idle worker threads of one library slow the other on a 2-core machine.
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--input", default="3,224,224")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--net", default="resnet18")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results"))
     ap.add_argument("--keep-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are")
@@ -78,40 +78,50 @@ def main() -> None:
         model = TorchNet(net.graph, weights).eval()
         xt = torch.from_numpy(x)
 
+        walks: list[float] = []
+
         def ours():
-            return run_forward(net.graph, x, weights, dtype=dtype).output
+            result = run_forward(net.graph, x, weights, dtype=dtype)
+            walks.append(result.seconds)
+            return result.output
 
         def theirs():
             with torch.inference_mode():
                 return model(xt).numpy()
 
-        times = {}
+        # Interleaved (cnncalc, PyTorch, cnncalc, …) so both libraries see the same machine: on a
+        # shared 2-core VM, slow spells last seconds and would otherwise land on one side only.
+        samples: dict[str, list[float]] = {"cnncalc": [], "pytorch": []}
         outs = {}
-        for label, fn in (("cnncalc", ours), ("pytorch", theirs)):
-            time.sleep(0.2)  # untimed: let the other library's worker threads go idle
-            outs[label] = fn()  # warm-up
-            samples = []
-            for _ in range(args.repeats):
+        for round_ in range(args.repeats + 1):  # round 0 is the warm-up
+            for label, fn in (("cnncalc", ours), ("pytorch", theirs)):
+                time.sleep(0.2)  # untimed: let the other library's worker threads go idle
                 t0 = time.perf_counter()
-                fn()
-                samples.append(time.perf_counter() - t0)
-            times[label] = statistics.median(samples)
+                outs[label] = fn()
+                if round_:
+                    samples[label].append(time.perf_counter() - t0)
+        times = {label: statistics.median(s) for label, s in samples.items()}
+        walk = statistics.median(walks[1:])
         err = float(np.max(np.abs(outs["cnncalc"] - outs["pytorch"])))
         ratio = times["cnncalc"] / times["pytorch"]
-        rows.append((dtype, times["cnncalc"], times["pytorch"], ratio, err))
+        rows.append((dtype, times["cnncalc"], walk, times["pytorch"], ratio, walk / times["pytorch"], err))
 
-    print(f"{'dtype':<8} {'cnncalc (s)':>12} {'pytorch (s)':>12} {'ratio':>7}  max |diff|")
-    for dtype, a, b, ratio, err in rows:
-        print(f"{dtype:<8} {a:>12.3f} {b:>12.3f} {ratio:>6.2f}×  {err:.2e}")
-    print("\ntargets: float32 ratio ≤ 1.5, float64 ratio < 1.0 (cnncalc faster)")
+    print(f"{'dtype':<8} {'cnncalc (s)':>12} {'of it, layers':>14} {'pytorch (s)':>12} {'ratio':>7} "
+          f"{'layers ratio':>13}  max |diff|")
+    for dtype, a, w, b, ratio, wratio, err in rows:
+        print(f"{dtype:<8} {a:>12.3f} {w:>14.3f} {b:>12.3f} {ratio:>6.2f}× {wratio:>12.2f}×  {err:.2e}")
+    print("\ncnncalc (s): run_forward end to end, its analysis and checks included; of it, layers: the")
+    print("network's layers alone (what PyTorch's time covers). Medians, runs interleaved with PyTorch's.")
+    print("targets: float32 ratio ≤ 1.5, float64 ratio < 1.0 (cnncalc faster)")
     doc = {
         "net": args.net, "batch": args.batch, "input": list(shape), "repeats": args.repeats,
         "machine": {"cpus": os.cpu_count(), "numpy": np.__version__, "torch": torch.__version__,
                     "blas": [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
                              for info in blas],
                     "environment": original or "as is"},
-        "results": [{"dtype": d, "cnncalc_median_s": a, "pytorch_median_s": b, "ratio": r, "max_abs_diff": e}
-                    for d, a, b, r, e in rows],
+        "results": [{"dtype": d, "cnncalc_median_s": a, "cnncalc_layers_median_s": w, "pytorch_median_s": b,
+                     "ratio": r, "layers_ratio": wr, "max_abs_diff": e}
+                    for d, a, w, b, r, wr, e in rows],
     }
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"forward-{args.net}-{time.strftime('%Y%m%d-%H%M%S')}.json"

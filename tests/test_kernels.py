@@ -36,6 +36,22 @@ def check(ours, ref64, dtype):
 
 PADDINGS = ["p0", "p1", "p2", "same", "asym"]
 
+# Which conv2d path a layer takes depends on its shape; the grid forces each one where it applies
+# (flat needs stride 1; the 1×1 path a 1×1 kernel, stride 1, no padding) and lets the rule pick
+# otherwise.
+PATHS = ["flat-or-windows", "side-by-side"]
+
+
+def force_path(monkeypatch, conv_mod, path):
+    rule = conv_mod._path
+
+    def forced(kh, kw, stride, padding, oh, ow):
+        auto = rule(kh, kw, stride, padding, oh, 10**6)  # as if the map were large
+        if path == "side-by-side":
+            return "side-by-side"
+        return auto
+    monkeypatch.setattr(conv_mod, "_path", forced)
+
 
 def pads_for(mode, h, w, k, s, d):
     if mode == "same":
@@ -49,11 +65,11 @@ def pads_for(mode, h, w, k, s, d):
 @pytest.mark.parametrize("k", range(1, 8))
 @pytest.mark.parametrize("s", [1, 2, 3])
 @pytest.mark.parametrize("d", [1, 2, 3])
-@pytest.mark.parametrize("wide", [0, 10**9], ids=["nchw-matmul", "batch-side-by-side"])
-def test_conv2d_grid(k, s, d, wide, monkeypatch):
-    # Both matmul orientations: per sample landing in NCHW, and the batch side by side (small maps).
+@pytest.mark.parametrize("path", PATHS)
+def test_conv2d_grid(k, s, d, path, monkeypatch):
+    # Every path of conv2d, forced: 1×1 / flat / strided windows / batch side by side.
     from cnncalc.kernels import conv as conv_mod
-    monkeypatch.setattr(conv_mod, "WIDE_ENOUGH", wide)
+    force_path(monkeypatch, conv_mod, path)
     rng = np.random.default_rng(k * 100 + s * 10 + d)
     cases = 0
     for mode, groups, bias, n, (h, w), dtype in itertools.product(
@@ -88,11 +104,11 @@ def test_conv2d_rectangular_kernel_and_stride():
     check(ours, ref, np.float64)
 
 
-@pytest.mark.parametrize("wide", [0, 10**9])
-def test_conv2d_chunks_the_batch(monkeypatch, wide):
+@pytest.mark.parametrize("path", PATHS)
+def test_conv2d_chunks_the_batch(monkeypatch, path):
     from cnncalc.kernels import conv as conv_mod
     monkeypatch.setattr(conv_mod, "COL_BUDGET_BYTES", 1000)
-    monkeypatch.setattr(conv_mod, "WIDE_ENOUGH", wide)
+    force_path(monkeypatch, conv_mod, path)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 4, 6, 6))
     wt = rng.standard_normal((6, 2, 3, 3))
