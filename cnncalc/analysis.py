@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import CnnError
 from .formula import ZERO, Expr
-from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from .graph import ConcatNode, Graph, LayerNode, Node
 from .layers import GLOBAL, Layer, Window
 from .layers.base import Output
 from .receptive_field import RF, merge, top_down

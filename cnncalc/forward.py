@@ -22,7 +22,7 @@ import numpy as np
 
 from .analysis import analyse
 from .errors import CnnError
-from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
+from .graph import ConcatNode, Graph, LayerNode, Node
 from .kernels.conv import col_buffer_bytes
 from .layers import Layer
 from .layers.conv import Conv2d

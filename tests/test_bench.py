@@ -4,7 +4,6 @@ thresholds: timings depend on the machine."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from cnncalc.bench import SUITE, Case, suite
 from cnncalc.bench import impls
 from cnncalc.bench.machine import kernel_warning
-from cnncalc.bench.runner import check_case, run, verify
+from cnncalc.bench.runner import check_case, verify
 from cnncalc.cli import main
 
 torch = pytest.importorskip("torch")

@@ -13,7 +13,7 @@ from cnncalc import zoo
 from cnncalc.arith import evaluate
 from cnncalc.cli import main
 from cnncalc.errors import CnnError
-from cnncalc.homework import check, parse_answers, template
+from cnncalc.homework import check, parse_answers
 from cnncalc.homework.derive import formula, rf_steps
 from cnncalc.network import load, loads
 

@@ -14,7 +14,7 @@ from cnncalc.forward import run_forward
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 F = torch.nn.functional
 
-from torch_reference import TorchNet, tf_same  # noqa: E402
+from torch_reference import TorchNet  # noqa: E402
 
 torch.set_num_threads(1)
 SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cnncalc.graph import ConcatNode, LayerNode, ResidualNode
+from cnncalc.graph import ConcatNode, LayerNode
 
 
 def tf_same(size, k, s, d=1):

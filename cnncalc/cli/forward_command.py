@@ -1,7 +1,6 @@
 """`cnncalc forward`: run the network on real arrays (NumPy) and check the engine's numbers."""
 from __future__ import annotations
 
-import math
 import sys
 
 import click

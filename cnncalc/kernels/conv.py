@@ -121,7 +121,7 @@ def _conv_flat(x, wmat, out, padding, dilation, kernel) -> None:
     kh, kw = kernel
     dh, dw = dilation
     t, b, l, r = padding
-    hp, wp = h + t + b, w + l + r
+    wp = w + l + r
     positions = oh * wp  # per sample, junk columns included
     item = x.itemsize
     step = _chunk(c * kh * kw * positions * item, n)

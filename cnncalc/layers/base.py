@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar
 
 from ..errors import CnnError, Where
 from ..formula import ZERO, Expr
-from ..shapes import AxisResult, Shape
+from ..shapes import AxisResult, Shape, axis_notes, window_axis
 
 REQUIRED = object()
 
@@ -121,6 +121,16 @@ class Layer:
                             f"{'×'.join(map(str, shapes[missing[0]]))}); add it or set `bias: false`")
 
     # -- helpers --------------------------------------------------------------------------
+    def sliding_output(self, channels: int, h: int, w: int, kernel, stride, dilation=(1, 1),
+                       padding: Any = (0, 0, 0, 0), ceil_mode: bool = False) -> Output:
+        """The output of a window sliding over H and W (conv, pooling, subsampling): each axis by
+        DESIGN.md's rule, with its derivation and the notes on rows/columns a stride leaves out."""
+        axes = tuple(
+            window_axis(axis, size, kernel[i], stride[i], dilation[i], padding, ceil_mode)
+            for i, (axis, size) in enumerate((("H", h), ("W", w)))
+        )
+        return Output((channels, axes[0].size, axes[1].size), axes, axis_notes(axes))
+
     def fail(self, message: str) -> CnnError:
         return CnnError(message, self.where, self.name)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..formula import Num, product, total
-from ..shapes import Shape, axis_notes, window_axis
+from ..shapes import Shape
 from . import options as opt
 from .base import Counts, Layer, Option, Output, Window
 
@@ -43,11 +43,7 @@ class Conv2d(Layer):
             bad = [m for row in self.table for m in row if m >= c]
             if bad:
                 raise self.fail(f"the connection table reads input map {max(bad)}, but there are only {c} (0..{c - 1})")
-        axes = tuple(
-            window_axis(axis, size, self.kernel[i], self.stride[i], self.dilation[i], self.padding)
-            for i, (axis, size) in enumerate((("H", h), ("W", w)))
-        )
-        return Output((self.filters, axes[0].size, axes[1].size), axes, axis_notes(axes))
+        return self.sliding_output(self.filters, h, w, self.kernel, self.stride, self.dilation, self.padding)
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         c_in = in_shape[0]

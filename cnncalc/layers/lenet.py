@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..formula import Num, product
-from ..shapes import Shape, axis_notes, window_axis
+from ..shapes import Shape
 from . import options as opt
 from .base import GLOBAL, Counts, Layer, Option, Output, Window
 
@@ -24,11 +24,7 @@ class Subsample(Layer):
 
     def output(self, in_shape: Shape) -> Output:
         c, h, w = self.feature_map(in_shape)
-        axes = tuple(
-            window_axis(axis, size, self.kernel[i], self.stride[i], 1, (0, 0, 0, 0))
-            for i, (axis, size) in enumerate((("H", h), ("W", w)))
-        )
-        return Output((c, axes[0].size, axes[1].size), axes, axis_notes(axes))
+        return self.sliding_output(c, h, w, self.kernel, self.stride)
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         kh, kw = self.kernel
