@@ -222,3 +222,22 @@ def test_pool_blocks_and_rectangular_windows(monkeypatch):
               F.max_pool2d(xt, (2, 3), (1, 2), (1, 1), ceil_mode=ceil_mode), np.float64)
         check(avg_pool2d(x, (3, 2), (2, 1), (1, 1, 0, 0), ceil_mode, False),
               F.avg_pool2d(xt, (3, 2), (2, 1), (1, 0), ceil_mode=ceil_mode, count_include_pad=False), np.float64)
+
+
+def test_column_buffer_accounting():
+    from cnncalc.kernels.conv import col_buffer_bytes
+    # Flat path, 3×3 at 56×56 (64 → 64, padding 1, batch 32, float32): a padded row is 58 wide, so
+    # 56·58 = 3,248 positions per sample; one sample's columns are 576·3,248·4 = 7,483,392 B, under
+    # the 8 MiB budget, so one sample per chunk; + the padded sample 64·59·58·4 = 876,032 (one spare
+    # row) + the result 64·3,248·4 = 831,488.
+    assert col_buffer_bytes((64, 56, 56), (64, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 4, 32) == 9_190_912
+    # Strided windows, the ResNet stem (3×224×224, 64 filters 7×7/2, padding 3, batch 8): 112×112
+    # outputs, 147·12,544·4 = 7,375,872 B per sample, one per chunk; + the padded batch
+    # 8·3·230·230·4 = 5,078,400.
+    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), (2, 2), (3, 3, 3, 3), (1, 1), 4, 8) == 12_454_272
+    # Side by side, 3×3/2 at 14×14 → 7×7 (256 → 256, batch 32): 2,304·49·4 = 451,584 B per sample,
+    # ⌊8,388,608 / 451,584⌋ = 18 per chunk → 8,128,512; + padded batch 32·256·16·16·4 = 8,388,608;
+    # + result 18·256·49·4 = 903,168.
+    assert col_buffer_bytes((256, 14, 14), (256, 256, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 4, 32) == 17_420_288
+    # 1×1, stride 1, no padding: the input is the column matrix.
+    assert col_buffer_bytes((256, 56, 56), (64, 256, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 4, 32) == 0

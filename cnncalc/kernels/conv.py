@@ -62,23 +62,27 @@ def _path(kh: int, kw: int, stride, padding, oh: int, ow: int) -> str:
 
 def col_buffer_bytes(in_shape, weight_shape, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
                      itemsize: int = 4, batch: int = 1) -> int:
-    """Bytes of the scratch buffers conv2d uses for this layer (0 on the 1×1 fast path)."""
+    """Bytes of the scratch buffers conv2d uses for this layer: the column matrix of one chunk, the
+    padded input and the matmul's result where the path has them (0 on the 1×1 fast path). The
+    buffers are kept between calls, so this is the layer's footprint beyond its output."""
     c, h, w = in_shape[-3:]
-    _, _, kh, kw = weight_shape
+    oc, _, kh, kw = weight_shape
     t, b, l, r = padding
     oh = _out_size(h, t, b, kh, stride[0], dilation[0])
     ow = _out_size(w, l, r, kw, stride[1], dilation[1])
+    hp, wp = h + t + b, w + l + r
     path = _path(kh, kw, stride, padding, oh, ow)
     if path == "1x1":
         return 0
     if path == "flat":
-        hp, wp = h + t + b, w + l + r
-        per_sample = c * kh * kw * oh * wp * itemsize
-        n = max(1, min(batch, COL_BUDGET_BYTES // max(per_sample, 1)))
-        return n * (per_sample + c * (hp + 1) * wp * itemsize)
-    per_sample = c * kh * kw * oh * ow * itemsize
-    n = max(1, min(batch, COL_BUDGET_BYTES // max(per_sample, 1)))
-    return n * per_sample
+        positions = oh * wp
+        step = _chunk(c * kh * kw * positions * itemsize, batch)
+        return step * (c * kh * kw * positions + c * (hp + 1) * wp + oc * positions) * itemsize
+    step = _chunk(c * kh * kw * oh * ow * itemsize, batch)
+    col = step * c * kh * kw * oh * ow * itemsize
+    pad = batch * c * hp * wp * itemsize if any(padding) else 0
+    result = step * oc * oh * ow * itemsize if path == "side-by-side" else 0
+    return col + pad + result
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride=(1, 1),

@@ -72,7 +72,8 @@ def _legend(report) -> list[str]:
         f"median of {report.repeat} runs after one warm-up; * = extrapolated per MAC from a partial run",
         "% peak: of numpy.matmul on the layer's own im2col product (M, N, K), measured in this run; "
         "× naive / × textbook: speed-up over those; ÷ torch: this time / torch's (< 1 is faster)",
-        "col buffer: peak NumPy memory the call allocates beyond its output (tracemalloc)",
+        "col buffer: memory the call needs beyond its output: what it allocates (tracemalloc), plus, for im2col, "
+        "the scratch buffers its kernel keeps between calls",
         "pool GFLOP/s counts one operation per window element",
     ]
 
