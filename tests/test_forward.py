@@ -86,6 +86,13 @@ def test_input_and_weights_files_and_save_output(runner, tmp_path):
     y = np.load(tmp_path / "y.npy")
     assert y.shape == (2, 10)
     assert np.array_equal(y, first.output)  # the file's weights, not the (different) seed's
+    # --input takes the array too (the spelling); --input-file is the same thing.
+    res = runner.invoke(main, ["forward", "lenet5", "--input", str(tmp_path / "x.npy"), "--weights",
+                               str(tmp_path / "w.npz"), "--dtype", "float64", "--save-output", str(tmp_path / "z.npy")])
+    assert res.exit_code == 0, res.output
+    assert np.array_equal(np.load(tmp_path / "z.npy"), first.output)
+    res = runner.invoke(main, ["forward", "lenet5", "--input", str(tmp_path / "missing.npy")])
+    assert res.exit_code == 2 and "missing.npy" in res.output
 
 
 def test_max_memory_refusal(runner):

@@ -32,7 +32,8 @@ def _parse_bytes(value: str | None) -> int | None:
 
 @click.command()
 @click.argument("file", metavar="FILE")
-@click.option("--input", "input_shape", metavar="C,H,W", help="Override the input shape.")
+@click.option("--input", "input_shape", metavar="C,H,W|FILE.npy",
+              help="Override the input shape, or run on this array (a .npy file, as --input-file).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random input and weights.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
@@ -61,6 +62,10 @@ def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: st
     from ..render.forward_view import render_forward
 
     limit = _parse_bytes(max_memory)
+    if input_shape is not None and input_shape.lower().endswith(".npy"):
+        if input_file is not None:
+            raise CnnError("give the input array once: --input FILE.npy or --input-file FILE.npy")
+        input_file, input_shape = input_shape, None
     net = open_network(file, input_shape)
     x = None
     if input_file is not None:
