@@ -54,9 +54,11 @@ def _combine_taps(x, kernel, stride, padding, ceil_mode, fill, combine) -> np.nd
     cols = [_tap_range(w, ow, j, stride[1], l) for j in range(kernel[1])]
     rows = [_tap_range(h, oh, i, stride[0], t) for i in range(kernel[0])]
     block = max(1, BLOCK_BYTES // max(1, h * w * x.itemsize))
+    across_buffer = np.empty((min(block, n * c), h, ow), dtype=x.dtype)
     for p in range(0, n * c, block):
         src = planes[p : p + block]
-        across = np.full((len(src), h, ow), fill, dtype=x.dtype)
+        across = across_buffer[: len(src)]
+        across.fill(fill)
         for out_cols, in_cols in cols:
             dst = across[:, :, out_cols]
             combine(dst, src[:, :, in_cols], out=dst)
