@@ -97,7 +97,7 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], open_: set[int], sourc
 _YAML_HINTS = (
     ("'\\t'", "indent with spaces, not tabs"),
     ("<block end>", "check this line's indentation against the lines above it"),
-    ("could not determine a constructor", "cnncalc reads plain YAML only (safe loading); remove the `!!` tag"),
+    ("could not determine a constructor", "cnncalc reads plain YAML only (safe loading); remove the tag"),
     ("expected ',' or '}'", "close the `{` of a flow mapping with `}`"),
     ("expected ',' or ']'", "close the `[` of a flow list with `]`"),
     ("end of stream", "a quote or bracket opened earlier is never closed"),

@@ -3,10 +3,10 @@ one matmul per chunk, `W(g, OC/g, C/g·kh·kw) @ col(g, C/g·kh·kw, positions)`
 the layer's shape:
 
 - 1×1, stride 1, no padding: the input already is the column matrix (reshape + matmul).
-- stride 1, maps of 100 positions or more: "flat" im2col. In a padded map stored row by row, the tap (i, j) of every
-  output position p = oh·Wp + ow is element p + i·d·Wp + j·d: a contiguous run. So each row of the
-  column matrix is one contiguous slice (a memcpy, not a gather), at the cost of computing Wp − OW
-  junk columns per output row, dropped when the result is moved into NCHW.
+- stride 1, maps of 100 positions or more: "flat" im2col. In a padded map stored row by row, the
+  tap (i, j) of every output position p = oh·Wp + ow is element p + i·d·Wp + j·d: a contiguous run.
+  So each row of the column matrix is one contiguous slice (a memcpy, not a gather), at the cost of
+  computing Wp − OW junk columns per output row, dropped when the result is moved into NCHW.
 - strided, large maps: a strided window view copied into col(n, C·kh·kw, OH·OW), whose product lands
   in NCHW without a transpose.
 - small strided maps and tiny maps: OH·OW columns per sample are too few for a fast matmul, so the

@@ -114,7 +114,7 @@ class Layer:
             # A single filter may be written without its leading [[…]]: equal element counts pass.
             if got != tuple(want) and not (name == "weight" and prod(got) == prod(want)):
                 raise self.fail(f"the inline `{name}` has shape {'×'.join(map(str, got))}, expected "
-                                f"{'×'.join(map(str, want))} ({'×'.join(map(str, want))} = {prod(want)} numbers)")
+                                f"{'×'.join(map(str, want))} ({prod(want)} numbers)")
         missing = [n for n in shapes if n not in given and n in self.trainable_names()]
         if missing:
             raise self.fail(f"the inline weights give no `{missing[0]}` (expected "
