@@ -22,7 +22,7 @@ import numpy as np
 
 from .analysis import analyse
 from .errors import CnnError
-from .graph import ConcatNode, Graph, LayerNode, Node
+from .graph import ConcatNode, Graph, LayerNode, Node, iter_layers
 from .kernels.conv import col_buffer_bytes
 from .layers import Layer
 from .layers.conv import Conv2d
@@ -184,9 +184,10 @@ def estimate_peak_bytes(graph: Graph, analysis: Analysis, batch: int, itemsize: 
     acts = [math.prod(r.output) for r in analysis.layers] + [math.prod(graph.input_shape)]
     biggest = sorted(acts, reverse=True)[:3]
     col = 0
+    by_name = {layer.name: layer for layer in iter_layers(graph.nodes)}
     for r in analysis.layers:
         if r.type == "conv" and len(r.input) == 3:
-            layer = _layer_by_name(graph).get(r.name)
+            layer = by_name.get(r.name)
             if layer is None:
                 continue
             h, w = layer.output(r.input).axes
@@ -194,25 +195,6 @@ def estimate_peak_bytes(graph: Graph, analysis: Analysis, batch: int, itemsize: 
                                             (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), layer.dilation, itemsize, batch))
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
     return sum(biggest) * batch * itemsize + col + weights
-
-
-def _layer_by_name(graph: Graph) -> dict[str, Layer]:
-    found: dict[str, Layer] = {}
-
-    def walk(nodes: list[Node]) -> None:
-        for node in nodes:
-            if isinstance(node, LayerNode):
-                found[node.layer.name] = node.layer
-            elif isinstance(node, ConcatNode):
-                for b in node.branches:
-                    walk(b)
-            else:
-                walk(node.body)
-                walk(node.shortcut)
-                walk(node._projection or [])
-
-    walk(graph.nodes)
-    return found
 
 
 def _fmt_bytes(n: float) -> str:

@@ -82,7 +82,8 @@ class Graph:
 
 
 def iter_layers(nodes: list[Node]) -> Iterator[Layer]:
-    """Every layer declared in the graph, in order (projection shortcuts excepted: they need shapes)."""
+    """Every layer of the graph, in order. A projection shortcut is built from shapes, so its layers
+    appear once an analysis or forward pass has built it."""
     for node in nodes:
         if isinstance(node, LayerNode):
             yield node.layer
@@ -93,4 +94,5 @@ def iter_layers(nodes: list[Node]) -> Iterator[Layer]:
         else:
             yield from iter_layers(node.body)
             yield from iter_layers(node.shortcut)
+            yield from iter_layers(node._projection or [])
             yield node.merge

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cnncalc.graph import ConcatNode, LayerNode
+from cnncalc.graph import ConcatNode, LayerNode, iter_layers
 
 
 def tf_same(size, k, s, d=1):
@@ -49,20 +49,7 @@ class TorchNet(torch.nn.Module):
 
     def _layer(self, path):
         if not hasattr(self, "_by_name"):
-            self._by_name = {}
-
-            def walk(nodes):
-                for n in nodes:
-                    if isinstance(n, LayerNode):
-                        self._by_name[n.layer.name] = n.layer
-                    elif isinstance(n, ConcatNode):
-                        for b in n.branches:
-                            walk(b)
-                    else:
-                        walk(n.body)
-                        walk(n.shortcut)
-                        walk(n._projection or [])
-            walk(self.graph.nodes)
+            self._by_name = {layer.name: layer for layer in iter_layers(self.graph.nodes)}
         return self._by_name.get(path)
 
     def w(self, path, name):
