@@ -71,16 +71,6 @@ layers:
 """
 
 
-@pytest.fixture(autouse=True)
-def _english_by_default(monkeypatch):
-    """The default language comes from LANG: pin it, so the English assertions hold anywhere."""
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    from cnncalc import i18n
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
-
-
 def _networks():
     nets = [loads(KINDS_NET, "kinds.yaml").analyse(), loads(KINDS_NET_2, "kinds2.yaml").analyse()]
     nets += [load(name).analyse() for name in zoo.names()]

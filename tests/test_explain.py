@@ -11,16 +11,6 @@ from cnncalc.cli import main
 from cnncalc.network import load
 
 
-@pytest.fixture(autouse=True)
-def _english_by_default(monkeypatch):
-    """The default language comes from LANG: pin it, so the English assertions hold anywhere."""
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    from cnncalc import i18n
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
-
-
 def _check_worked(text: str, value: int | None = None) -> None:
     """'expr = 1,234' → expr evaluates to 1234 (and to `value` when given)."""
     expr, result = text.rsplit(" = ", 1)
