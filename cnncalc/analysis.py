@@ -1,24 +1,43 @@
 """The analysis engine: walks the graph once, carrying shape and receptive field, and returns one
-record per layer with every count of DESIGN.md as an exact integer and its derivation."""
+record per layer with every count of docs/design.md as an exact integer and its derivation.
+
+After the walk, one backward pass over what the walk saw marks which rows and columns of every
+tensor some path to the network's output reads; a note that a layer never reads some input rows
+is kept only when no other path reads them either.
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
 from .errors import CnnError
 from .formula import ZERO, Expr
-from .graph import ConcatNode, Graph, LayerNode, Node
+from .graph import Graph, walk
 from .layers import GLOBAL, Layer, Window
-from .layers.base import Output
-from .receptive_field import RF, merge, top_down
+from .layers.base import Output, Varying
+from .receptive_field import RF, AxisField, axis_chain_as_steps, combined_chain, top_down
 from .records import Analysis, LayerRecord, RFRecord, TopDown, Totals
-from .shapes import AxisResult, Shape
+from .shapes import AxisResult, Shape, axis_notes
 
 
-@dataclass
+@dataclass(frozen=True)
 class _State:
     shape: Shape
     rf: RF
+    tensor: int  # index into the walker's tensors, for the backward coverage pass
+
+
+@dataclass
+class _Op:
+    """What the backward coverage pass needs of one layer or merge."""
+
+    record: int  # index of its record
+    inputs: list[int]
+    output: int
+    axes: tuple[AxisResult, ...] = ()  # per-axis window geometry; empty: every input position feeds every output
+    elementwise: bool = False  # output position p reads input position p only
+    dilation: tuple[int, int] = (1, 1)
 
 
 def _axis_text(a: AxisResult) -> str:
@@ -26,31 +45,25 @@ def _axis_text(a: AxisResult) -> str:
 
 
 class _Walker:
+    """The engine's visitor for graph.walk: a layer's state in, its record out."""
+
     def __init__(self, graph: Graph):
         self.graph = graph
         self.records: list[LayerRecord] = []
-        self.warnings: list[str] = []
+        self.shapes: list[Shape] = [graph.input_shape]  # tensor id → shape
+        self.ops: list[_Op] = []
 
-    def run(self) -> _State:
-        state = _State(self.graph.input_shape, RF.of_input())
-        return self.sequence(self.graph.nodes, state)
+    def start(self) -> _State:
+        return _State(self.graph.input_shape, RF.of_input(), 0)
 
-    def sequence(self, nodes: list[Node], state: _State) -> _State:
-        for node in nodes:
-            state = self.node(node, state)
-        return state
+    def shape(self, state: _State) -> Shape:
+        return state.shape
 
-    def node(self, node: Node, state: _State) -> _State:
-        if isinstance(node, LayerNode):
-            return self.layer(node.layer, state)
-        if isinstance(node, ConcatNode):
-            ends = [self.sequence(branch, state) for branch in node.branches]
-            return self.merge(node.merge, ends)
-        body = self.sequence(node.body, state)
-        short = self.sequence(node.shortcut_nodes(state.shape, body.shape), state)
-        return self.merge(node.merge, [body, short])
+    def _tensor(self, shape: Shape) -> int:
+        self.shapes.append(shape)
+        return len(self.shapes) - 1
 
-    def layer(self, layer: Layer, state: _State) -> _State:
+    def layer(self, layer: Layer, state: _State, source: _State) -> _State:
         try:
             out = layer.output(state.shape)
             counts = layer.counts(state.shape, out)
@@ -58,7 +71,7 @@ class _Walker:
             layer.check_inline_weights(state.shape)
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
-        rf = self._move_rf(layer, state.rf, window)
+        rf = self._move_rf(layer, state, out, window)
         derivations = {
             "params": counts.params.text(),
             "non_trainable": counts.non_trainable.text(),
@@ -67,37 +80,47 @@ class _Walker:
         }
         if out.axes:
             derivations["output"] = "; ".join(_axis_text(a) for a in out.axes)
+        tensor = self._tensor(out.shape)
+        self.ops.append(_Op(len(self.records), [state.tensor], tensor,
+                            axes=tuple(out.axes) if isinstance(window, Window) else (),
+                            elementwise=window is None,
+                            dilation=window.dilation if isinstance(window, Window) else (1, 1)))
         self._record(layer, state.shape, out, rf, derivations, counts.params, counts.non_trainable,
                      counts.connections, counts.macs)
-        return _State(out.shape, rf)
+        return _State(out.shape, rf, tensor)
 
-    def _move_rf(self, layer: Layer, rf: RF, window: Window | str | None) -> RF:
+    def _move_rf(self, layer: Layer, state: _State, out: Output, window: Window | Varying | str | None) -> RF:
+        rf = state.rf
+        image = self.graph.input_shape[1:]
         if window is None:
             return rf
         if window == GLOBAL:
-            return rf.whole_input(self.graph.input_shape[1:])
-        return rf.through(layer.name, window.kernel, window.stride, window.pad_lo)
+            return rf.whole_input(image)
+        if isinstance(window, Varying):
+            return rf.undefined(window.reason)
+        moved = rf.through(layer.name, window.kernel, window.stride, window.pad_lo)
+        # One output position whose window reads every input position: the layer sees its whole
+        # input on that axis, however far the unclipped field reaches into the padding.
+        whole = tuple(
+            len(state.shape) == 3 and a.size == 1 and window.dilation[i] == 1 and not a.unread
+            for i, a in enumerate(out.axes)
+        )
+        return moved.whole_input(image, whole) if any(whole) else moved
 
-    def merge(self, layer: Layer, ends: list[_State]) -> _State:
+    def merge(self, layer: Layer, ends: list[_State], source: _State) -> _State:
         try:
             shape = layer.merge([e.shape for e in ends])
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
-        rf = merge([e.rf for e in ends])
-        notes: tuple[str, ...] = ()
-        if not rf.aligned and all(e.rf.aligned for e in ends):
-            note = ("receptive fields of the merged paths are not aligned (different jump or centre): "
-                    "the field's size varies between output positions; the largest is reported")
-            notes = (note,)
-            self.warnings.append(f"{layer.name}: {note}")
-        # Concat and add have no weights and, per DESIGN.md, add no connections.
-        self._record(layer, ends[0].shape, Output(shape, (), notes), rf, {}, ZERO, ZERO, ZERO, ZERO)
-        return _State(shape, rf)
+        rf = RF.merge([e.rf for e in ends])
+        tensor = self._tensor(shape)
+        self.ops.append(_Op(len(self.records), [e.tensor for e in ends], tensor, elementwise=True))
+        # Concat and add have no weights and, per docs/design.md, add no connections.
+        self._record(layer, ends[0].shape, Output(shape), rf, {}, ZERO, ZERO, ZERO, ZERO)
+        return _State(shape, rf, tensor)
 
     def _record(self, layer: Layer, in_shape: Shape, out: Output, rf: RF, derivations: dict[str, str],
                 params: Expr, non_trainable: Expr, connections: Expr, macs: Expr) -> None:
-        for note in out.notes:
-            self.warnings.append(f"{layer.name}: {note}")
         self.records.append(LayerRecord(
             name=layer.name,
             type=layer.kind,
@@ -107,7 +130,7 @@ class _Walker:
             non_trainable=non_trainable.int_value(),
             connections=connections.int_value(),
             macs=macs.int_value(),
-            rf=RFRecord(rf.size, rf.jump, rf.start, rf.pad, rf.is_global, rf.aligned, rf.chain),
+            rf=rf_record(rf, out.shape),
             derivations=derivations,
             notes=out.notes,
             depth=layer.name.count("."),
@@ -116,14 +139,109 @@ class _Walker:
             options={k: getattr(layer, k, None) for k in type(layer).options},
         ))
 
+    # -- the backward coverage pass ----------------------------------------------------------
+    def coverage_notes(self) -> None:
+        """Add each layer's "input rows never read" notes that hold for the whole network."""
+        live = [self._dead(shape) for shape in self.shapes]
+        live[-1] = self._alive(self.shapes[-1])
+        for op in reversed(self.ops):
+            out_live = live[op.output]
+            for t in op.inputs:
+                live[t] = _or(live[t], self._read(op, out_live, self.shapes[t]))
+        for op in self.ops:
+            if not op.axes:
+                continue
+            in_live = live[op.inputs[0]]
+            # A note stays only when no other path reads the positions this layer leaves unread.
+            dead = tuple(
+                replace(a, notes=a.coverage) if a.unread and not any(in_live[i][p] for p in a.unread)
+                else replace(a, notes=())
+                for i, a in enumerate(op.axes))
+            notes = axis_notes(dead)
+            if notes:
+                r = self.records[op.record]
+                self.records[op.record] = replace(r, notes=r.notes + notes)
 
+    @staticmethod
+    def _dead(shape: Shape) -> tuple[list[bool], ...]:
+        return tuple([False] * n for n in shape[1:]) if len(shape) == 3 else ([False],)
+
+    @staticmethod
+    def _alive(shape: Shape) -> tuple[list[bool], ...]:
+        return tuple([True] * n for n in shape[1:]) if len(shape) == 3 else ([True],)
+
+    def _read(self, op: _Op, out_live: tuple[list[bool], ...], in_shape: Shape) -> tuple[list[bool], ...]:
+        """Which positions of an input some live output position reads, per axis."""
+        any_live = all(any(axis) for axis in out_live)
+        if len(in_shape) != 3:
+            return ([any_live],)
+        if op.axes:
+            return tuple(_window_read(a, op.dilation[i], out_live[i], in_shape[1 + i]) for i, a in enumerate(op.axes))
+        if op.elementwise and len(out_live) == 2:
+            return out_live
+        return tuple([any_live] * n for n in in_shape[1:])
+
+
+def _or(a: tuple[list[bool], ...], b: tuple[list[bool], ...]) -> tuple[list[bool], ...]:
+    return tuple([x or y for x, y in zip(u, v)] for u, v in zip(a, b))
+
+
+def _window_read(a: AxisResult, dilation: int, out_live: list[bool], size: int) -> list[bool]:
+    read = [False] * size
+    for u, live in enumerate(out_live):
+        if live:
+            for t in range(0, a.k_eff, dilation):
+                p = u * a.stride - a.pad_lo + t
+                if 0 <= p < size:
+                    read[p] = True
+    return read
+
+
+# -- records -------------------------------------------------------------------------------------
+def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
+    """The receptive field as the renderers and JSON see it, per axis."""
+    units = out_shape[1:] if len(out_shape) == 3 else (1, 1)
+    sizes, jumps, starts, pads, units_at = [], [], [], [], []
+    for field_, n in zip(rf.axes, units):
+        size, jump, start, pad, unit = _axis_values(field_, n)
+        sizes.append(size)
+        jumps.append(jump)
+        starts.append(start)
+        pads.append(pad)
+        units_at.append(unit)
+    chains = tuple(f.paths[0].chain if f.aligned and f.paths else () for f in rf.axes)
+    reasons = [f.undefined for f in rf.axes if f.undefined]
+    return RFRecord(
+        size=tuple(sizes), jump=tuple(jumps), start=tuple(starts), pad=tuple(pads),
+        global_axes=tuple(f.is_global for f in rf.axes), aligned_axes=tuple(f.aligned for f in rf.axes),
+        unit=tuple(units_at), chains=chains, undefined=reasons[0] if reasons else None,
+    )
+
+
+def _axis_values(f: AxisField, units: int):
+    """(size, jump, start, effective padding, unit with the largest field) along one axis."""
+    if f.undefined:
+        return None, None, None, None, None
+    if f.is_global:
+        return f.whole, f.whole, Fraction(f.whole - 1, 2), 0, None
+    if f.aligned:
+        p = f.paths[0]
+        return p.size, p.jump, p.start, p.pad, None
+    size, unit = f.largest(units)
+    jumps = {p.jump for p in f.paths}
+    return size, jumps.pop() if len(jumps) == 1 else None, None, None, unit
+
+
+# -- entry points --------------------------------------------------------------------------------
 def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     """Shapes, counts and receptive fields of every layer; raises CnnError on an impossible network."""
     if batch < 1:
         raise CnnError(f"batch must be ≥ 1, got {batch}")
     walker = _Walker(graph)
-    walker.run()
+    walk(graph.nodes, walker.start(), walker)
+    walker.coverage_notes()
     records = tuple(walker.records)
+    warnings = tuple(f"{r.name}: {note}" for r in records for note in r.notes) + _rf_warnings(records)
     params = sum(r.params for r in records)
     non_trainable = sum(r.non_trainable for r in records)
     macs = sum(r.macs for r in records) * batch
@@ -138,11 +256,43 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
         input_bytes=math.prod(graph.input_shape) * dtype_bytes * batch,
     )
     return Analysis(graph.name, graph.description, tuple(graph.input_shape), batch, dtype_bytes, records, totals,
-                    tuple(walker.warnings), graph.source)
+                    warnings, graph.source)
+
+
+def _rf_warnings(records: tuple[LayerRecord, ...]) -> tuple[str, ...]:
+    """One warning where the receptive field first stops being aligned or defined (not per layer)."""
+    out = []
+    was_aligned, was_defined = True, True
+    for r in records:
+        if r.rf.undefined and was_defined:
+            out.append(f"{r.name}: {r.rf.undefined}; no receptive field is reported from here on")
+        elif not r.rf.aligned and not r.rf.undefined and was_aligned:
+            out.append(f"{r.name}: the merged paths' receptive fields are not aligned (different jump or centre): "
+                       "the field's size varies between output units; the largest is reported, with its unit")
+        was_aligned, was_defined = r.rf.aligned, r.rf.undefined is None
+    return tuple(out)
 
 
 def receptive_field_of(analysis: Analysis, layer: str) -> TopDown:
-    """The textbook top-down derivation for one layer (DESIGN.md's worked example prints 30)."""
+    """The textbook top-down derivation for one layer (the worked example in docs/design.md prints 30)."""
     record = analysis.layer(layer)
-    steps = tuple(top_down(record.rf.chain))
-    return TopDown(layer, steps, record.rf.size, record.rf.is_global)
+    rf = record.rf
+    where = analysis.source
+    if rf.undefined:
+        raise CnnError(f"{layer}: the receptive field is not defined here: {rf.undefined}")
+    if rf.is_global:
+        return TopDown(layer, (), rf.size, True)
+    if not rf.aligned:
+        axes = [f"{a} {s} at unit {u}" for a, s, u, ok in zip("HW", rf.size, rf.unit, rf.aligned_axes) if not ok]
+        raise CnnError(
+            f"{layer}: the receptive field is not aligned (its paths have different jumps or centres), so its size "
+            f"varies from unit to unit and no single top-down walk gives it; the largest is {', '.join(axes)} "
+            f"(see `cnncalc rf {where or 'FILE'}` for every layer)")
+    chain = combined_chain(*rf.chains)
+    if chain is not None:
+        return TopDown(layer, tuple(top_down(chain)), rf.size, False)
+    # The axes took different paths (a 1×7 beside a 7×1): one walk per axis.
+    per_axis = tuple(tuple(top_down(axis_chain_as_steps(c))) for c in rf.chains)
+    return TopDown(layer, (), rf.size, False, per_axis)
+
+

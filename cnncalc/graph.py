@@ -3,7 +3,7 @@ branches joined by concat, or a residual body joined to its shortcut by add."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Iterator, Protocol, TypeVar, Union
 
 from .errors import CnnError, Where
 from .layers import Add, Concat, Layer
@@ -67,6 +67,7 @@ class ResidualNode:
 
 
 Node = Union[LayerNode, ConcatNode, ResidualNode]
+S = TypeVar("S")
 
 
 @dataclass
@@ -79,6 +80,36 @@ class Graph:
     input_where: Where | None = None
     reference: str = ""
     input_data: list | None = None  # `input_data:` inline input for small examples, [C][H][W] nested lists
+
+
+class Visitor(Protocol[S]):
+    """What a walk over the graph does at each layer and at each merge. `source` is the value the
+    enclosing sequence started from: a branch or shortcut may read it again, so a visitor must not
+    overwrite it (the forward pass uses this to decide when a layer may work in place)."""
+
+    def layer(self, layer: Layer, x: S, source: S) -> S: ...
+
+    def merge(self, layer: Layer, xs: list[S], source: S) -> S: ...
+
+    def shape(self, x: S) -> Shape: ...
+
+
+def walk(nodes: list[Node], x: S, visitor: Visitor[S]) -> S:
+    """The one walk over the graph: the analysis (shapes and receptive fields), the NumPy forward
+    pass and the tests' PyTorch oracle all run through here, so they cannot disagree on the order
+    of layers, on what a branch reads, or on how a projection shortcut is built."""
+    source = x
+    for node in nodes:
+        if isinstance(node, LayerNode):
+            x = visitor.layer(node.layer, x, source)
+        elif isinstance(node, ConcatNode):
+            ends = [walk(branch, x, visitor) if branch else x for branch in node.branches]
+            x = visitor.merge(node.merge, ends, x)
+        else:
+            body = walk(node.body, x, visitor)
+            shortcut = node.shortcut_nodes(visitor.shape(x), visitor.shape(body))
+            x = visitor.merge(node.merge, [body, walk(shortcut, x, visitor)], x)
+    return x
 
 
 def iter_layers(nodes: list[Node]) -> Iterator[Layer]:

@@ -1,9 +1,25 @@
-"""Receptive fields, bottom-up through the graph and top-down for one layer (DESIGN.md § Receptive field).
+"""Receptive fields, bottom-up through the graph and top-down for one layer (docs/design.md § Receptive field).
 
 Convention: index coordinates. Input pixel i has its centre at i, so the input has r = 1, j = 1,
 start = 0; `start` of a layer is the input coordinate of the centre of its first unit's field.
-Per axis:  r_out = r_in + (k'−1)·j_in,  j_out = j_in·s,  start_out = start_in + ((k'−1)/2 − pad_lo)·j_in,
-and the effective padding P_out = P_in + pad_lo·j_in (so start = (r−1)/2 − P).
+Per axis, through a window of effective kernel k', stride s and leading padding pad_lo:
+
+    r_out = r_in + (k'−1)·j_in,   j_out = j_in·s,   start_out = start_in + ((k'−1)/2 − pad_lo)·j_in
+
+and the effective padding is P = (r−1)/2 − start.
+
+Every axis is computed on its own. Where paths merge (add, concat) each axis keeps the set of
+distinct paths that reach it (`Path`): paths with the same jump whose intervals nest collapse into
+the larger one, so aligned paths leave one. When more than one remains, the field is *not aligned*:
+unit u's field is the union of the paths' intervals for u, and its span depends on u. The engine
+then reports the largest span and the unit that has it, computed exactly over every output unit
+(Araujo et al., "Computing Receptive Fields of Convolutional Neural Networks", Distill 2019, refuse
+instead; an exact per-unit answer is never a bound that is not one).
+
+A layer that sees its whole input on an axis (one output position whose window covers every input
+position: global pooling, adaptive pooling to 1, flatten, dense, a kernel as large as its input)
+has the whole network input as its field on that axis, marked global, however far its unclipped
+field would reach into the padding.
 """
 from __future__ import annotations
 
@@ -14,8 +30,17 @@ from .formula import Expr, Num
 
 
 @dataclass(frozen=True)
+class AxisStep:
+    """One windowed layer on a path, along one axis."""
+
+    layer: str
+    kernel: int  # effective kernel k'
+    stride: int
+
+
+@dataclass(frozen=True)
 class Step:
-    """One windowed layer on the path that gives a unit its receptive field."""
+    """One windowed layer on the path of both axes (when both axes follow the same layers)."""
 
     layer: str
     kernel: tuple[int, int]  # effective kernel k' per axis
@@ -23,83 +48,135 @@ class Step:
 
 
 @dataclass(frozen=True)
-class AxisRF:
+class Path:
+    """One path's field along one axis: unit u reads [lo + u·jump, hi + u·jump] of the input."""
+
     size: int
     jump: int
     start: Fraction
-    pad: int  # effective padding P
+    chain: tuple[AxisStep, ...] = ()
 
-    def through(self, k_eff: int, stride: int, pad_lo: int) -> "AxisRF":
-        return AxisRF(
+    @property
+    def pad(self) -> int:
+        return int(Fraction(self.size - 1, 2) - self.start)
+
+    @property
+    def lo(self) -> Fraction:
+        return self.start - Fraction(self.size - 1, 2)
+
+    @property
+    def hi(self) -> Fraction:
+        return self.start + Fraction(self.size - 1, 2)
+
+    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int) -> "Path":
+        return Path(
             size=self.size + (k_eff - 1) * self.jump,
             jump=self.jump * stride,
             start=self.start + (Fraction(k_eff - 1, 2) - pad_lo) * self.jump,
-            pad=self.pad + pad_lo * self.jump,
+            chain=self.chain + (AxisStep(layer, k_eff, stride),),
         )
+
+    def contains(self, other: "Path") -> bool:
+        """Same jump and nested intervals: then `other` adds nothing at any unit."""
+        return self.jump == other.jump and self.lo <= other.lo and other.hi <= self.hi
+
+
+def _prune(paths: list[Path]) -> tuple[Path, ...]:
+    """Drop every path another one contains (of two equal ones, keep the first)."""
+    kept: list[Path] = []
+    for p in sorted(paths, key=lambda p: (-p.size, p.jump, p.start)):
+        if not any(k.contains(p) for k in kept):
+            kept.append(p)
+    return tuple(kept)
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """The receptive field along one axis: local paths, the whole input, or not defined."""
+
+    paths: tuple[Path, ...] = ()
+    whole: int | None = None  # global: the network input's size along this axis
+    undefined: str | None = None  # why no single field exists here (the reason, for the user)
+
+    @staticmethod
+    def of_input() -> "AxisField":
+        return AxisField((Path(1, 1, Fraction(0)),))
+
+    @property
+    def is_global(self) -> bool:
+        return self.whole is not None
+
+    @property
+    def aligned(self) -> bool:
+        return self.undefined is None and (self.is_global or len(self.paths) == 1)
+
+    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int) -> "AxisField":
+        if self.is_global or self.undefined:
+            return self
+        return AxisField(tuple(p.through(layer, k_eff, stride, pad_lo) for p in self.paths))
+
+    def span(self, unit: int) -> tuple[Fraction, Fraction]:
+        """The union of the paths' intervals for one output unit, as (first, last) input coordinate."""
+        return (min(p.lo + unit * p.jump for p in self.paths), max(p.hi + unit * p.jump for p in self.paths))
+
+    def largest(self, units: int) -> tuple[int, int]:
+        """(size, unit): the widest field over the layer's `units` output positions, exactly."""
+        best = (0, 0)
+        for u in range(max(units, 1)):
+            lo, hi = self.span(u)
+            size = int(hi - lo) + 1
+            if size > best[0]:
+                best = (size, u)
+        return best
+
+    @staticmethod
+    def merge(fields: list["AxisField"]) -> "AxisField":
+        reasons = [f.undefined for f in fields if f.undefined]
+        if reasons:
+            return AxisField(undefined=reasons[0])
+        wholes = [f.whole for f in fields if f.is_global]
+        if wholes:
+            return AxisField(whole=wholes[0])
+        return AxisField(_prune([p for f in fields for p in f.paths]))
 
 
 @dataclass(frozen=True)
 class RF:
-    h: AxisRF
-    w: AxisRF
-    chain: tuple[Step, ...] = ()
-    is_global: bool = False
-    aligned: bool = True
+    h: AxisField
+    w: AxisField
 
     @staticmethod
     def of_input() -> "RF":
-        one = AxisRF(1, 1, Fraction(0), 0)
-        return RF(one, one)
+        return RF(AxisField.of_input(), AxisField.of_input())
+
+    @property
+    def axes(self) -> tuple[AxisField, AxisField]:
+        return (self.h, self.w)
 
     def through(self, layer: str, k_eff: tuple[int, int], stride: tuple[int, int],
                 pad_lo: tuple[int, int]) -> "RF":
-        if self.is_global:
-            return self
-        return replace(
-            self,
-            h=self.h.through(k_eff[0], stride[0], pad_lo[0]),
-            w=self.w.through(k_eff[1], stride[1], pad_lo[1]),
-            chain=self.chain + (Step(layer, k_eff, stride),),
-        )
+        return RF(self.h.through(layer, k_eff[0], stride[0], pad_lo[0]),
+                  self.w.through(layer, k_eff[1], stride[1], pad_lo[1]))
 
-    def whole_input(self, image_hw: tuple[int, int]) -> "RF":
-        """Flatten, dense and global pooling see the whole input image."""
-        h, w = image_hw
-        return replace(
-            self,
-            h=AxisRF(h, h, Fraction(h - 1, 2), 0),
-            w=AxisRF(w, w, Fraction(w - 1, 2), 0),
-            is_global=True,
-        )
+    def whole_input(self, image_hw: tuple[int, int], axes: tuple[bool, bool] = (True, True)) -> "RF":
+        """The whole network input along the given axes (a layer that sees all of its input)."""
+        h, w = (AxisField(whole=size) if on else f for f, size, on in zip(self.axes, image_hw, axes))
+        return RF(h, w)
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return (self.h.size, self.w.size)
+    def undefined(self, reason: str) -> "RF":
+        """No single field from here on (until a layer sees its whole input)."""
+        return RF(*(f if f.is_global else AxisField(undefined=reason) for f in self.axes))
 
-    @property
-    def jump(self) -> tuple[int, int]:
-        return (self.h.jump, self.w.jump)
-
-    @property
-    def start(self) -> tuple[Fraction, Fraction]:
-        return (self.h.start, self.w.start)
-
-    @property
-    def pad(self) -> tuple[int, int]:
-        return (self.h.pad, self.w.pad)
+    @staticmethod
+    def merge(fields: list["RF"]) -> "RF":
+        return RF(AxisField.merge([f.h for f in fields]), AxisField.merge([f.w for f in fields]))
 
 
-def merge(paths: list[RF]) -> RF:
-    """Where paths meet (add, concat): the largest field, flagged when the paths are not aligned.
-
-    Aligned means equal jump and equal centre offset (r−1)/2 − P, which in index coordinates is
-    `start`; then the largest-RF path gives r, P and start (Araujo et al., Distill 2019).
-    """
-    if any(p.is_global for p in paths):
-        return next(p for p in paths if p.is_global)
-    best = max(paths, key=lambda p: (p.h.size * p.w.size, p.h.size))
-    aligned = all(p.jump == best.jump and p.start == best.start for p in paths)
-    return replace(best, aligned=aligned and all(p.aligned for p in paths))
+def combined_chain(h: tuple[AxisStep, ...], w: tuple[AxisStep, ...]) -> tuple[Step, ...] | None:
+    """Both axes' paths as one chain when they pass through the same layers, else None."""
+    if [s.layer for s in h] != [s.layer for s in w]:
+        return None
+    return tuple(Step(a.layer, (a.kernel, b.kernel), (a.stride, b.stride)) for a, b in zip(h, w))
 
 
 @dataclass(frozen=True)
@@ -123,3 +200,13 @@ def top_down(chain: tuple[Step, ...]) -> list[TopDownStep]:
         sizes = tuple(int(e.value()) for e in exprs)
         steps.append(TopDownStep(step.layer, exprs, sizes))
     return steps
+
+
+def axis_chain_as_steps(chain: tuple[AxisStep, ...]) -> tuple[Step, ...]:
+    """One axis's path written as a two-axis chain with the same numbers on both (for the
+    top-down derivation of an axis whose path differs from the other axis's)."""
+    return tuple(Step(s.layer, (s.kernel, s.kernel), (s.stride, s.stride)) for s in chain)
+
+
+def with_chain(path: Path, chain: tuple[AxisStep, ...]) -> Path:
+    return replace(path, chain=chain)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .receptive_field import Step, TopDownStep
+from .receptive_field import AxisStep, Step, TopDownStep, combined_chain
 
 
 def _num(x: Fraction | int) -> int | float:
@@ -14,16 +14,48 @@ def _num(x: Fraction | int) -> int | float:
 
 @dataclass(frozen=True)
 class RFRecord:
-    size: tuple[int, int]
-    jump: tuple[int, int]
-    start: tuple[Fraction, Fraction]
-    pad: tuple[int, int]  # effective padding P
-    is_global: bool = False
-    aligned: bool = True
-    chain: tuple[Step, ...] = field(default=(), repr=False)
+    """A layer's receptive field per axis (H, W). Where the merged paths are not aligned, `size` is
+    the largest field over the layer's output units, `unit` the first unit that has it, and `start`
+    and `pad` are None (they differ from unit to unit); `jump` is None when the paths' jumps differ.
+    Where no field is defined (`undefined` says why), every value is None."""
+
+    size: tuple[int | None, int | None]
+    jump: tuple[int | None, int | None]
+    start: tuple[Fraction | None, Fraction | None]
+    pad: tuple[int | None, int | None]  # effective padding P
+    global_axes: tuple[bool, bool] = (False, False)
+    aligned_axes: tuple[bool, bool] = (True, True)
+    unit: tuple[int | None, int | None] = (None, None)
+    chains: tuple[tuple[AxisStep, ...], tuple[AxisStep, ...]] = field(default=((), ()), repr=False)
+    undefined: str | None = None
+
+    @property
+    def is_global(self) -> bool:
+        return all(self.global_axes)
+
+    @property
+    def aligned(self) -> bool:
+        return all(self.aligned_axes)
+
+    @property
+    def chain(self) -> tuple[Step, ...]:
+        """Both axes' path as one chain (the textbook walk), () when the axes took different paths."""
+        return combined_chain(*self.chains) or ()
 
     def to_json(self) -> dict:
-        return {"size": list(self.size), "jump": list(self.jump), "start": [_num(s) for s in self.start]}
+        out = {
+            "size": list(self.size),
+            "jump": list(self.jump),
+            "start": [None if s is None else _num(s) for s in self.start],
+            "eff_padding": list(self.pad),
+            "aligned": self.aligned,
+            "global": self.is_global,
+        }
+        if not self.aligned and not self.undefined:
+            out["largest_at_unit"] = list(self.unit)
+        if self.undefined:
+            out["undefined"] = self.undefined
+        return out
 
 
 @dataclass(frozen=True)
@@ -109,9 +141,12 @@ class Analysis:
 
 @dataclass(frozen=True)
 class TopDown:
-    """`cnncalc rf --layer`: the textbook walk back from a layer to the input."""
+    """`cnncalc rf --layer`: the textbook walk back from a layer to the input. When the two axes'
+    fields come through different layers (a 1×7 path beside a 7×1), `steps` is empty and
+    `per_axis` holds one walk per axis (H, W)."""
 
     layer: str
     steps: tuple[TopDownStep, ...]
     size: tuple[int, int]
     is_global: bool
+    per_axis: tuple[tuple[TopDownStep, ...], ...] = ()

@@ -22,6 +22,10 @@ class AxisResult:
     k_eff: int
     stride: int
     notes: tuple[str, ...] = field(default=())
+    # Notes on input rows/columns this layer never reads, and which ones: the analysis keeps such a
+    # note only when no other path of the network reads them either (notes are about the network).
+    coverage: tuple[str, ...] = field(default=())
+    unread: tuple[int, ...] = field(default=())
 
 
 def effective_kernel(k: int, d: int) -> tuple[int, Expr]:
@@ -34,7 +38,7 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
                 ceil_mode: bool = False) -> AxisResult:
     k_eff, k_expr = effective_kernel(k, d)
     if padding == "same":
-        return _same_axis(axis, size, k_eff, s)
+        return _same_axis(axis, size, k_eff, s, d)
     lo, hi = (padding[0], padding[1]) if axis == "H" else (padding[2], padding[3])
     span = size + lo + hi - k_eff
     first_out = (-(-span // s) if ceil_mode else span // s) + 1
@@ -61,28 +65,53 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
     else:
         out = span // s + 1
         expr = Floor(inner) + 1
-        what = "rows" if axis == "H" else "columns"
-        # The last span % s positions of the padded input are never read; only those that are
-        # real input (not bottom/right padding) lose information.
-        lost = span % s - hi
-        if lost > 0:
-            notes.append(
-                f"{axis}: {size} + {lo + hi} − {k_eff} = {span} is not a multiple of stride {s}: "
-                f"the last {lost} input {what} are never covered"
-            )
-        if k_eff < s:
-            notes.append(f"{axis}: kernel {k_eff} < stride {s}: {s - k_eff} of every {s} input {what} are skipped")
-    return AxisResult(axis, out, expr, lo, hi, k_eff, s, tuple(notes))
+    coverage, unread = _coverage(axis, size, lo, hi, k_eff, s, d, out)
+    return AxisResult(axis, out, expr, lo, hi, k_eff, s, tuple(notes), coverage, unread)
 
 
-def _same_axis(axis: str, size: int, k_eff: int, s: int) -> AxisResult:
+def _coverage(axis: str, size: int, lo: int, hi: int, k_eff: int, s: int, d: int,
+              out: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The input positions no window of this layer reads, and the notes that explain why."""
+    read = bytearray(size)
+    for tap in range(0, k_eff, d):  # tap t of every window: positions t − lo + u·s, u < out
+        first = tap - lo
+        if first < 0:
+            first += -(first // s) * s  # the first window whose tap t lands inside the input
+        last = min(tap - lo + (out - 1) * s, size - 1)
+        if first <= last:
+            count = (last - first) // s + 1
+            read[first:first + (count - 1) * s + 1:s] = b"\x01" * count
+    unread = tuple(p for p in range(size) if not read[p])
+    if not unread:
+        return (), ()
+    what = "rows" if axis == "H" else "columns"
+    notes: list[str] = []
+    span = size + lo + hi - k_eff
+    # The last span % s positions of the padded input are never read; only those that are
+    # real input (not bottom/right padding) lose information.
+    lost = span % s - hi
+    if lost > 0:
+        notes.append(
+            f"{axis}: {size} + {lo + hi} − {k_eff} = {span} is not a multiple of stride {s}: "
+            f"the last {lost} input {what} are never covered"
+        )
+    if k_eff < s:
+        notes.append(f"{axis}: kernel {k_eff} < stride {s}: {s - k_eff} of every {s} input {what} are skipped")
+    elif d > 1 and not notes:
+        notes.append(f"{axis}: dilation {d} leaves {len(unread)} input {what} unread")
+    return tuple(notes), unread
+
+
+
+def _same_axis(axis: str, size: int, k_eff: int, s: int, d: int) -> AxisResult:
     out = -(-size // s)
     total = max((out - 1) * s + k_eff - size, 0)
     lo, hi = total // 2, total - total // 2
     notes = []
     if lo != hi:
         notes.append(f"{axis}: padding same adds {total}: {lo} before, {hi} after (TensorFlow's rule)")
-    return AxisResult(axis, out, Ceil(lit(size) / s), lo, hi, k_eff, s, tuple(notes))
+    coverage, unread = _coverage(axis, size, lo, hi, k_eff, s, d, out)
+    return AxisResult(axis, out, Ceil(lit(size) / s), lo, hi, k_eff, s, tuple(notes), coverage, unread)
 
 
 def axis_notes(axes: tuple[AxisResult, ...]) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ def test_json_is_the_documented_schema(runner):
     assert set(data["totals"]) == {"params", "non_trainable", "connections", "macs", "param_bytes", "activation_bytes"}
     for layer in data["layers"]:
         assert set(layer) == {"name", "type", "output", "params", "non_trainable", "connections", "macs", "rf"}
-        assert set(layer["rf"]) == {"size", "jump", "start"}
+        assert set(layer["rf"]) == {"size", "jump", "start", "eff_padding", "aligned", "global"}
     c3 = next(l for l in data["layers"] if l["name"] == "C3")
     assert (c3["params"], c3["connections"], c3["output"]) == (1516, 151600, [16, 10, 10])
     assert data["totals"]["params"] == 60000 and data["totals"]["connections"] == 340908

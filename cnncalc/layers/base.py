@@ -45,6 +45,15 @@ class Window:
     kernel: tuple[int, int]  # effective kernel k' per axis
     stride: tuple[int, int]
     pad_lo: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)  # the taps inside k' are `dilation` apart
+
+
+@dataclass(frozen=True)
+class Varying:
+    """A layer whose windows differ in size or spacing from unit to unit (adaptive pooling to a
+    size that does not divide its input): no single receptive field exists after it."""
+
+    reason: str
 
 
 GLOBAL = "global"

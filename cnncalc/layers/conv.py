@@ -67,7 +67,7 @@ class Conv2d(Layer):
 
     def window(self, in_shape: Shape, out: Output) -> Window:
         h, w = out.axes
-        return Window((h.k_eff, w.k_eff), self.stride, (h.pad_lo, w.pad_lo))
+        return Window((h.k_eff, w.k_eff), self.stride, (h.pad_lo, w.pad_lo), self.dilation)
 
     def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         shapes = {"weight": (self.filters, in_shape[0] // self.groups, *self.kernel)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..formula import Num, product
 from ..shapes import Shape
 from . import options as opt
-from .base import GLOBAL, Counts, Layer, Option, Output, Window
+from .base import GLOBAL, Counts, Layer, Option, Output, Varying, Window
 
 
 class _Pool2d(Layer):
@@ -120,14 +120,26 @@ class AdaptiveAvgPool(Layer):
         # Windows may differ in size; connections are Σ over output units of their window sizes.
         return Counts(connections=Num(out.shape[0]) * sum(rows) * sum(cols))
 
-    def window(self, in_shape: Shape, out: Output) -> Window | str | None:
+    def window(self, in_shape: Shape, out: Output) -> Window | Varying | None:
         _, h, w = in_shape
         oh, ow = out.shape[1:]
         if (h, w) == (oh, ow):
             return None
-        if h % oh == 0 and w % ow == 0:
-            return Window((h // oh, w // ow), (h // oh, w // ow), (0, 0))
-        return GLOBAL
+        regular = [self._regular(n, m) for n, m in ((h, oh), (w, ow))]
+        if None in regular:
+            rows, cols = self._windows(h, oh), self._windows(w, ow)
+            return Varying(f"adaptive pooling {h}×{w} → {oh}×{ow} has windows of {min(rows)}–{max(rows)} rows and "
+                           f"{min(cols)}–{max(cols)} columns at uneven steps")
+        (kh, sh), (kw, sw) = regular
+        # Equal windows at equal steps; an output of 1 sees its whole input (the engine marks it global).
+        return Window((kh, kw), (sh, sw), (0, 0))
+
+    def _regular(self, size: int, n: int) -> tuple[int, int] | None:
+        """(kernel, stride) when every window has one size and one step, else None."""
+        sizes = set(self._windows(size, n))
+        starts = [(i * size) // n for i in range(n)]
+        steps = {b - a for a, b in zip(starts, starts[1:])} or {size}
+        return (sizes.pop(), steps.pop()) if len(sizes) == 1 and len(steps) == 1 else None
 
     def forward(self, x, weights):
         from ..kernels.pool import adaptive_avg_pool2d
