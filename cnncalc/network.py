@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .analysis import analyse, receptive_field_of
 from .builder import Builder
-from .errors import CnnError, Where
+from .errors import CnnError, Where, did_you_mean
 from .graph import Graph
 from .records import Analysis, TopDown
 from .yaml_source import load_yaml_file, load_yaml_text
@@ -32,9 +32,17 @@ class Network:
         analysis = self.analyse()
         names = [r.name for r in analysis.layers]
         if layer not in names:
-            from .errors import did_you_mean
-            raise CnnError(f"there is no layer '{layer}'; {did_you_mean(layer, names)}", Where(self.graph.source))
+            raise CnnError(f"there is no layer '{layer}'; {_suggest_layer(layer, names)}", Where(self.graph.source))
         return receptive_field_of(analysis, layer)
+
+
+def _suggest_layer(layer: str, names: list[str]) -> str:
+    """A scope's own output first (`Mixed_7c` → `Mixed_7c.concat`, the last layer under it), else the
+    closest name."""
+    inside = [n for n in names if n.startswith(layer + ".")]
+    if inside:
+        return f"did you mean '{inside[-1]}' (the output of {layer})?"
+    return did_you_mean(layer, names)
 
 
 def loads(text: str, source: str = "<string>", input_shape: tuple[int, ...] | None = None) -> Network:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..formula import Expr, Num, product
 from ..i18n import _
-from ..receptive_field import top_down
+from ..receptive_field import axis_chain_as_steps, top_down
 from ..records import Analysis, LayerRecord
 
 COUNT_FIELDS = ("params", "non_trainable", "connections", "macs")
@@ -20,17 +20,19 @@ def dims_text(dims) -> str:
 
 
 def rf_exprs(record: LayerRecord) -> tuple[Expr, Expr] | None:
-    """The top-down RF as one nested expression per axis; None when the field is global."""
-    if record.rf.is_global:
+    """The top-down RF as one nested expression per axis (each axis along its own path); None when
+    the field is global, not aligned or not defined (no single recursion gives it)."""
+    rf = record.rf
+    if rf.is_global or not rf.aligned or rf.undefined or any(rf.global_axes):
         return None
-    chain = record.rf.chain
-    if not chain:
-        return Num(1), Num(1)
     out = []
-    for a in (0, 1):
-        r: Expr = Num(chain[-1].kernel[a])
+    for chain in rf.chains:
+        if not chain:
+            out.append(Num(1))
+            continue
+        r: Expr = Num(chain[-1].kernel)
         for step in reversed(chain[:-1]):
-            r = (r - 1) * step.stride[a] + step.kernel[a]
+            r = (r - 1) * step.stride + step.kernel
         out.append(r)
     return out[0], out[1]
 
@@ -104,17 +106,37 @@ def _formula(record: LayerRecord, quantity: str, with_value: bool) -> str:
     if quantity == "rf":
         exprs = rf_exprs(record)
         if exprs is None:
-            return _("global: the whole input, {size}").format(size=dims_text(record.rf.size))
+            return _rf_without_recursion(record)
         if with_value:
             return rf_steps(record)
         return _axes_text(exprs, with_value)
     raise KeyError(quantity)
 
 
+def _rf_without_recursion(record: LayerRecord) -> str:
+    rf = record.rf
+    if rf.undefined:
+        return _("not defined: {reason}").format(reason=rf.undefined)
+    if rf.is_global:
+        return _("global: the whole input, {size}").format(size=dims_text(rf.size))
+    if not rf.aligned:
+        return _("not aligned: the paths' fields differ from unit to unit; the largest is {size}").format(
+            size=dims_text(rf.size))
+    return _("H, W: {size} (global on one axis: that axis is the whole input)").format(size=dims_text(rf.size))
+
+
 def rf_steps(record: LayerRecord) -> str:
-    """The textbook walk, one step per layer: `5 (C3) → (5 − 1)·2 + 2 = 10 (S2) → … = 14 (C1)`."""
+    """The textbook walk, one step per layer: `5 (C3) → (5 − 1)·2 + 2 = 10 (S2) → … = 14 (C1)`;
+    one walk per axis (`H: … ; W: …`) when the axes' fields come through different layers."""
+    rf = record.rf
+    if rf.chain or not any(rf.chains):
+        return _walk_text(rf.chain)
+    return " ; ".join(f"{axis}: {_walk_text(axis_chain_as_steps(c))}" for axis, c in zip("HW", rf.chains))
+
+
+def _walk_text(chain) -> str:
     parts = []
-    for step in top_down(record.rf.chain):
+    for step in top_down(chain):
         h, w = step.expr
         value = step.size
         text = h.text() if h.text() == w.text() else f"{h.text()} ; {w.text()}"

@@ -115,36 +115,59 @@ def render_explain(a: Analysis, view: str, explain: dict[str, dict[str, str]]) -
     return "\n".join(explain_lines(a, {name: select(f, view) for name, f in explain.items()}))
 
 
+def _step_rows(steps) -> list[tuple[str, str, str]]:
+    return [(s.layer, " ; ".join(e.text() for e in s.expr) if s.expr[0].text() != s.expr[1].text() else s.expr[0].text(),
+             pair_text(s.size)) for s in steps]
+
+
 def render_top_down(td: TopDown, fmt: str) -> object:
-    rows = [(s.layer, " ; ".join(e.text() for e in s.expr) if s.expr[0].text() != s.expr[1].text() else s.expr[0].text(),
-             pair_text(s.size)) for s in td.steps]
+    """The textbook walk; one walk per axis where the axes' fields came through different layers."""
+    walks = [("", td.steps)] if not td.per_axis else list(zip(("H", "W"), td.per_axis))
     if fmt == "json":
-        return json.dumps({"layer": td.layer, "size": list(td.size), "global": td.is_global,
-                           "steps": [{"layer": l, "formula": f, "rf": list(s.size)} for (l, f, _), s in zip(rows, td.steps)]},
-                          indent=2, ensure_ascii=False)
+        def steps_json(steps):
+            return [{"layer": l, "formula": f, "rf": list(s.size)} for (l, f, _), s in zip(_step_rows(steps), steps)]
+        data = {"layer": td.layer, "size": list(td.size), "global": td.is_global, "steps": steps_json(td.steps)}
+        if td.per_axis:
+            data["per_axis"] = {axis: steps_json(steps) for axis, steps in walks}
+        return json.dumps(data, indent=2, ensure_ascii=False)
     header = ("step", "layer", "RF = (RF_next − 1)·s + k", "RF")
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["step", "layer", "formula", "rf"])
-        for i, (layer, f, size) in enumerate(rows, 1):
-            w.writerow([i, layer, f, size])
+        w.writerow(["axis", "step", "layer", "formula", "rf"] if td.per_axis else ["step", "layer", "formula", "rf"])
+        for axis, steps in walks:
+            for i, row in enumerate(_step_rows(steps), 1):
+                w.writerow(([axis] if td.per_axis else []) + [i, *row])
         return out.getvalue()
+    global_text = _("{layer} sees its whole input, so its field is the whole input: {size} (global)").format(
+        layer=td.layer, size=pair_text(td.size))
     if fmt == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|---:|---|---|---:|"]
-        lines += [f"| {i} | {l} | {f} | {s} |" for i, (l, f, s) in enumerate(rows, 1)]
-        lines.append(f"\nReceptive field of {td.layer}: **{pair_text(td.size)}**")
+        lines = []
+        for axis, steps in walks:
+            if td.is_global:
+                break
+            if axis:
+                lines.append(f"\n{axis}:\n")
+            lines += ["| " + " | ".join(header) + " |", "|---:|---|---|---:|"]
+            lines += [f"| {i} | {l} | {f} | {s} |" for i, (l, f, s) in enumerate(_step_rows(steps), 1)]
+        lines.append(global_text if td.is_global else f"\nReceptive field of {td.layer}: **{pair_text(td.size)}**")
         return "\n".join(lines) + "\n"
-    heading = Text(_("Receptive field of {layer}, top-down: RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i")
-                   .format(layer=td.layer))
-    table = Table(box=box.SIMPLE_HEAVY)
-    for h in header:
-        table.add_column(_(h), justify="right" if h in ("step", "RF") else "left")
-    for i, (layer, f, size) in enumerate(rows, 1):
-        table.add_row(str(i), layer, f, size)
-    extra = _(" (global: it sees the whole input)") if td.is_global else ""
+    if td.is_global:
+        return Text(global_text, style="bold")
+    parts: list[object] = []
+    for axis, steps in walks:
+        title = _("Receptive field of {layer}, top-down: RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i").format(
+            layer=td.layer)
+        parts.append(Text(f"{title} ({axis})" if axis else title))
+        table = Table(box=box.SIMPLE_HEAVY)
+        for h in header:
+            table.add_column(_(h), justify="right" if h in ("step", "RF") else "left")
+        for i, (layer, f, size) in enumerate(_step_rows(steps), 1):
+            table.add_row(str(i), layer, f, size)
+        parts.append(table)
     result = _("Receptive field of {layer}: {size}").format(layer=td.layer, size=pair_text(td.size))
-    return Group(heading, table, Text(result + extra, style="bold"))
+    parts.append(Text(result, style="bold"))
+    return Group(*parts)
 
 
 def render_zoo(rows: list[tuple[str, str, int, str]], fmt: str) -> object:

@@ -18,17 +18,25 @@ def pair_text(pair: tuple) -> str:
 
 
 def _frac(x: Any) -> str:
+    if x is None:  # not defined here (an unaligned field's start, an undefined field)
+        return "—"
     if isinstance(x, Fraction) and x.denominator != 1:
         return f"{float(x):g}"
     return str(int(x)) if isinstance(x, Fraction) else str(x)
 
 
 def rf_text(r: LayerRecord) -> str:
-    text = pair_text(r.rf.size)
-    if r.rf.is_global:
+    """The RF cell: size, with (global), (max, unaligned) or — where no field is defined."""
+    rf = r.rf
+    if rf.undefined:
+        return "—"
+    text = pair_text(rf.size)
+    if rf.is_global:
         return f"{text} (global)"
-    if not r.rf.aligned:
-        return f"≤{text} (unaligned)"
+    if any(rf.global_axes):
+        text += f" (global {'H' if rf.global_axes[0] else 'W'})"
+    if not rf.aligned:
+        return f"{text} (max, unaligned)"
     return text
 
 
@@ -52,7 +60,7 @@ PARAMS = _int_col("params", "Params")
 NON_TRAINABLE = _int_col("non_trainable", "Non-trainable")
 CONNECTIONS = _int_col("connections", "Connections")
 MACS = _int_col("macs", "MACs")
-RF_SIZE = Column("rf", "RF", rf_text, lambda r: pair_text(r.rf.size))
+RF_SIZE = Column("rf", "RF", rf_text, rf_text)  # CSV keeps the (global)/(unaligned) marks
 JUMP = Column("jump", "Jump", lambda r: pair_text(r.rf.jump), lambda r: pair_text(r.rf.jump), True)
 START = Column("start", "Start", lambda r: pair_text(r.rf.start), lambda r: pair_text(r.rf.start), True)
 PAD = Column("eff_padding", "Eff. pad", lambda r: pair_text(r.rf.pad), lambda r: pair_text(r.rf.pad), True)
