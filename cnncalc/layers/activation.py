@@ -6,8 +6,9 @@ from .base import Elementwise, Option
 
 
 class ReLU(Elementwise):
+    """max(0, x)."""
+
     kind = "relu"
-    summary = "max(0, x)"
     supports_in_place = True
 
     def forward(self, x, weights, in_place: bool = False):
@@ -16,8 +17,9 @@ class ReLU(Elementwise):
 
 
 class LeakyReLU(Elementwise):
+    """x if x > 0 else slope·x."""
+
     kind = "leaky_relu"
-    summary = "x if x > 0 else slope·x"
     primary = "slope"
     options = {"slope": Option(opt.number, 0.01, "slope for negative inputs")}
 
@@ -27,8 +29,9 @@ class LeakyReLU(Elementwise):
 
 
 class Sigmoid(Elementwise):
+    """1 / (1 + e^−x)."""
+
     kind = "sigmoid"
-    summary = "1 / (1 + e^−x)"
 
     def forward(self, x, weights):
         from ..kernels.elementwise import sigmoid
@@ -36,8 +39,9 @@ class Sigmoid(Elementwise):
 
 
 class Tanh(Elementwise):
+    """Hyperbolic tangent."""
+
     kind = "tanh"
-    summary = "hyperbolic tangent"
 
     def forward(self, x, weights):
         from ..kernels.elementwise import tanh
@@ -45,8 +49,9 @@ class Tanh(Elementwise):
 
 
 class GELU(Elementwise):
+    """x·Φ(x), the exact (erf) form."""
+
     kind = "gelu"
-    summary = "x·Φ(x), the exact (erf) form"
 
     def forward(self, x, weights):
         from ..kernels.elementwise import gelu
@@ -54,8 +59,9 @@ class GELU(Elementwise):
 
 
 class Softmax(Elementwise):
+    """Softmax over the channels (vector entries)."""
+
     kind = "softmax"
-    summary = "softmax over the channels (vector entries)"
 
     def forward(self, x, weights):
         from ..kernels.elementwise import softmax
@@ -63,12 +69,20 @@ class Softmax(Elementwise):
 
 
 class Identity(Elementwise):
+    """Passes its input through unchanged."""
+
     kind = "identity"
-    summary = "passes its input through unchanged"
+
+    def forward(self, x, weights):
+        return x
 
 
 class Dropout(Elementwise):
+    """Dropout (identity at inference)."""
+
     kind = "dropout"
-    summary = "dropout (identity at inference)"
     primary = "p"
     options = {"p": Option(opt.probability, 0.5, "probability of zeroing a unit while training")}
+
+    def forward(self, x, weights):
+        return x  # inference: nothing is dropped, and PyTorch's eval mode does not rescale

@@ -4,7 +4,13 @@ A layer kind answers, for a given input shape:
   output(in_shape)          -> Output: the output shape, per-axis derivations and notes
   counts(in_shape, out)     -> Counts: params, non-trainable, connections, MACs (as formulas)
   window(in_shape, out)     -> how it moves the receptive field (None: elementwise, GLOBAL: whole input)
-  weight_shapes(in_shape)   -> the arrays it owns, for the NumPy forward pass
+  forward(x, weights)       -> the NumPy forward pass
+and, where it owns arrays, weight_shapes(in_shape) (none by default; the forward pass checks the
+arrays it makes against `counts`).
+
+The contract fails closed: a kind that does not answer one of the four questions, itself or
+through a family base that answers it on purpose (`Elementwise`), is refused with a CnnError
+naming the kind and the question, never given zero counts or an unchanged receptive field.
 """
 from __future__ import annotations
 
@@ -61,7 +67,6 @@ GLOBAL = "global"
 
 class Layer:
     kind: ClassVar[str] = ""
-    summary: ClassVar[str] = ""  # one line for docs and `--help`
     options: ClassVar[dict[str, Option]] = {}
     primary: ClassVar[str | None] = None  # the option a bare scalar sets: `- dense: 84`
     auto_name: ClassVar[str | None] = None  # prefix of automatic names; the kind by default
@@ -77,14 +82,15 @@ class Layer:
     def check(self) -> None:
         """Cross-option validation that needs no input shape."""
 
+    # The four questions: each kind answers them; these defaults refuse (see the module docstring).
     def output(self, in_shape: Shape) -> Output:
-        return Output(in_shape)
+        raise self.undeclared("output rule (`output`)")
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:
-        return Counts()
+        raise self.undeclared("counts (`counts`)")
 
     def window(self, in_shape: Shape, out: Output) -> Window | str | None:
-        return None
+        raise self.undeclared("receptive-field move (`window`)")
 
     def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         """Trainable arrays first, then fixed buffers (named as PyTorch names them)."""
@@ -100,7 +106,7 @@ class Layer:
 
     def forward(self, x, weights: dict):
         """The NumPy forward pass on a batch `x` (N, *in_shape); kernels live in cnncalc.kernels."""
-        raise NotImplementedError(f"{self.kind} has no forward pass")
+        raise self.undeclared("forward pass (`forward`)")
 
     def check_inline_weights(self, in_shape: Shape) -> None:
         """Inline `weights:` must fit the layer: checked by the analysis (pure Python, no NumPy), so
@@ -143,6 +149,11 @@ class Layer:
     def fail(self, message: str) -> CnnError:
         return CnnError(message, self.where, self.name)
 
+    def undeclared(self, what: str) -> CnnError:
+        """A kind left a question of the contract unanswered: a bug in cnncalc, said plainly."""
+        return self.fail(f"layer kind {self.kind or type(self).__name__} declares no {what}; "
+                         "every kind must declare its output, counts, window and forward")
+
     def feature_map(self, in_shape: Shape) -> tuple[int, int, int]:
         if len(in_shape) != 3:
             raise self.fail(
@@ -156,7 +167,15 @@ class Layer:
 
 
 class Elementwise(Layer):
-    """Transforms each unit in place: same shape, no params, no connections, RF unchanged."""
+    """The family of kinds that transform each unit in place. It declares, for all of them: same
+    shape, no params, no connections, receptive field unchanged. Each kind still declares its
+    own `forward` (the family's maths differ); one that needs counts (batch norm) overrides them."""
 
-    def forward(self, x, weights: dict):
-        return x
+    def output(self, in_shape: Shape) -> Output:
+        return Output(in_shape)
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        return Counts()
+
+    def window(self, in_shape: Shape, out: Output) -> None:
+        return None

@@ -8,8 +8,9 @@ from .base import Counts, Layer, Option, Output, Window
 
 
 class Conv2d(Layer):
+    """2-D convolution: filters, kernel, stride, padding, dilation, groups, bias, connection table."""
+
     kind = "conv"
-    summary = "2-D convolution: filters, kernel, stride, padding, dilation, groups, bias, connection table"
     primary = "filters"
     options = {
         "filters": Option(opt.positive_int, doc="number of output maps C_out"),

@@ -10,8 +10,9 @@ from .base import GLOBAL, Counts, Layer, Option, Output
 
 
 class Dense(Layer):
+    """Fully connected layer: units, bias."""
+
     kind = "dense"
-    summary = "fully connected layer: units, bias"
     primary = "units"
     auto_name = "fc"
     options = {
@@ -50,11 +51,15 @@ class Dense(Layer):
 
 
 class Flatten(Layer):
+    """Flatten (C, H, W) into a vector of C·H·W."""
+
     kind = "flatten"
-    summary = "flatten (C, H, W) into a vector of C·H·W"
 
     def output(self, in_shape: Shape) -> Output:
         return Output((math.prod(in_shape),))
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        return Counts()  # a reshape: no weights, and no unit is computed from another
 
     def window(self, in_shape: Shape, out: Output) -> str | None:
         # A 1×1 map flattened is still the same units; anything larger mixes positions.

@@ -11,7 +11,6 @@ class Subsample(Layer):
     """S2/S4: each map's window sum times one trainable coefficient, plus one trainable bias."""
 
     kind = "subsample"
-    summary = "LeNet-5 trainable subsampling: window sum × coefficient + bias, per map"
     primary = "kernel"
     options = {
         "kernel": Option(opt.pair, 2, "window size: k or [kh, kw]"),
@@ -45,7 +44,6 @@ class RBF(Layer):
     """The paper's output layer: y_i = Σ_j (x_j − w_ij)², with fixed (non-trainable) prototypes."""
 
     kind = "rbf"
-    summary = "LeNet-5 Euclidean RBF output: fixed prototypes, no bias"
     primary = "units"
     options = {"units": Option(opt.positive_int, doc="number of classes")}
 

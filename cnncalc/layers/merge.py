@@ -10,8 +10,9 @@ def _fmt(shape: Shape) -> str:
 
 
 class Concat(Layer):
+    """Parallel branches joined along the channels (Inception, SqueezeNet fire, DenseNet)."""
+
     kind = "concat"
-    summary = "parallel branches joined along the channels (Inception, SqueezeNet fire, DenseNet)"
 
     def merge(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]
@@ -29,8 +30,9 @@ class Concat(Layer):
 
 
 class Add(Layer):
+    """Elementwise sum of a residual body and its shortcut."""
+
     kind = "add"
-    summary = "elementwise sum of a residual body and its shortcut"
 
     def merge(self, shapes: list[Shape]) -> Shape:
         if any(s != shapes[0] for s in shapes):

@@ -8,8 +8,9 @@ from .base import Counts, Elementwise, Option, Output
 
 
 class BatchNorm(Elementwise):
+    """Batch normalization (inference: running mean and variance)."""
+
     kind = "batchnorm"
-    summary = "batch normalization (inference: running mean and variance)"
     auto_name = "bn"
     options = {"eps": Option(opt.number, 1e-5, "added to the variance")}
 
@@ -30,8 +31,9 @@ class BatchNorm(Elementwise):
 
 
 class LocalResponseNorm(Elementwise):
+    """Local response normalization across channels (AlexNet, GoogLeNet)."""
+
     kind = "lrn"
-    summary = "local response normalization across channels (AlexNet, GoogLeNet)"
     primary = "size"
     options = {
         "size": Option(opt.positive_int, 5, "number of neighbouring channels"),

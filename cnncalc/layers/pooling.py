@@ -41,8 +41,9 @@ class _Pool2d(Layer):
 
 
 class MaxPool2d(_Pool2d):
+    """Max pooling: kernel, stride (default: kernel), padding, ceil_mode."""
+
     kind = "maxpool"
-    summary = "max pooling: kernel, stride (default: kernel), padding, ceil_mode"
 
     def forward(self, x, weights):
         from ..kernels.pool import max_pool2d
@@ -51,8 +52,9 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
+    """Average pooling: kernel, stride (default: kernel), padding, ceil_mode, count_include_pad."""
+
     kind = "avgpool"
-    summary = "average pooling: kernel, stride (default: kernel), padding, ceil_mode, count_include_pad"
     options = {
         **_Pool2d.options,
         "count_include_pad": Option(opt.boolean, True, "divide by the whole window, padding included (PyTorch's default)"),
@@ -81,8 +83,9 @@ class _GlobalPool(Layer):
 
 
 class GlobalAvgPool(_GlobalPool):
+    """Global average pooling: (C, H, W) → (C, 1, 1)."""
+
     kind = "globalavgpool"
-    summary = "global average pooling: (C, H, W) → (C, 1, 1)"
 
     def forward(self, x, weights):
         from ..kernels.pool import global_avg_pool
@@ -90,8 +93,9 @@ class GlobalAvgPool(_GlobalPool):
 
 
 class GlobalMaxPool(_GlobalPool):
+    """Global max pooling: (C, H, W) → (C, 1, 1)."""
+
     kind = "globalmaxpool"
-    summary = "global max pooling: (C, H, W) → (C, 1, 1)"
 
     def forward(self, x, weights):
         from ..kernels.pool import global_max_pool
@@ -102,7 +106,6 @@ class AdaptiveAvgPool(Layer):
     """PyTorch's AdaptiveAvgPool2d: window i spans [⌊i·in/out⌋, ⌈(i+1)·in/out⌉)."""
 
     kind = "adaptiveavgpool"
-    summary = "adaptive average pooling to a fixed output size (torchvision's AlexNet/VGG heads)"
     primary = "size"
     auto_name = "pool"
     options = {"size": Option(opt.pair, doc="output size: n or [h, w]")}
