@@ -1,12 +1,17 @@
 """A PyTorch model built from a cnncalc graph and the forward pass's weights: every layer through
 torch.nn.functional, parameters held as torch Parameters (so `sum(p.numel())` is PyTorch's count).
-Test oracle only. Padding `same` is recomputed here from TensorFlow's rule, not taken from cnncalc."""
+Test oracle only. Padding `same` is recomputed here from TensorFlow's rule, not taken from cnncalc.
+
+`ORACLE` maps every layer kind (and the merges concat and add) to its PyTorch form; the layer
+contract test checks that no kind is missing here."""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from cnncalc.graph import ConcatNode, LayerNode, iter_layers
+from cnncalc.graph import iter_layers, walk
 
 
 def tf_same(size, k, s, d=1):
@@ -21,6 +26,73 @@ def _pads(layer, h, w, dilation=(1, 1)):
         return (*tf_same(h, layer.kernel[0], layer.stride[0], dilation[0]),
                 *tf_same(w, layer.kernel[1], layer.stride[1], dilation[1]))
     return tuple(layer.padding)
+
+
+def _conv(net, L, x):
+    t, b, l, r = _pads(L, x.shape[2], x.shape[3], L.dilation)
+    weight, bias = net.w(L.name, "weight"), net.w(L.name, "bias")
+    if t == b and l == r:
+        return F.conv2d(x, weight, bias, L.stride, (t, l), L.dilation, L.groups)
+    return F.conv2d(F.pad(x, (l, r, t, b)), weight, bias, L.stride, 0, L.dilation, L.groups)
+
+
+def _maxpool(net, L, x):
+    t, b, l, r = _pads(L, x.shape[2], x.shape[3])
+    if t == b and l == r:
+        return F.max_pool2d(x, L.kernel, L.stride, (t, l), ceil_mode=L.ceil_mode)
+    return F.max_pool2d(F.pad(x, (l, r, t, b), value=float("-inf")), L.kernel, L.stride, ceil_mode=L.ceil_mode)
+
+
+def _avgpool(net, L, x):
+    t, b, l, r = _pads(L, x.shape[2], x.shape[3])
+    assert t == b and l == r, "asymmetric average pooling is not in the tested nets"
+    return F.avg_pool2d(x, L.kernel, L.stride, (t, l), ceil_mode=L.ceil_mode, count_include_pad=L.count_include_pad)
+
+
+def _subsample(net, L, x):
+    # LeNet-5: the window's sum (mean × window size), one coefficient and one bias per map.
+    s = F.avg_pool2d(x, L.kernel, L.stride) * (L.kernel[0] * L.kernel[1])
+    return s * net.w(L.name, "weight").view(1, -1, 1, 1) + net.w(L.name, "bias").view(1, -1, 1, 1)
+
+
+def _batchnorm(net, L, x):
+    return F.batch_norm(x, net.w(L.name, "running_mean"), net.w(L.name, "running_var"), net.w(L.name, "weight"),
+                        net.w(L.name, "bias"), training=False, eps=L.eps)
+
+
+def _rbf(net, L, x):
+    return ((x[:, None, :] - net.w(L.name, "prototypes")[None]) ** 2).sum(-1)
+
+
+Kernel = Callable[["TorchNet", object, torch.Tensor], torch.Tensor]
+
+ORACLE: dict[str, Kernel] = {
+    "conv": _conv,
+    "maxpool": _maxpool,
+    "avgpool": _avgpool,
+    "globalavgpool": lambda net, L, x: F.adaptive_avg_pool2d(x, 1),
+    "globalmaxpool": lambda net, L, x: F.adaptive_max_pool2d(x, 1),
+    "adaptiveavgpool": lambda net, L, x: F.adaptive_avg_pool2d(x, L.size),
+    "subsample": _subsample,
+    "dense": lambda net, L, x: F.linear(x, net.w(L.name, "weight"), net.w(L.name, "bias")),
+    "flatten": lambda net, L, x: torch.flatten(x, 1),
+    "batchnorm": _batchnorm,
+    "lrn": lambda net, L, x: F.local_response_norm(x, L.size, L.alpha, L.beta, L.k),
+    "rbf": _rbf,
+    "dropout": lambda net, L, x: F.dropout(x, L.p, training=False),
+    "identity": lambda net, L, x: torch.nn.Identity()(x),
+    "relu": lambda net, L, x: F.relu(x),
+    "leaky_relu": lambda net, L, x: F.leaky_relu(x, L.slope),
+    "sigmoid": lambda net, L, x: torch.sigmoid(x),
+    "tanh": lambda net, L, x: torch.tanh(x),
+    "gelu": lambda net, L, x: F.gelu(x),
+    "softmax": lambda net, L, x: F.softmax(x, dim=1),
+}
+
+MERGES: dict[str, Callable[[list[torch.Tensor]], torch.Tensor]] = {
+    "concat": lambda xs: torch.cat(xs, dim=1),
+    "add": lambda xs: torch.stack(xs).sum(0),
+}
 
 
 class TorchNet(torch.nn.Module):
@@ -65,72 +137,15 @@ class TorchNet(torch.nn.Module):
         return p
 
     def forward(self, x):
-        return self.seq(self.graph.nodes, x)
+        # graph.walk: the same walk (order, branches, projection shortcuts) as the engine's.
+        return walk(self.graph.nodes, x, self)
 
-    def seq(self, nodes, x):
-        for n in nodes:
-            x = self.node(n, x)
-        return x
+    # -- graph.Visitor ------------------------------------------------------------------------
+    def layer(self, layer, x, source):
+        return ORACLE[layer.kind](self, layer, x)
 
-    def node(self, n, x):
-        if isinstance(n, LayerNode):
-            return self.layer(n.layer, x)
-        if isinstance(n, ConcatNode):
-            return torch.cat([self.seq(b, x) if b else x for b in n.branches], dim=1)
-        body = self.seq(n.body, x)
-        return body + self.seq(n.shortcut_nodes(tuple(x.shape[1:]), tuple(body.shape[1:])), x)
+    def merge(self, layer, xs, source):
+        return MERGES[layer.kind](xs)
 
-    def layer(self, L, x):
-        k = L.kind
-        p = L.name
-        if k == "conv":
-            t, b, l, r = _pads(L, x.shape[2], x.shape[3], L.dilation)
-            if t == b and l == r:
-                return F.conv2d(x, self.w(p, "weight"), self.w(p, "bias"), L.stride, (t, l), L.dilation, L.groups)
-            return F.conv2d(F.pad(x, (l, r, t, b)), self.w(p, "weight"), self.w(p, "bias"), L.stride, 0,
-                            L.dilation, L.groups)
-        if k in ("maxpool", "avgpool"):
-            t, b, l, r = _pads(L, x.shape[2], x.shape[3])
-            if t == b and l == r:
-                if k == "maxpool":
-                    return F.max_pool2d(x, L.kernel, L.stride, (t, l), ceil_mode=L.ceil_mode)
-                return F.avg_pool2d(x, L.kernel, L.stride, (t, l), ceil_mode=L.ceil_mode,
-                                    count_include_pad=L.count_include_pad)
-            assert k == "maxpool", "asymmetric average pooling is not in the tested nets"
-            return F.max_pool2d(F.pad(x, (l, r, t, b), value=float("-inf")), L.kernel, L.stride,
-                                ceil_mode=L.ceil_mode)
-        if k == "globalavgpool":
-            return F.adaptive_avg_pool2d(x, 1)
-        if k == "globalmaxpool":
-            return F.adaptive_max_pool2d(x, 1)
-        if k == "adaptiveavgpool":
-            return F.adaptive_avg_pool2d(x, L.size)
-        if k == "subsample":
-            s = F.avg_pool2d(x, L.kernel, L.stride) * (L.kernel[0] * L.kernel[1])
-            return s * self.w(p, "weight").view(1, -1, 1, 1) + self.w(p, "bias").view(1, -1, 1, 1)
-        if k == "dense":
-            return F.linear(x, self.w(p, "weight"), self.w(p, "bias"))
-        if k == "flatten":
-            return torch.flatten(x, 1)
-        if k == "batchnorm":
-            return F.batch_norm(x, self.w(p, "running_mean"), self.w(p, "running_var"), self.w(p, "weight"),
-                                self.w(p, "bias"), training=False, eps=L.eps)
-        if k == "lrn":
-            return F.local_response_norm(x, L.size, L.alpha, L.beta, L.k)
-        if k == "rbf":
-            return ((x[:, None, :] - self.w(p, "prototypes")[None]) ** 2).sum(-1)
-        if k in ("dropout", "identity"):
-            return x
-        if k == "relu":
-            return F.relu(x)
-        if k == "leaky_relu":
-            return F.leaky_relu(x, L.slope)
-        if k == "sigmoid":
-            return torch.sigmoid(x)
-        if k == "tanh":
-            return torch.tanh(x)
-        if k == "gelu":
-            return F.gelu(x)
-        if k == "softmax":
-            return F.softmax(x, dim=1)
-        raise NotImplementedError(k)
+    def shape(self, x):
+        return tuple(x.shape[1:])

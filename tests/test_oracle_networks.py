@@ -1,0 +1,114 @@
+"""Every layer kind against PyTorch inside a whole network, float64, 1e-8 relative.
+
+The built-in architectures (tests/test_forward.py) use most kinds with their usual settings; these
+small networks add the kinds and settings they leave out, each chosen so that a wrong formula
+shows: LRN with alpha ≠ beta and an even size, softmax over the channels of a feature map and a
+batch of 2 (every axis gives a different answer), batch norm with a large eps, average pooling
+with padding counted and not counted, ceil_mode, dilated grouped rectangular convolutions,
+adaptive pooling to sizes that do not divide the input, global max pooling."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cnncalc
+from cnncalc.forward import run_forward
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
+
+from torch_reference import TorchNet  # noqa: E402
+
+NORMALISATION_AND_ACTIVATIONS = """
+name: oracle-normalisation-and-activations
+input: [6, 7, 6]
+layers:
+  - conv: {name: c1, filters: 8, kernel: 3, padding: 1}
+  - batchnorm: {eps: 0.5}
+  - lrn: {size: 3, alpha: 0.5, beta: 0.3, k: 1.5}
+  - gelu
+  - conv: {name: c2, filters: 8, kernel: 1}
+  - lrn: {size: 4, alpha: 2.0, beta: 1.2, k: 0.5}
+  - leaky_relu: 0.3
+  - identity
+  - dropout: 0.3
+  - softmax
+  - globalmaxpool
+  - flatten
+  - dense: 5
+  - softmax
+"""
+
+POOLING_AND_CONV_GEOMETRY = """
+name: oracle-pooling-and-conv-geometry
+input: [4, 19, 17]
+layers:
+  - conv: {name: c1, filters: 6, kernel: [3, 2], stride: [2, 1], padding: [1, 0, 0, 1], dilation: [1, 2],
+           groups: 2, bias: false}
+  - sigmoid
+  - avgpool: {kernel: 3, stride: 2, padding: 1, count_include_pad: false}
+  - conv: {name: dw, filters: 6, kernel: 3, groups: 6, padding: same, dilation: 2}
+  - tanh
+  - avgpool: {kernel: 3, stride: 1, padding: 1}
+  - avgpool: {kernel: 2, stride: 2, ceil_mode: true}
+  - adaptiveavgpool: [2, 3]
+  - conv: {name: c3, filters: 5, kernel: 3, stride: 2, padding: same}
+  - maxpool: {kernel: 2, stride: 1, padding: same}
+  - relu
+  - flatten
+  - dense: 3
+"""
+
+LENET_KINDS = """
+name: oracle-lenet-kinds
+input: [3, 12, 13]
+layers:
+  - subsample: {kernel: [2, 3], stride: [2, 1]}
+  - adaptiveavgpool: [4, 5]
+  - conv: {name: c1, filters: 4, kernel: 2, table: [[0], [1, 2], [0, 2], [0, 1, 2]]}
+  - globalavgpool
+  - flatten
+  - dense: 6
+  - tanh
+  - rbf: 4
+"""
+
+BRANCHES = """
+name: oracle-branches
+input: [3, 8, 8]
+layers:
+  - concat:
+      branches:
+        - [{conv: {name: a, filters: 2, kernel: 1}}]
+        - []
+        - [{maxpool: {kernel: 3, stride: 1, padding: 1}}]
+  - residual:
+      body: [{conv: {name: b, filters: 4, kernel: 3, stride: 2, padding: 1}}, batchnorm]
+      shortcut: projection
+"""
+
+NETS = {
+    "normalisation-and-activations": NORMALISATION_AND_ACTIVATIONS,
+    "pooling-and-conv-geometry": POOLING_AND_CONV_GEOMETRY,
+    "lenet-kinds": LENET_KINDS,
+    "branches": BRANCHES,
+}
+
+
+def compare_with_pytorch(net: cnncalc.Network, batch: int = 2) -> float:
+    """The largest difference between cnncalc's forward pass and PyTorch's, relative to the output."""
+    result = run_forward(net.graph, batch=batch, seed=7, dtype="float64")
+    assert result.ok
+    model = TorchNet(net.graph, result.weights)
+    assert sum(p.numel() for p in model.parameters()) == result.analysis.totals.params
+    # Spread inputs (σ = 2) so activations leave their near-linear range and formulas differ.
+    x = 2 * np.random.default_rng(8).standard_normal((batch, *net.graph.input_shape))
+    ours = run_forward(net.graph, x, result.weights, dtype="float64").output
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    assert ours.shape == ref.shape
+    return float(np.max(np.abs(ours - ref)) / max(1e-300, np.max(np.abs(ref))))
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_network_equals_pytorch(name):
+    assert compare_with_pytorch(cnncalc.loads(NETS[name], f"{name}.yaml")) <= 1e-8
