@@ -1,25 +1,24 @@
-"""From the validated YAML document to the graph: layer options, blocks, repeats, branches, names.
+"""From the validated document to the graph: blocks, repeats, branches, residuals, layer names.
 
-Every error names the file, line and column of the offending key or value and the layer's path.
+`document` checks the file's top level; this module expands what it holds (block calls, repeats,
+concat branches, residual bodies) into `graph` nodes, naming every layer on the way. Each layer's
+options are parsed by `Layer.from_options`. Every error names the file, line and column of the
+offending key or value and the layer's path.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from .arith import ArithError, evaluate_int
+from .document import STRUCTURAL, read_document, read_input_data
 from .errors import CnnError, Where, did_you_mean
 from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
-from .layers import KINDS, Add, Concat
-from .layers.base import REQUIRED
+from .layers import KINDS, Add, Concat, Layer
 from .yaml_source import MarkedDict, MarkedList, where_of_key
-
-TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "input_data", "blocks", "layers")
-STRUCTURAL = ("concat", "residual", "repeat")
 
 # More named entries than this is a mistake (ResNet-152 has about 500), or a file built to exhaust
 # memory: the build stops with a message instead of expanding it.
 MAX_LAYERS = 100_000
-BLOCK_KEYS = ("args", "layers", "description")
 
 
 class Scope:
@@ -91,81 +90,22 @@ def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
     return value
 
 
-class Builder:
-    def __init__(self, doc: Any, source: str):
-        self.source = source
-        self.doc = doc
-        self.blocks: dict[str, MarkedDict] = {}
-        self.active_blocks: list[str] = []
+def build_graph(doc: Any, source: str, input_override: tuple[int, ...] | None = None) -> Graph:
+    """The graph of a parsed YAML document (`input_override`: the CLI's `--input`)."""
+    document = read_document(doc, source, input_override)
+    nodes = Expander(document.blocks).sequence(document.layers, Scope("", set()), {}, document.where("layers"))
+    # Checked after the layers, as it always was: a file with both mistakes reports the layer's first.
+    data = read_input_data(document)
+    return Graph(document.name, document.text("description"), document.input_shape, nodes, source,
+                 document.where("input"), document.text("reference"), data)
 
-    # -- top level --------------------------------------------------------------------------
-    def build(self, input_override: tuple[int, ...] | None = None) -> Graph:
-        doc = self.doc
-        top = Where(self.source, 1, 1)
-        if not isinstance(doc, dict):
-            raise CnnError(
-                "an architecture file is a mapping with at least `input: [C, H, W]` and `layers: [...]`",
-                getattr(doc, "where", top),
-            )
-        for key in doc:
-            if key not in TOP_LEVEL_KEYS:
-                raise CnnError(f"unknown key '{key}'; {did_you_mean(key, TOP_LEVEL_KEYS)}", doc.key_where[key])
-        for key in ("input", "layers"):
-            if key not in doc:
-                raise CnnError(f"missing `{key}`", doc.where)
-        input_shape = input_override or self._input(doc["input"], where_of_key(doc, "input"))
-        self._read_blocks(doc.get("blocks") or {}, where_of_key(doc, "blocks"))
-        layers = doc["layers"]
-        if not isinstance(layers, list) or not layers:
-            raise CnnError("`layers` must be a non-empty list", where_of_key(doc, "layers"))
-        nodes = self.sequence(layers, Scope("", set()), {}, where_of_key(doc, "layers"))
-        name = doc.get("name") or self.source
-        data = self._input_data(doc["input_data"], input_shape, where_of_key(doc, "input_data")) \
-            if "input_data" in doc else None
-        return Graph(str(name), str(doc.get("description") or ""), input_shape, nodes, self.source,
-                     where_of_key(doc, "input"), str(doc.get("reference") or ""), data)
 
-    def _input_data(self, value: Any, shape: tuple[int, ...], where: Where | None) -> list:
-        """Inline input for homework examples: [C][H][W] nested lists ([H][W] when C = 1)."""
-        if shape[0] == 1 and isinstance(value, list) and value and isinstance(value[0], list) \
-                and value[0] and not isinstance(value[0][0], list):
-            value = [value]
+class Expander:
+    """Expands layer entries into graph nodes; `blocks` are the document's block definitions."""
 
-        def dims(v: Any) -> tuple[int, ...] | None:
-            if isinstance(v, list) and v:
-                inner = [dims(x) for x in v]
-                return (len(v), *inner[0]) if inner[0] is not None and all(i == inner[0] for i in inner) else None
-            return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-        got = dims(value)
-        if got != tuple(shape):
-            what = "×".join(map(str, got)) if got else "not a rectangular nested list of numbers"
-            raise CnnError(f"input_data must be {'×'.join(map(str, shape))} to match `input`, got {what}", where)
-        return value
-
-    def _input(self, value: Any, where: Where | None) -> tuple[int, ...]:
-        if (isinstance(value, list) and len(value) == 3
-                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
-            return tuple(value)
-        raise CnnError(f"input must be [C, H, W] with whole numbers ≥ 1, got {value!r}", where)
-
-    def _read_blocks(self, blocks: Any, where: Where | None) -> None:
-        if not isinstance(blocks, dict):
-            raise CnnError("`blocks` maps block names to {args: ..., layers: [...]}", where)
-        for name, body in blocks.items():
-            bw = where_of_key(blocks, name, where)
-            if name in KINDS or name in STRUCTURAL:
-                raise CnnError(f"block name '{name}' is already a layer kind; pick another name", bw)
-            if not isinstance(body, dict) or "layers" not in body:
-                raise CnnError(f"block '{name}' needs `layers: [...]` (and optional `args: {{name: default}}`)", bw)
-            for key in body:
-                if key not in BLOCK_KEYS:
-                    raise CnnError(f"unknown key '{key}' in block '{name}'; {did_you_mean(key, BLOCK_KEYS)}",
-                                   body.key_where[key])
-            if not isinstance(body.get("args") or {}, dict):
-                raise CnnError(f"block '{name}': args must map argument names to defaults (null: required)",
-                               where_of_key(body, "args"))
-            self.blocks[name] = body
+    def __init__(self, blocks: dict[str, MarkedDict]):
+        self.blocks = blocks
+        self.active_blocks: list[str] = []  # the block calls being expanded, to refuse recursion
 
     # -- sequences and entries -----------------------------------------------------------
     def sequence(self, entries: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
@@ -208,7 +148,8 @@ class Builder:
         known = list(KINDS) + list(STRUCTURAL) + list(self.blocks)
         raise CnnError(f"unknown layer kind '{kind}'; {did_you_mean(kind, known)}", where)
 
-    def layer(self, kind: str, opts: Any, scope: Scope, where: Where | None, owhere: Where | None):
+    def layer(self, kind: str, opts: Any, scope: Scope, where: Where | None, owhere: Where | None) -> Layer:
+        """One layer entry: `where` is its kind's key, `owhere` its options' value."""
         cls = KINDS[kind]
         if not isinstance(opts, dict):
             if cls.primary is None:
@@ -220,19 +161,7 @@ class Builder:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
                 raise CnnError(f"{kind} has no option '{key}'; {did_you_mean(key, allowed)}", kw)
         path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
-        values = {}
-        for key, option in cls.options.items():
-            if key not in opts:
-                if option.default is REQUIRED:
-                    raise CnnError(f"{kind} needs `{key}` ({option.doc})", where, path)
-                # Defaults are written as a user would write them (`stride: 1`) and normalised alike.
-                values[key] = None if option.default is None else option.parse(option.default)
-                continue
-            try:
-                values[key] = option.parse(opts[key])
-            except ValueError as exc:
-                raise CnnError(f"{key} {exc}", where_of_key(opts, key, owhere), path) from None
-        return cls(path, values, where)
+        return cls.from_options(path, opts, where, value_where=owhere)
 
     # -- structure ------------------------------------------------------------------------
     def _options(self, opts: Any, allowed: tuple[str, ...], what: str, where: Where | None) -> dict:
@@ -335,7 +264,8 @@ class Builder:
         declared = body.get("args") or {}
         for key in call:
             if key not in declared:
-                raise CnnError(f"block '{block}' has no argument '{key}'; {did_you_mean(key, declared) if declared else 'it takes none'}", where)
+                known = did_you_mean(key, declared) if declared else "it takes none"
+                raise CnnError(f"block '{block}' has no argument '{key}'; {known}", where)
         values = {}
         for key, default in declared.items():
             if key in call:

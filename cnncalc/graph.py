@@ -59,10 +59,10 @@ class ResidualNode:
                 )
             strides.append(s)
         prefix = self.projection_scope
-        conv = Conv2d(f"{prefix}.0", dict(filters=body_out[0], kernel=(1, 1), stride=tuple(strides),
-                                          padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, bias=False,
-                                          table=None), where)
-        bn = BatchNorm(f"{prefix}.1", dict(eps=1e-5), where)
+        # Written as a user would write them, so the options' own defaults and parsers apply.
+        conv = Conv2d.from_options(f"{prefix}.0", {"filters": body_out[0], "kernel": 1, "stride": strides,
+                                                   "bias": False}, where)
+        bn = BatchNorm.from_options(f"{prefix}.1", {}, where)
         return [LayerNode(conv), LayerNode(bn)]
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .analysis import analyse, receptive_field_of
-from .builder import Builder
+from .builder import build_graph
 from .errors import CnnError, Where, did_you_mean
 from .graph import Graph
 from .records import Analysis, TopDown
@@ -47,17 +47,17 @@ def _suggest_layer(layer: str, names: list[str]) -> str:
 
 def loads(text: str, source: str = "<string>", input_shape: tuple[int, ...] | None = None) -> Network:
     """Build a network from YAML text."""
-    return Network(Builder(load_yaml_text(text, source), source).build(input_shape))
+    return Network(build_graph(load_yaml_text(text, source), source, input_shape))
 
 
 def load(spec: str | Path, input_shape: tuple[int, ...] | None = None) -> Network:
     """Build a network from a file path, or the name of a built-in architecture (`lenet5`)."""
     path = Path(spec)
     if path.is_file():
-        return Network(Builder(load_yaml_file(path), str(path)).build(input_shape))
+        return Network(build_graph(load_yaml_file(path), str(path), input_shape))
     builtin = zoo.find(str(spec))
     if builtin is not None:
-        return Network(Builder(load_yaml_text(builtin.read_text(encoding="utf-8"), f"{spec}.yaml"),
-                               f"{spec}.yaml").build(input_shape))
+        source = f"{spec}.yaml"
+        return Network(build_graph(load_yaml_text(builtin.read_text(encoding="utf-8"), source), source, input_shape))
     hint = "; " + zoo.suggest(str(spec)) if zoo.names() else ""
     raise CnnError(f"no such file or built-in architecture{hint}", Where(str(spec)))

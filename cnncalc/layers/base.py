@@ -15,11 +15,12 @@ naming the kind and the question, never given zero counts or an unchanged recept
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 from ..errors import CnnError, Where
 from ..formula import ZERO, Expr
 from ..shapes import AxisResult, Shape, axis_notes, window_axis
+from ..yaml_source import where_of_key
 
 REQUIRED = object()
 
@@ -77,6 +78,30 @@ class Layer:
         for key, value in opts.items():
             setattr(self, key, value)
         self.check()
+
+    @classmethod
+    def from_options(cls, name: str, options: Mapping[str, Any], where: Where | None = None, *,
+                     value_where: Where | None = None) -> Layer:
+        """The layer from options written as a user writes them (`stride: 2`, `padding: same`).
+
+        The one place where options are parsed and defaults filled in: the builder and the
+        projection shortcut both come here, so a default cannot differ between them. Unknown keys
+        are the caller's to refuse (it knows where they were written). `value_where` locates a
+        value that `options` carries no mark for (the scalar of `- dense: 84`); `where` otherwise.
+        """
+        values: dict[str, Any] = {}
+        for key, option in cls.options.items():
+            if key not in options:
+                if option.default is REQUIRED:
+                    raise CnnError(f"{cls.kind} needs `{key}` ({option.doc})", where, name)
+                # Defaults are written as a user would write them (`stride: 1`) and normalised alike.
+                values[key] = None if option.default is None else option.parse(option.default)
+                continue
+            try:
+                values[key] = option.parse(options[key])
+            except ValueError as exc:
+                raise CnnError(f"{key} {exc}", where_of_key(options, key, value_where or where), name) from None
+        return cls(name, values, where)
 
     # -- hooks for subclasses -------------------------------------------------------------
     def check(self) -> None:
