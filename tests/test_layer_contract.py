@@ -20,9 +20,9 @@ from cnncalc.render.explain_view import _KIND_LABELS
 
 pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
-import test_forward  # noqa: E402
-import test_oracle_networks  # noqa: E402
-from torch_reference import MERGES, ORACLE  # noqa: E402
+import test_forward
+import test_oracle_networks
+from torch_reference import MERGES, ORACLE
 
 ROOT = Path(__file__).resolve().parent.parent
 MERGE_KINDS = {cls.kind: cls for cls in (Concat, Add)}
@@ -121,7 +121,7 @@ def _format_sections() -> dict[str, str]:
     """docs/format.md's level-3 sections: kind name (each of `### a, b — title`) → section text."""
     text = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
     sections = {}
-    for part in re.split(r"^(?=### )", text, flags=re.M)[1:]:
+    for part in re.split(r"^(?=### )", text, flags=re.MULTILINE)[1:]:
         heading = part.splitlines()[0][4:].split(" — ")[0]
         for name in heading.split(","):
             sections[name.strip()] = part
@@ -137,7 +137,7 @@ def _docs_entry(kind: str) -> str | None:
     if kind in sections:
         return sections[kind]
     text = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
-    row = re.search(rf"^\| `{re.escape(kind)}` \|.*$", text, flags=re.M)
+    row = re.search(rf"^\| `{re.escape(kind)}` \|.*$", text, flags=re.MULTILINE)
     return row.group(0) if row else None
 
 

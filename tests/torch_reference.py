@@ -6,7 +6,7 @@ Test oracle only. Padding `same` is recomputed here from TensorFlow's rule, not 
 contract test checks that no kind is missing here."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
