@@ -35,7 +35,7 @@ class Expr:
     def __repr__(self) -> str:
         return f"Expr({self.text()} = {self.value()})"
 
-    # Operators accept plain ints so layer code reads like the formula in DESIGN.md.
+    # Operators accept plain ints so layer code reads like the formula in docs/design.md.
     def __add__(self, other): return Op("+", self, lit(other))
     def __radd__(self, other): return Op("+", lit(other), self)
     def __sub__(self, other): return Op("−", self, lit(other))

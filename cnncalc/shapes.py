@@ -1,4 +1,4 @@
-"""The spatial rule shared by every windowed layer (conv, pooling, subsampling): DESIGN.md § Shapes."""
+"""The spatial rule shared by every windowed layer (conv, pooling, subsampling): docs/design.md § Shapes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,7 +42,7 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
     lo, hi = (padding[0], padding[1]) if axis == "H" else (padding[2], padding[3])
     span = size + lo + hi - k_eff
     first_out = (-(-span // s) if ceil_mode else span // s) + 1
-    if first_out <= 0:  # DESIGN.md: out ≤ 0 is the error (ceil_mode may still fit one window)
+    if first_out <= 0:  # docs/design.md: out ≤ 0 is the error (ceil_mode may still fit one window)
         need = -(-(k_eff - size) // 2)
         kernel = f"kernel {k}" + (f" (dilated to {k_eff})" if d != 1 else "")
         raise CnnError(

@@ -1,7 +1,7 @@
 """`cnncalc check` / `cnncalc template` and the homework package.
 
 Expected values are hand derivations (in the comments) or LeNet-5's published numbers
-(LeCun et al. 1998, as quoted in DESIGN.md); the derivations the tool prints are checked by
+(LeCun et al. 1998, as quoted in docs/design.md); the derivations the tool prints are checked by
 evaluating them with cnncalc.arith, never by pasting its output back.
 """
 import json
@@ -127,7 +127,7 @@ def test_kinds_hand_derivations():
 
 
 def test_rf_steps_of_the_design_example():
-    # DESIGN.md: conv3 → pool2/s2 → conv3 → pool2/s2 → conv3 → conv3 → pool2/s2 gives 2, 4, 6, 12, 14, 28, 30.
+    # docs/design.md: conv3 → pool2/s2 → conv3 → pool2/s2 → conv3 → conv3 → pool2/s2 gives 2, 4, 6, 12, 14, 28, 30.
     net = loads("""
 name: rfx
 input: [1, 64, 64]
@@ -278,26 +278,19 @@ def test_template_lists_every_layer_and_checks_clean(runner, tmp_path):
     assert runner.invoke(main, ["check", "lenet5-1998", str(path)]).exit_code == 0
 
 
-GOLDEN = Path(__file__).parent / "golden"
-
-
 @pytest.mark.parametrize("name,args", [
     ("check_lenet5-1998_mistakes.out", ["check", "lenet5-1998", str(MISTAKES)]),
     ("check_lenet5-1998_mistakes_zh.out", ["check", "lenet5-1998", str(MISTAKES), "--lang", "zh"]),
     ("explain_params_lenet5-1998.out", ["params", "lenet5-1998", "--explain"]),
 ])
-def test_golden_reports(runner, monkeypatch, name, args):
+def test_golden_reports(runner, monkeypatch, golden, name, args):
     """Rendering regressions (values are checked above; this pins the layout)."""
-    import os
     monkeypatch.chdir(ROOT)
     args = [a.replace(str(ROOT) + "/", "") for a in args]
     text = runner.invoke(main, args).output
     if args[0] == "params":  # only the explain block: the table above it has its own golden test
         text = text[text.index("Worked solution"):]
-    golden = GOLDEN / name
-    if os.environ.get("CNNCALC_UPDATE_GOLDEN"):  # after a deliberate rendering change; review the diff
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    golden(name, text)
 
 
 def test_answers_from_standard_input(runner):

@@ -2,7 +2,6 @@
 import csv
 import io
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -16,7 +15,6 @@ from cnncalc.cli import main
 from cnncalc.render.analysis_view import render_analysis, to_text
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def run(runner, *args, input=None):
@@ -93,18 +91,16 @@ def test_version_and_module_entry_point(runner):
 
 
 def test_analysis_path_does_not_import_numpy():
-    code = "import sys, cnncalc; cnncalc.load('lenet5-1998').analyse(); import cnncalc.cli; print('numpy' in sys.modules)"
+    code = ("import sys, cnncalc; cnncalc.load('lenet5-1998').analyse(); import cnncalc.cli; "
+            "print('numpy' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
 
 
-def test_golden_params_table():
+def test_golden_params_table(golden):
     """torchinfo-style golden output: rendering only; the numbers are checked in test_engine."""
     text = to_text(render_analysis(cnncalc.load("lenet5-1998").analyse(), "params", "table"), width=100)
-    golden = GOLDEN / "params_lenet5-1998.out"
-    if os.environ.get("CNNCALC_UPDATE_GOLDEN"):  # after a deliberate rendering change; review the diff
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden("params_lenet5-1998.out", text)
 
 
 def _readme_commands() -> list[str]:

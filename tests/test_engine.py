@@ -1,4 +1,4 @@
-"""The analysis engine against hand derivations, DESIGN.md's reference values and PyTorch's shapes."""
+"""The analysis engine against hand derivations, docs/design.md's reference values and PyTorch's shapes."""
 from fractions import Fraction
 
 import pytest
@@ -43,7 +43,7 @@ def test_dense_and_batchnorm_counts():
 
 
 def test_lenet5_paper_per_layer_values():
-    # DESIGN.md / LeCun et al. 1998, p. 2284-2285.
+    # docs/design.md / LeCun et al. 1998, p. 2284-2285.
     a = cnncalc.load("lenet5-1998").analyse()
     expected = {"C1": (156, 122_304), "S2": (12, 5_880), "C3": (1_516, 151_600), "S4": (32, 2_000),
                 "C5": (48_120, 48_120), "F6": (10_164, 10_164), "OUTPUT": (0, 840)}
@@ -98,7 +98,7 @@ def test_output_error_names_layer_and_numbers():
 # --- receptive field ---------------------------------------------------------------------------
 
 def test_design_worked_example_rf_30():
-    # DESIGN.md: walking back from the last pool gives 2, 4, 6, 12, 14, 28, 30.
+    # docs/design.md: walking back from the last pool gives 2, 4, 6, 12, 14, 28, 30.
     network = cnncalc.load("rf-example")
     td = network.receptive_field("pool3")
     assert [s.size[0] for s in td.steps] == [2, 4, 6, 12, 14, 28, 30]

@@ -1,6 +1,6 @@
 """`--explain` on params, rf and summary: every printed "formula = value" evaluates to the value.
 
-Expected numbers: LeNet-5 as published (DESIGN.md) and the hand derivation in the comments."""
+Expected numbers: LeNet-5 as published (docs/design.md) and the hand derivation in the comments."""
 import json
 import re
 
@@ -34,7 +34,7 @@ def test_default_json_schema_is_unchanged(runner, command):
 def test_summary_json_explain_evaluates(runner):
     data = json.loads(runner.invoke(main, ["summary", "lenet5-1998", "--format", "json", "--explain"]).output)
     layers = {l["name"]: l for l in data["layers"]}
-    # C1: params (5·5·1 + 1)·6 = 156; connections 156·28·28 = 122,304 (DESIGN.md)
+    # C1: params (5·5·1 + 1)·6 = 156; connections 156·28·28 = 122,304 (docs/design.md)
     _check_worked(layers["C1"]["explain"]["params"], 156)
     _check_worked(layers["C1"]["explain"]["connections"], 122304)
     assert layers["C1"]["explain"]["output"] == "C = 6; H, W: ⌊(32 − 5 + 2·0)/1⌋ + 1 = 28"

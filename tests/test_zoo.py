@@ -1,7 +1,7 @@
 """The built-in architectures reproduce published figures.
 
 Every expected number comes from outside cnncalc: torchvision's model metadata (the `_metadata`
-dicts in torchvision/models/*.py: "num_params" and "_ops" = GMACs, which DESIGN.md explains are
+dicts in torchvision/models/*.py: "num_params" and "_ops" = GMACs, which docs/design.md explains are
 multiply-accumulates of conv and dense layers without bias), the papers, PyTorch run as an oracle,
 or a hand derivation written next to the number.
 """
@@ -51,7 +51,7 @@ def test_lenet5_modern_variant_against_pytorch():
     assert tuple(model(torch.zeros(1, 1, 32, 32)).shape[1:]) == analyse("lenet5").layers[-1].output
 
 
-# Values from LeCun, Bottou, Bengio, Haffner 1998, section II.B (and DESIGN.md's reference table):
+# Values from LeCun, Bottou, Bengio, Haffner 1998, section II.B (and docs/design.md's reference table):
 # (params, connections) per layer.
 LENET5_1998 = {
     "C1": (156, 122_304),
@@ -80,7 +80,7 @@ def test_lenet5_1998_totals():
 
 
 def test_lenet5_c3_full_connectivity():
-    # LeCun et al. 1998 / DESIGN.md: a fully connected C3 would have (6·25 + 1)·16 = 2,416
+    # LeCun et al. 1998 / docs/design.md: a fully connected C3 would have (6·25 + 1)·16 = 2,416
     # params and 2,416·10·10 = 241,600 connections.
     net = cnncalc.loads(
         """
@@ -100,11 +100,11 @@ def test_alexnet():
     assert a.totals.params == 61_100_840  # torchvision AlexNet_Weights metadata: num_params
     assert a.totals.macs == 714_188_480  # torchvision metadata: _ops 0.714 GFLOPS (= GMACs)
     # RF of the last max pool (features.12): 195, Araujo et al., Distill 2019, table of RFs
-    # (AlexNet: 195); by hand, top-down (DESIGN.md's formula) from that pool:
+    # (AlexNet: 195); by hand, top-down (docs/design.md's formula) from that pool:
     # 3 → (3−1)·1+3 = 5 → 7 → 9 (three 3x3/s1 convs) → (9−1)·2+3 = 19 (pool 3/2)
     # → (19−1)·1+5 = 23 (conv 5) → (23−1)·2+3 = 47 (pool 3/2) → (47−1)·4+11 = 195 (conv 11/4).
     assert a.layer("pool3").rf.size == (195, 195)
-    # the textbook top-down walk agrees (DESIGN.md: both forms must give the same size)
+    # the textbook top-down walk agrees (docs/design.md: both forms must give the same size)
     assert cnncalc.load("alexnet").receptive_field("pool3").size == (195, 195)
 
 
@@ -122,7 +122,7 @@ def test_vgg16():
 def test_resnet18():
     a = analyse("resnet18")
     assert a.totals.params == 11_689_512  # torchvision ResNet18_Weights metadata: num_params
-    assert a.totals.macs == 1_814_073_344  # torchvision metadata: _ops 1.814; DESIGN.md's exact value
+    assert a.totals.macs == 1_814_073_344  # torchvision metadata: _ops 1.814; docs/design.md's exact value
     # torchvision's paths
     assert a.layer("layer1.0.conv1").params == 64 * 64 * 9
     assert a.layer("layer2.0.shortcut.0").params == 64 * 128  # torchvision: layer2.0.downsample.0

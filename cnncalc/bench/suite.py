@@ -39,7 +39,7 @@ class Case:
         return (self.shape[0], channels, ho, wo)
 
     def macs(self) -> int:
-        """Conv/dense: multiply-accumulates without bias (DESIGN.md). Pool: window elements
+        """Conv/dense: multiply-accumulates without bias (docs/design.md). Pool: window elements
         visited (one compare or add each), so that pooling gets an 'operations per second'."""
         if self.layer == "dense":
             return self.shape[0] * self.shape[1] * self.filters

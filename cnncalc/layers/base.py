@@ -164,7 +164,7 @@ class Layer:
     def sliding_output(self, channels: int, h: int, w: int, kernel, stride, dilation=(1, 1),
                        padding: Any = (0, 0, 0, 0), ceil_mode: bool = False) -> Output:
         """The output of a window sliding over H and W (conv, pooling, subsampling): each axis by
-        DESIGN.md's rule, with its derivation and the notes on rows/columns a stride leaves out."""
+        docs/design.md's rule, with its derivation and the notes on rows/columns a stride leaves out."""
         axes = tuple(
             window_axis(axis, size, kernel[i], stride[i], dilation[i], padding, ceil_mode)
             for i, (axis, size) in enumerate((("H", h), ("W", w)))
