@@ -110,17 +110,6 @@ class Ceil(Expr):
         return f"⌈{self.inner.text()}⌉"
 
 
-class Max(Expr):
-    def __init__(self, a: Expr, b: Expr):
-        self.a, self.b = a, b
-
-    def value(self) -> Fraction:
-        return max(self.a.value(), self.b.value())
-
-    def text(self) -> str:
-        return f"max({self.a.text()}, {self.b.text()})"
-
-
 def lit(v) -> Expr:
     return v if isinstance(v, Expr) else Num(v)
 

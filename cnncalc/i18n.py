@@ -103,10 +103,6 @@ def set_language(lang: str | None = None) -> str:
     return _current_lang
 
 
-def language() -> str:
-    return _current_lang
-
-
 def _(message: str) -> str:
     """Translate a message id (the English text) into the current language."""
     return _current.gettext(message)

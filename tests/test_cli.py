@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 import cnncalc
 from cnncalc.cli import main
-from cnncalc.render.analysis_view import render_analysis, to_text
+from cnncalc.render.analysis_view import render_analysis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +96,15 @@ def test_analysis_path_does_not_import_numpy():
             "print('numpy' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
+
+
+def to_text(renderable: object, width: int) -> str:
+    """Plain text of a renderer's output at a fixed width, as a terminal without colour shows it."""
+    if isinstance(renderable, str):
+        return renderable
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
+    console.print(renderable)
+    return console.file.getvalue()
 
 
 def test_golden_params_table(golden):

@@ -16,7 +16,7 @@ from cnncalc.forward import run_forward
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
-from torch_reference import TorchNet
+from torch_reference import TorchNet  # noqa: E402  (after the importorskip above)
 
 NORMALISATION_AND_ACTIVATIONS = """
 name: oracle-normalisation-and-activations

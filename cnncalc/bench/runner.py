@@ -37,7 +37,6 @@ class Result:
     speedup_vs_naive: float | None    # naive's time / this time
     speedup_vs_textbook: float | None  # im2col-textbook's time / this time
     column_bytes: int | None          # peak NumPy bytes allocated beyond the output (tracemalloc)
-    repeats: int
 
 
 @dataclass(frozen=True)
@@ -181,17 +180,16 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
                 _, done = impls.naive(one, small, naive_budget_s)
                 elapsed = time.perf_counter() - t0
                 t = elapsed / max(done, 1) * case.macs()
-                extrapolated, reps = True, 1
+                extrapolated = True
             else:
                 fn = impls.IMPLS[name](case, arrays)
                 t = _median_time(fn, repeat)
-                reps = repeat
                 if lib == "numpy":
                     col = _column_bytes(fn, int(np.prod(case.out_shape())) * np.dtype(case.dtype).itemsize)
                     if name == "im2col":
                         col += _kept_scratch_bytes(case)
             times[name] = t
-            rows.append({"impl": name, "t": t, "extrapolated": extrapolated, "col": col, "reps": reps})
+            rows.append({"impl": name, "t": t, "extrapolated": extrapolated, "col": col})
         peak = None
         mnk = case.gemm_mnk()
         if mnk is not None:
@@ -212,7 +210,7 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
                 extrapolated=row["extrapolated"],
                 speedup_vs_naive=times["naive"] / t if "naive" in times else None,
                 speedup_vs_textbook=times["im2col-textbook"] / t if "im2col-textbook" in times else None,
-                column_bytes=row["col"], repeats=row["reps"]))
+                column_bytes=row["col"]))
         del arrays
     if square and any(c.layer != "pool" for c in cases):
         dtypes = sorted({c.dtype for c in cases})

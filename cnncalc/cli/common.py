@@ -7,7 +7,7 @@ import sys
 import click
 from rich.console import Console
 
-from ..errors import CnnError, Where
+from ..errors import CnnError
 from ..network import DTYPE_BYTES, Network, load, loads
 from ..render import FORMATS
 
@@ -57,6 +57,3 @@ def emit(renderable: object) -> None:
             console.width = 1000
         console.print(renderable)
 
-
-def no_such_layer(net: Network, layer: str) -> CnnError:
-    return CnnError(f"there is no layer '{layer}'", Where(net.graph.source))

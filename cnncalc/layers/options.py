@@ -14,12 +14,6 @@ def positive_int(v: Any) -> int:
     return v
 
 
-def non_negative_int(v: Any) -> int:
-    if not _is_int(v) or v < 0:
-        raise ValueError(f"must be a whole number ≥ 0, got {v!r}")
-    return v
-
-
 def pair(v: Any) -> tuple[int, int]:
     """`5` means (5, 5); `[1, 7]` is (height, width)."""
     if _is_int(v) and v >= 1:
@@ -110,10 +104,6 @@ def inline_weights(v: Any) -> dict:
         if not _nested_numbers(value):
             raise ValueError(f"{key} must be a nested list of numbers, got {value!r}")
     return out
-
-
-def pair_size(v: Any) -> tuple[int, int]:
-    return pair(v)
 
 
 def choice(*allowed: str):

@@ -6,7 +6,7 @@ import io
 import json
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -190,12 +190,3 @@ def render_zoo(rows: list[tuple[str, str, int, str]], fmt: str) -> object:
     for n, i, p, d in rows:
         table.add_row(n, i, f"{p:,}", d)
     return table
-
-
-def to_text(renderable: object, width: int = 120) -> str:
-    """Plain text of a renderable (golden tests, pipes)."""
-    if isinstance(renderable, str):
-        return renderable
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
-    console.print(renderable)
-    return console.file.getvalue()

@@ -9,8 +9,6 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-BENCH_FORMATS = ("table", "json", "markdown")
-
 HEADERS = ("case", "impl", "median", "GFLOP/s", "%peak", "×naive", "×textbook", "÷torch", "col buffer")
 
 
