@@ -102,8 +102,9 @@ class _Walker:
         # One output position whose window reads every input position: the layer sees its whole
         # input on that axis, however far the unclipped field reaches into the padding.
         whole = tuple(
-            len(state.shape) == 3 and a.size == 1 and window.dilation[i] == 1 and not a.unread
-            for i, a in enumerate(out.axes)
+            len(state.shape) == 3 and len(out.shape) == 3 and out.shape[1 + i] == 1 and window.dilation[i] == 1
+            and window.kernel[i] - window.pad_lo[i] >= state.shape[1 + i]
+            for i in (0, 1)
         )
         return moved.whole_input(image, whole) if any(whole) else moved
 
@@ -214,7 +215,7 @@ def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
     return RFRecord(
         size=tuple(sizes), jump=tuple(jumps), start=tuple(starts), pad=tuple(pads),
         global_axes=tuple(f.is_global for f in rf.axes), aligned_axes=tuple(f.aligned for f in rf.axes),
-        unit=tuple(units_at), chains=chains, undefined=reasons[0] if reasons else None,
+        unit=tuple(units_at), chains=chains, undefined=reasons[0] if reasons else None, fields=rf.axes,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .receptive_field import AxisStep, Step, TopDownStep, combined_chain
+from .receptive_field import AxisField, AxisStep, Step, TopDownStep, combined_chain
 
 
 def _num(x: Fraction | int) -> int | float:
@@ -28,6 +28,8 @@ class RFRecord:
     unit: tuple[int | None, int | None] = (None, None)
     chains: tuple[tuple[AxisStep, ...], tuple[AxisStep, ...]] = field(default=((), ()), repr=False)
     undefined: str | None = None
+    # The engine's per-axis fields: `fields[a].span(u)` is unit u's exact field along axis a.
+    fields: tuple[AxisField, ...] = field(default=(), repr=False)
 
     @property
     def is_global(self) -> bool:
