@@ -14,6 +14,7 @@ from fractions import Fraction
 from .errors import CnnError
 from .formula import ZERO, Expr
 from .graph import Graph, walk
+from .i18n import msg
 from .layers import GLOBAL, Layer, Window
 from .layers.base import Output, Varying
 from .receptive_field import RF, AxisField, axis_chain_as_steps, combined_chain, top_down
@@ -242,7 +243,8 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     walk(graph.nodes, walker.start(), walker)
     walker.coverage_notes()
     records = tuple(walker.records)
-    warnings = tuple(f"{r.name}: {note}" for r in records for note in r.notes) + _rf_warnings(records)
+    warnings = tuple(msg("{layer}: {note}", layer=r.name, note=note) for r in records for note in r.notes) \
+        + _rf_warnings(records)
     params = sum(r.params for r in records)
     non_trainable = sum(r.non_trainable for r in records)
     macs = sum(r.macs for r in records) * batch
@@ -266,10 +268,12 @@ def _rf_warnings(records: tuple[LayerRecord, ...]) -> tuple[str, ...]:
     was_aligned, was_defined = True, True
     for r in records:
         if r.rf.undefined and was_defined:
-            out.append(f"{r.name}: {r.rf.undefined}; no receptive field is reported from here on")
+            out.append(msg("{layer}: {reason}; no receptive field is reported from here on", layer=r.name,
+                           reason=r.rf.undefined))
         elif not r.rf.aligned and not r.rf.undefined and was_aligned:
-            out.append(f"{r.name}: the merged paths' receptive fields are not aligned (different jump or centre): "
-                       "the field's size varies between output units; the largest is reported, with its unit")
+            out.append(msg("{layer}: the merged paths' receptive fields are not aligned (different jump or centre): "
+                           "each unit's field is the union of the paths' fields; the largest over the output units "
+                           "is reported, with its unit", layer=r.name))
         was_aligned, was_defined = r.rf.aligned, r.rf.undefined is None
     return tuple(out)
 

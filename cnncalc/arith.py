@@ -10,6 +10,8 @@ from fractions import Fraction
 import math
 import re
 
+from .i18n import msg
+
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d{1,3}(?:,\d{3})+(?!\d)|\d[\d_]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+−*×·/()⌊⌋⌈⌉,]))"
 )
@@ -25,7 +27,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ArithError(f"unexpected '{text[pos:].strip()[:10]}' in '{text}'")
+            raise ArithError(msg("unexpected '{tok}' in '{text}'", tok=text[pos:].strip()[:10], text=text))
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -47,14 +49,14 @@ class _Parser:
         kind, val = self.peek()
         if kind is None or (expected is not None and val != expected):
             want = f"'{expected}'" if expected else "more"
-            raise ArithError(f"'{self.text}' ends early: expected {want}")
+            raise ArithError(msg("'{text}' ends early: expected {what}", text=self.text, what=want))
         self.i += 1
         return kind, val
 
     def parse(self) -> Fraction:
         v = self.sum()
         if self.i != len(self.toks):
-            raise ArithError(f"unexpected '{self.toks[self.i][1]}' in '{self.text}'")
+            raise ArithError(msg("unexpected '{tok}' in '{text}'", tok=self.toks[self.i][1], text=self.text))
         return v
 
     def sum(self) -> Fraction:
@@ -100,7 +102,7 @@ class _Parser:
                 self.take(")")
                 return max(a, b)
             if val not in self.names:
-                raise ArithError(f"unknown name '{val}' in '{self.text}'")
+                raise ArithError(msg("unknown name '{name}' in '{text}'", name=val, text=self.text))
             return Fraction(self.names[val])
         closing = {"(": ")", "⌊": "⌋", "⌈": "⌉"}
         if val in closing:
@@ -111,7 +113,7 @@ class _Parser:
             if val == "⌈":
                 return Fraction(math.ceil(v))
             return v
-        raise ArithError(f"unexpected '{val}' in '{self.text}'")
+        raise ArithError(msg("unexpected '{tok}' in '{text}'", tok=val, text=self.text))
 
 
 def evaluate(text: str, names: dict | None = None) -> Fraction:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CnnError, Where, did_you_mean
+from .i18n import msg
 from .layers import KINDS
 from .yaml_source import MarkedDict, where_of_key
 
@@ -48,7 +49,8 @@ def read_document(doc: Any, source: str, input_override: tuple[int, ...] | None 
         )
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            raise CnnError(f"unknown key '{key}'; {did_you_mean(key, TOP_LEVEL_KEYS)}", doc.key_where[key])
+            raise CnnError(msg("unknown key '{key}'; {hint}", key=key, hint=did_you_mean(key, TOP_LEVEL_KEYS)),
+                           doc.key_where[key])
     for key in ("input", "layers"):
         if key not in doc:
             raise CnnError(f"missing `{key}`", doc.where)

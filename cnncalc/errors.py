@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 import difflib
 
+from .i18n import msg
+
 
 @dataclass(frozen=True)
 class Where:
@@ -50,5 +52,5 @@ def did_you_mean(word: str, choices) -> str:
     choices = sorted(str(c) for c in choices)
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
     if close:
-        return f"did you mean '{close[0]}'?"
-    return "expected one of: " + ", ".join(choices)
+        return msg("did you mean '{x}'?", x=close[0])
+    return msg("expected one of: {choices}", choices=", ".join(choices))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import gettext as _gettext
 import os
-import re
 from pathlib import Path
 
 LANGUAGES = ("en", "zh")
@@ -108,41 +107,42 @@ def _(message: str) -> str:
     return _current.gettext(message)
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+class Msg(str):
+    """An English message that remembers its catalog id (the template) and its parameters.
+
+    It is a `str` (the English text), so it travels through errors, notes and f-strings like any
+    other; `tr` translates it by its id and parameters, never by matching the finished sentence,
+    so rewording a message in the code cannot silently lose its translation (the catalog test
+    fails instead)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, **params: object) -> "Msg":
+        obj = super().__new__(cls, template.format(**params))
+        obj.template = template
+        obj.params = params
+        return obj
 
 
-def _pattern(msgid: str) -> re.Pattern:
-    """'{axis}: kernel {k} < stride {s}' → a regex capturing each placeholder."""
-    out, pos, seen = [], 0, 0
-    for m in _PLACEHOLDER.finditer(msgid):
-        out.append(re.escape(msgid[pos:m.start()]))
-        quoted = msgid[m.start() - 1:m.start()] == "'"  # '{name}': a name or input, kept as written
-        out.append(f"(?P<{'q' if quoted else 'p'}{seen}_{m.group(1)}>.+?)")
-        seen += 1
-        pos = m.end()
-    out.append(re.escape(msgid[pos:]))
-    return re.compile("^" + "".join(out) + "$", re.S)
+def msg(template: str, **params: object) -> Msg:
+    """Mark a message for translation by id: `msg("kernel {k} < stride {s}", k=1, s=2)`."""
+    return Msg(template, **params)
 
 
 def tr(text: str) -> str:
-    """Translate a finished message (an engine note or error, numbers already filled in).
-
-    Exact catalog entries first; then the catalog's templates with {placeholders} are matched
-    as patterns and the translation is filled with the captured values, each of which is looked
-    translated too ("rows" → "行"). Unknown text comes back unchanged (English)."""
-    exact = _current.gettext(text)
-    if exact != text or _current_lang == "en":
-        return exact
-    catalog = getattr(_current, "_catalog", {})
-    for msgid, msgstr in catalog.items():
-        if "{" not in msgid:
-            continue
-        m = _pattern(msgid).match(text)
-        if m:
-            # Captured values are shorter than the text, so this recursion ends.
-            values = {k.split("_", 1)[1]: v if k.startswith("q") else tr(v) for k, v in m.groupdict().items()}
-            try:
-                return msgstr.format(**values)
-            except (KeyError, IndexError):
-                return text
-    return text
+    """Translate a finished message: a `Msg` by its id, each parameter translated in turn (a
+    nested `Msg`, or a word such as "rows" that the catalog has); a parameter written inside
+    quotes in the template ('{name}', a name or input the user wrote) is kept as written. Plain
+    text is looked up exactly; anything unknown comes back unchanged (English)."""
+    if not isinstance(text, Msg):
+        return _current.gettext(text)
+    template = _current.gettext(text.template)
+    if template == text.template and _current_lang == "en":
+        return str(text)
+    values = {k: v if f"'{{{k}}}'" in text.template or not isinstance(v, str) else tr(v)
+              for k, v in text.params.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return str(text)

@@ -8,6 +8,7 @@ from .analysis import analyse, receptive_field_of
 from .builder import build_graph
 from .errors import CnnError, Where, did_you_mean
 from .graph import Graph
+from .i18n import msg
 from .records import Analysis, TopDown
 from .yaml_source import load_yaml_file, load_yaml_text
 from . import zoo
@@ -32,7 +33,8 @@ class Network:
         analysis = self.analyse()
         names = [r.name for r in analysis.layers]
         if layer not in names:
-            raise CnnError(f"there is no layer '{layer}'; {_suggest_layer(layer, names)}", Where(self.graph.source))
+            raise CnnError(msg("there is no layer '{layer}'; {hint}", layer=layer, hint=_suggest_layer(layer, names)),
+                           Where(self.graph.source))
         return receptive_field_of(analysis, layer)
 
 
@@ -41,7 +43,7 @@ def _suggest_layer(layer: str, names: list[str]) -> str:
     closest name."""
     inside = [n for n in names if n.startswith(layer + ".")]
     if inside:
-        return f"did you mean '{inside[-1]}' (the output of {layer})?"
+        return msg("did you mean '{x}' (the output of {scope})?", x=inside[-1], scope=layer)
     return did_you_mean(layer, names)
 
 

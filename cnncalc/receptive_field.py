@@ -23,7 +23,7 @@ field would reach into the padding.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 from .formula import Expr, Num
@@ -207,6 +207,3 @@ def axis_chain_as_steps(chain: tuple[AxisStep, ...]) -> tuple[Step, ...]:
     top-down derivation of an axis whose path differs from the other axis's)."""
     return tuple(Step(s.layer, (s.kernel, s.kernel), (s.stride, s.stride)) for s in chain)
 
-
-def with_chain(path: Path, chain: tuple[AxisStep, ...]) -> Path:
-    return replace(path, chain=chain)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from .errors import CnnError
 from .formula import Ceil, Expr, Floor, Num, lit
+from .i18n import Msg, msg
 
 Shape = tuple[int, ...]
 Padding = str | tuple[int, int, int, int]  # "same" or (top, bottom, left, right)
@@ -21,10 +22,10 @@ class AxisResult:
     pad_hi: int
     k_eff: int
     stride: int
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[Msg, ...] = field(default=())
     # Notes on input rows/columns this layer never reads, and which ones: the analysis keeps such a
     # note only when no other path of the network reads them either (notes are about the network).
-    coverage: tuple[str, ...] = field(default=())
+    coverage: tuple[Msg, ...] = field(default=())
     unread: tuple[int, ...] = field(default=())
 
 
@@ -45,13 +46,13 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
     if first_out <= 0:  # docs/design.md: out ≤ 0 is the error (ceil_mode may still fit one window)
         need = -(-(k_eff - size) // 2)
         kernel = f"kernel {k}" + (f" (dilated to {k_eff})" if d != 1 else "")
-        raise CnnError(
-            f"{kernel} is larger than the input {'height' if axis == 'H' else 'width'} {size} after padding "
-            f"{lo}+{hi}; use padding ≥ {need} on each side or a smaller kernel"
-        )
+        raise CnnError(msg(
+            "{kernel} is larger than the input {dim} {size} after padding {pads}; use padding ≥ {need} on each side "
+            "or a smaller kernel", kernel=kernel, dim="height" if axis == "H" else "width", size=size,
+            pads=f"{lo}+{hi}", need=need))
     pads = Num(2) * lo if lo == hi else Num(lo) + hi
     inner = (Num(size) - k_expr + pads) / s
-    notes: list[str] = []
+    notes: list[Msg] = []
     if ceil_mode:
         out = -(-span // s) + 1
         expr: Expr = Ceil(inner) + 1
@@ -59,9 +60,11 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
             # PyTorch: the last window must start inside the input or the left padding.
             out -= 1
             expr = Ceil(inner)
-            notes.append(f"{axis}: ceil_mode would start a last window in the right padding; it is dropped (as PyTorch does)")
+            notes.append(msg("{axis}: ceil_mode would start a last window in the right padding; it is dropped "
+                             "(as PyTorch does)", axis=axis))
         elif span % s:
-            notes.append(f"{axis}: ceil_mode adds a last window that overhangs the input by {s - span % s}")
+            notes.append(msg("{axis}: ceil_mode adds a last window that overhangs the input by {n}", axis=axis,
+                             n=s - span % s))
     else:
         out = span // s + 1
         expr = Floor(inner) + 1
@@ -70,7 +73,7 @@ def window_axis(axis: str, size: int, k: int, s: int, d: int, padding: Padding,
 
 
 def _coverage(axis: str, size: int, lo: int, hi: int, k_eff: int, s: int, d: int,
-              out: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+              out: int) -> tuple[tuple[Msg, ...], tuple[int, ...]]:
     """The input positions no window of this layer reads, and the notes that explain why."""
     read = bytearray(size)
     for tap in range(0, k_eff, d):  # tap t of every window: positions t − lo + u·s, u < out
@@ -85,20 +88,21 @@ def _coverage(axis: str, size: int, lo: int, hi: int, k_eff: int, s: int, d: int
     if not unread:
         return (), ()
     what = "rows" if axis == "H" else "columns"
-    notes: list[str] = []
+    notes: list[Msg] = []
     span = size + lo + hi - k_eff
     # The last span % s positions of the padded input are never read; only those that are
     # real input (not bottom/right padding) lose information.
     lost = span % s - hi
     if lost > 0:
-        notes.append(
-            f"{axis}: {size} + {lo + hi} − {k_eff} = {span} is not a multiple of stride {s}: "
-            f"the last {lost} input {what} are never covered"
-        )
+        notes.append(msg(
+            "{axis}: {size} + {pads} − {k} = {span} is not a multiple of stride {s}: the last {lost} input {what} "
+            "are never covered", axis=axis, size=size, pads=lo + hi, k=k_eff, span=span, s=s, lost=lost, what=what))
     if k_eff < s:
-        notes.append(f"{axis}: kernel {k_eff} < stride {s}: {s - k_eff} of every {s} input {what} are skipped")
+        notes.append(msg("{axis}: kernel {k} < stride {s}: {skip} of every {s2} input {what} are skipped",
+                         axis=axis, k=k_eff, s=s, skip=s - k_eff, s2=s, what=what))
     elif d > 1 and not notes:
-        notes.append(f"{axis}: dilation {d} leaves {len(unread)} input {what} unread")
+        notes.append(msg("{axis}: dilation {d} leaves {n} input {what} unread", axis=axis, d=d, n=len(unread),
+                         what=what))
     return tuple(notes), unread
 
 
@@ -109,16 +113,31 @@ def _same_axis(axis: str, size: int, k_eff: int, s: int, d: int) -> AxisResult:
     lo, hi = total // 2, total - total // 2
     notes = []
     if lo != hi:
-        notes.append(f"{axis}: padding same adds {total}: {lo} before, {hi} after (TensorFlow's rule)")
+        notes.append(msg("{axis}: padding same adds {total}: {lo} before, {hi} after (TensorFlow's rule)",
+                         axis=axis, total=total, lo=lo, hi=hi))
     coverage, unread = _coverage(axis, size, lo, hi, k_eff, s, d, out)
     return AxisResult(axis, out, Ceil(lit(size) / s), lo, hi, k_eff, s, tuple(notes), coverage, unread)
 
 
-def axis_notes(axes: tuple[AxisResult, ...]) -> tuple[str, ...]:
+def axis_notes(axes: tuple[AxisResult, ...]) -> tuple[Msg, ...]:
     """Notes of both axes, with an H note and its identical W twin said once ("H, W: …")."""
-    h = [n[3:] for n in axes[0].notes]
-    w = [n[3:] for n in axes[1].notes] if len(axes) > 1 else []
-    both = [f"H, W: {n}".replace("rows", "rows/columns") for n in h if n.replace("rows", "columns") in w]
-    only_h = [f"H: {n}" for n in h if n.replace("rows", "columns") not in w]
-    only_w = [f"W: {n}" for n in w if n not in [x.replace("rows", "columns") for x in h]]
-    return tuple(both + only_h + only_w)
+    h = list(axes[0].notes)
+    w = list(axes[1].notes) if len(axes) > 1 else []
+    both, only_h = [], []
+    for note in h:
+        twin = next((n for n in w if _same_but_axis(note, n)), None)
+        if twin is None:
+            only_h.append(note)
+            continue
+        w.remove(twin)
+        params = dict(note.params, axis="H, W")
+        if "what" in params:
+            params["what"] = "rows/columns"
+        both.append(msg(note.template, **params))
+    return tuple(both + only_h + w)
+
+
+def _same_but_axis(a: Msg, b: Msg) -> bool:
+    ignore = ("axis", "what")
+    return a.template == b.template and \
+        {k: v for k, v in a.params.items() if k not in ignore} == {k: v for k, v in b.params.items() if k not in ignore}

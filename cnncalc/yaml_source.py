@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import CnnError, Where
+from .i18n import msg
 
 
 class MarkedDict(dict):
@@ -106,7 +107,7 @@ _YAML_HINTS = (
 
 def _yaml_problem(problem: str) -> str:
     hints = [hint for needle, hint in _YAML_HINTS if needle in problem]
-    return f"this is not valid YAML: {problem}" + (f"; {hints[0]}" if hints else "")
+    return msg("this is not valid YAML: {why}", why=problem + (f"; {hints[0]}" if hints else ""))
 
 
 def load_yaml_text(text: str, source_name: str):
@@ -124,7 +125,7 @@ def load_yaml_text(text: str, source_name: str):
         where = _where(source_name, mark) if mark else Where(source_name)
         raise CnnError(_yaml_problem(exc.problem or exc.context or ""), where) from None
     except yaml.YAMLError as exc:
-        raise CnnError(f"this is not valid YAML: {exc}", Where(source_name)) from None
+        raise CnnError(msg("this is not valid YAML: {why}", why=str(exc)), Where(source_name)) from None
     except RecursionError:
         raise CnnError("this YAML is nested too deeply to read (hundreds of levels of brackets or "
                        "indentation)", Where(source_name)) from None

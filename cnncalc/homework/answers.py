@@ -40,7 +40,7 @@ def _number(raw: object, where: Where | None) -> int:
     try:
         return evaluate_int(str(raw))
     except ArithError as exc:
-        raise CnnError(_("cannot read '{raw}' as a number: {why}").format(raw=raw, why=tr(str(exc))), where) from None
+        raise CnnError(_("cannot read '{raw}' as a number: {why}").format(raw=raw, why=tr(exc.args[0])), where) from None
 
 
 def _dims(raw: object, where: Where | None) -> tuple[tuple[int, ...], bool]:
@@ -62,7 +62,8 @@ def _claim(layer: str, quantity: str, raw: object, where: Where | None) -> Claim
         if len(dims) == 1:
             dims = dims * 2
         if len(dims) != 2:
-            raise CnnError(_("a receptive field is one size or two (height, width), got '{raw}'").format(raw=raw), where)
+            raise CnnError(_("a receptive field is one size or two (height, width), got '{raw}'").format(raw=raw),
+                           where)
         return Claim(layer, quantity, raw, dims, where)
     return Claim(layer, quantity, raw, _number(raw, where), where)
 
@@ -76,7 +77,8 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise CnnError(_("an answers file is a mapping of layer names to their values"), getattr(data, "where", Where(source)))
+        raise CnnError(_("an answers file is a mapping of layer names to their values"),
+                       getattr(data, "where", Where(source)))
     claims: list[Claim] = []
     for layer, values in data.items():
         key_where = data.key_where.get(layer) if isinstance(data, MarkedDict) else Where(source)
@@ -93,7 +95,8 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
         for quantity, raw in values.items():
             q_where = values.key_where.get(quantity) if isinstance(values, MarkedDict) else key_where
             if quantity not in allowed:
-                raise CnnError(_("unknown quantity '{q}'; {hint}").format(q=quantity, hint=tr(did_you_mean(quantity, allowed))),
+                hint = tr(did_you_mean(quantity, allowed))
+                raise CnnError(_("unknown quantity '{q}'; {hint}").format(q=quantity, hint=hint),
                                q_where)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..formula import Num, product
+from ..i18n import msg
 from ..shapes import Shape
 from . import options as opt
 from .base import GLOBAL, Counts, Layer, Option, Output, Varying, Window
@@ -57,7 +58,8 @@ class AvgPool2d(_Pool2d):
     kind = "avgpool"
     options = {
         **_Pool2d.options,
-        "count_include_pad": Option(opt.boolean, True, "divide by the whole window, padding included (PyTorch's default)"),
+        "count_include_pad": Option(opt.boolean, True,
+                                    "divide by the whole window, padding included (PyTorch's default)"),
     }
 
     def forward(self, x, weights):
@@ -131,8 +133,9 @@ class AdaptiveAvgPool(Layer):
         regular = [self._regular(n, m) for n, m in ((h, oh), (w, ow))]
         if None in regular:
             rows, cols = self._windows(h, oh), self._windows(w, ow)
-            return Varying(f"adaptive pooling {h}×{w} → {oh}×{ow} has windows of {min(rows)}–{max(rows)} rows and "
-                           f"{min(cols)}–{max(cols)} columns at uneven steps")
+            return Varying(msg("adaptive pooling {size} → {out} has windows of {rows} rows and {cols} columns at "
+                               "uneven steps", size=f"{h}×{w}", out=f"{oh}×{ow}", rows=f"{min(rows)}–{max(rows)}",
+                               cols=f"{min(cols)}–{max(cols)}"))
         (kh, sh), (kw, sw) = regular
         # Equal windows at equal steps; an output of 1 sees its whole input (the engine marks it global).
         return Window((kh, kw), (sh, sw), (0, 0))

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..i18n import _
+from ..i18n import _, tr
 from ..records import Analysis, TopDown
 from .columns import VIEWS, Column, pair_text, shape_text
 from .explain_view import EXPLAIN_FIELDS, explain_lines, select
@@ -64,7 +64,7 @@ def _totals_table(a: Analysis) -> Table:
 def _notes(a: Analysis) -> Text | None:
     if not a.warnings:
         return None
-    return Text("\n".join(f"note: {w}" for w in a.warnings), style="yellow")
+    return Text("\n".join(_("note: {note}").format(note=tr(w)) for w in a.warnings), style="yellow")
 
 
 def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[str, str]] | None = None) -> object:
@@ -92,14 +92,15 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
             writer.writerow([c.raw(r) for c in columns] + [explain.get(r.name, {}).get(f, "") for f in extra])
         return out.getvalue()
     if fmt == "markdown":
-        lines = ["**" + _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input)).replace("  ", "** — ", 1), ""]
+        title = _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input))
+        lines = ["**" + title.replace("  ", "** — ", 1), ""]
         lines.append("| " + " | ".join(_(c.header) for c in columns) + " |")
         lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
         for r in a.layers:
             lines.append("| " + " | ".join(c.text(r).replace("|", "\\|") for c in columns) + " |")
         lines += ["", f"| {_('Total')} | |", "|---|---:|"]
         lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]
-        lines += [f"\nnote: {w}" for w in a.warnings]
+        lines += ["\n" + _("note: {note}").format(note=tr(w)) for w in a.warnings]
         if explain is not None:
             lines += [""] + explain_lines(a, explain, markdown=True)
         return "\n".join(lines) + "\n"
@@ -116,8 +117,11 @@ def render_explain(a: Analysis, view: str, explain: dict[str, dict[str, str]]) -
 
 
 def _step_rows(steps) -> list[tuple[str, str, str]]:
-    return [(s.layer, " ; ".join(e.text() for e in s.expr) if s.expr[0].text() != s.expr[1].text() else s.expr[0].text(),
-             pair_text(s.size)) for s in steps]
+    def formula(s) -> str:  # one formula when both axes read alike, else "height ; width"
+        texts = [e.text() for e in s.expr]
+        return texts[0] if texts[0] == texts[1] else " ; ".join(texts)
+
+    return [(s.layer, formula(s), pair_text(s.size)) for s in steps]
 
 
 def render_top_down(td: TopDown, fmt: str) -> object:
