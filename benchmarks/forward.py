@@ -3,9 +3,10 @@
     python benchmarks/forward.py [--batch 8] [--input 3,224,224] [--repeats 5] [--keep-env] [--out DIR]
 
 ResNet-18 at batch 8, 3×224×224, float32 and float64; medians of --repeats timed runs after one
-warm-up, the two libraries' runs interleaved; the ratio is cnncalc's median / PyTorch's. PyTorch runs with as many threads as NumPy's
-BLAS (threadpoolctl), and there is an untimed 0.2 s pause whenever the benchmark switches library,
-because idle worker threads of one library slow the other on a 2-core machine.
+warm-up, the two libraries' runs interleaved; the ratio is cnncalc's median / PyTorch's. PyTorch
+runs with as many threads as NumPy's BLAS (threadpoolctl), and there is an untimed 0.2 s pause
+whenever the benchmark switches library, because idle worker threads of one library slow the
+other on a 2-core machine.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: the project's machines set them, which pins an older
 OpenBLAS kernel (~40% slower). Unless --keep-env is given, the script re-executes itself once with

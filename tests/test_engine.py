@@ -107,7 +107,8 @@ def test_design_worked_example_rf_30():
 
 def test_rf_bottom_up_by_hand():
     # conv 3/1 pad 1: r 3, j 1, start 0 (centred); pool 2/2: r 4, j 2, start 0.5; conv 3/2 pad 0: r 8, j 4, start 2.5
-    a = net("  - conv: {filters: 1, kernel: 3, padding: 1}\n  - maxpool: 2\n  - conv: {filters: 1, kernel: 3, stride: 2}",
+    a = net("  - conv: {filters: 1, kernel: 3, padding: 1}\n  - maxpool: 2\n"
+            "  - conv: {filters: 1, kernel: 3, stride: 2}",
             "[1, 32, 32]")
     got = [(r.rf.size[0], r.rf.jump[0], r.rf.start[0], r.rf.pad[0]) for r in a.layers]
     assert got == [(3, 1, 0, 1), (4, 2, Fraction(1, 2), 1), (8, 4, Fraction(5, 2), 1)]
@@ -154,7 +155,8 @@ def test_residual_projection_and_names():
       - relu
 """
     layers = ("  - repeat: {name: layer1, times: 2, block: basic, args: {planes: 8}}\n"
-              "  - repeat: {name: layer2, times: 2, block: basic, args: {planes: 16}, first: {stride: 2, shortcut: projection}}")
+              "  - repeat: {name: layer2, times: 2, block: basic, args: {planes: 16},"
+              " first: {stride: 2, shortcut: projection}}")
     a = net(layers, "[8, 16, 16]", blocks)
     names = [r.name for r in a.layers]
     assert "layer1.0.conv1" in names and "layer2.1.bn2" in names

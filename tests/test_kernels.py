@@ -176,7 +176,8 @@ def test_elementwise(dtype):
     check(ew.softmax(xd), F.softmax(xt, dim=1), dtype)
     check(ew.softmax(xd[:, :, 0, 0] * 100), F.softmax(xt[:, :, 0, 0] * 100, dim=1), dtype)
     for size in (1, 2, 3, 5):
-        check(ew.local_response_norm(xd, size, 1e-2, 0.75, 2.0), F.local_response_norm(xt, size, 1e-2, 0.75, 2.0), dtype)
+        check(ew.local_response_norm(xd, size, 1e-2, 0.75, 2.0), F.local_response_norm(xt, size, 1e-2, 0.75, 2.0),
+              dtype)
     w, b, m, v = (rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal(6), rng.random(6) + 0.5)
     ours = ew.batch_norm(xd, w.astype(dtype), b.astype(dtype), m.astype(dtype), v.astype(dtype), 1e-5)
     ref = F.batch_norm(xt, torch.from_numpy(m), torch.from_numpy(v), torch.from_numpy(w), torch.from_numpy(b),
@@ -194,7 +195,8 @@ def test_subsample_and_rbf():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 6, 28, 28))
     w, b = rng.standard_normal(6), rng.standard_normal(6)
-    ref = F.avg_pool2d(torch.from_numpy(x), 2) * 4 * torch.from_numpy(w).view(1, -1, 1, 1) + torch.from_numpy(b).view(1, -1, 1, 1)
+    w_t, b_t = torch.from_numpy(w).view(1, -1, 1, 1), torch.from_numpy(b).view(1, -1, 1, 1)
+    ref = F.avg_pool2d(torch.from_numpy(x), 2) * 4 * w_t + b_t
     check(ew.subsample(x, w, b, (2, 2), (2, 2)), ref, np.float64)
     v, proto = rng.standard_normal((3, 84)), rng.standard_normal((10, 84))
     ref = ((torch.from_numpy(v)[:, None, :] - torch.from_numpy(proto)[None]) ** 2).sum(-1)

@@ -144,7 +144,8 @@ def _docs_entry(kind: str) -> str | None:
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_kind_is_documented_with_its_options(kind):
     entry = _docs_entry(kind)
-    assert entry is not None, f"docs/format.md has no entry for layer kind {kind} (a `### {kind}` section or a table row)"
+    assert entry is not None, \
+        f"docs/format.md has no entry for layer kind {kind} (a `### {kind}` section or a table row)"
     undocumented = [o for o in ALL_KINDS[kind].options if f"`{o}`" not in entry]
     assert not undocumented, f"docs/format.md's entry for {kind} does not document its options {undocumented}"
 

@@ -42,7 +42,8 @@ def _parse_bytes(value: str | None) -> int | None:
 @click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False),
               help="Weights (.npz) named by layer path: conv1.weight, layer1.0.bn1.running_var, …")
 @click.option("--save-output", type=click.Path(dir_okay=False), help="Write the network's output array (.npy).")
-@click.option("--max-memory", metavar="SIZE", help="Refuse runs estimated above this (default: half the available memory).")
+@click.option("--max-memory", metavar="SIZE",
+              help="Refuse runs estimated above this (default: half the available memory).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: str, input_file: str | None,
             weights_file: str | None, save_output: str | None, max_memory: str | None, fmt: str) -> None:

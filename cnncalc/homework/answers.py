@@ -40,7 +40,8 @@ def _number(raw: object, where: Where | None) -> int:
     try:
         return evaluate_int(str(raw))
     except ArithError as exc:
-        raise CnnError(_("cannot read '{raw}' as a number: {why}").format(raw=raw, why=tr(exc.args[0])), where) from None
+        why = tr(exc.args[0])
+        raise CnnError(_("cannot read '{raw}' as a number: {why}").format(raw=raw, why=why), where) from None
 
 
 def _dims(raw: object, where: Where | None) -> tuple[tuple[int, ...], bool]:

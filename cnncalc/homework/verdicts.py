@@ -78,21 +78,24 @@ def _full_table(r: LayerRecord) -> tuple[int, int] | None:
 def _count_hint(r: LayerRecord, q: str, claimed: int) -> tuple[str, str] | None:
     correct = getattr(r, q)
     if q == "params" and _has_bias(r) and claimed == r.params - _bias_count(r):
-        return "bias_forgotten", _("This is the count without the bias ({alt}): each of the {n} outputs (maps or units) "
-                                   "has one bias, a trainable parameter too.").format(alt=_n(claimed), n=_bias_count(r))
+        return "bias_forgotten", _("This is the count without the bias ({alt}): each of the {n} outputs (maps or "
+                                   "units) has one bias, a trainable parameter too.").format(
+            alt=_n(claimed), n=_bias_count(r))
     if q == "connections" and _has_bias(r):
         units = math.prod(r.output)
         no_bias = r.macs if r.type in ("conv", "dense") else r.connections - units
         if claimed == no_bias:
-            return "bias_forgotten", _("This is the count without the bias ({alt}): the bias is an input of every output "
-                                       "unit, one more connection per unit ({units} units).").format(alt=_n(claimed), units=_n(units))
+            return "bias_forgotten", _("This is the count without the bias ({alt}): the bias is an input of every "
+                                       "output unit, one more connection per unit ({units} units).").format(
+                alt=_n(claimed), units=_n(units))
     full = _full_table(r)
     if full is not None and claimed in (full[0] if q == "params" else full[1],) and q in ("params", "connections"):
-        return "table_as_full", _("This is the value for a fully connected layer ({alt}): the connection table links each "
-                                  "output map to only some of the {c} input maps.").format(alt=_n(claimed), c=r.input[0])
+        return "table_as_full", _("This is the value for a fully connected layer ({alt}): the connection table links "
+                                  "each output map to only some of the {c} input maps.").format(
+            alt=_n(claimed), c=r.input[0])
     if q == "params" and claimed == r.connections and claimed != correct:
-        return "params_as_connections", _("This is the number of connections, not of parameters: with weight sharing one "
-                                          "weight serves every output position, so a convolution has far fewer "
+        return "params_as_connections", _("This is the number of connections, not of parameters: with weight sharing "
+                                          "one weight serves every output position, so a convolution has far fewer "
                                           "parameters than connections.")
     if q == "connections" and claimed == r.params and claimed != correct:
         return "connections_as_params", _("This is the number of parameters, not of connections: each shared weight is "
@@ -149,8 +152,8 @@ def _total_hint(a: Analysis, q: str, claimed: int) -> tuple[str, str] | None:
         return "total_with_non_trainable", _("This includes the {n} non-trainable values (fixed, not learned); the "
                                              "trainable parameters exclude them.").format(n=_n(t.non_trainable))
     if q == "params" and claimed == t.connections:
-        return "params_as_connections", _("This is the number of connections, not of parameters: with weight sharing one "
-                                          "weight serves every output position, so a convolution has far fewer "
+        return "params_as_connections", _("This is the number of connections, not of parameters: with weight sharing "
+                                          "one weight serves every output position, so a convolution has far fewer "
                                           "parameters than connections.")
     if q == "connections" and claimed == t.params:
         return "connections_as_params", _("This is the number of parameters, not of connections: each shared weight is "
@@ -215,7 +218,9 @@ def template(analysis: Analysis) -> str:
 
 def _yaml_key(name: str) -> str:
     import re
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name) and name not in ("totals", "null", "true", "false", "yes", "no", "on", "off") else f'"{name}"'
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name) and name not in (
+        "totals", "null", "true", "false", "yes", "no", "on", "off")  # words YAML would read as something else
+    return name if plain else f'"{name}"'
 
 
 assert set(TEMPLATE_QUANTITIES) <= set(QUANTITIES) and set(TEMPLATE_TOTALS) <= set(TOTAL_QUANTITIES)

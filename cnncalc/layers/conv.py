@@ -21,7 +21,8 @@ class Conv2d(Layer):
         "groups": Option(opt.positive_int, 1, "split input and output maps into g groups (g = C_in: depthwise)"),
         "bias": Option(opt.boolean, True, "add a bias per output map"),
         "table": Option(opt.connection_table, None, "connection table: per output map, the input maps it reads"),
-        "weights": Option(opt.inline_weights, None, "inline weights for small examples: a nested list, or {weight, bias}"),
+        "weights": Option(opt.inline_weights, None,
+                          "inline weights for small examples: a nested list, or {weight, bias}"),
     }
 
     def check(self) -> None:

@@ -18,7 +18,8 @@ class Dense(Layer):
     options = {
         "units": Option(opt.positive_int, doc="number of outputs"),
         "bias": Option(opt.boolean, True, "add a bias per output"),
-        "weights": Option(opt.inline_weights, None, "inline weights for small examples: a nested list, or {weight, bias}"),
+        "weights": Option(opt.inline_weights, None,
+                          "inline weights for small examples: a nested list, or {weight, bias}"),
     }
 
     def output(self, in_shape: Shape) -> Output:

@@ -49,7 +49,8 @@ class RBF(Layer):
 
     def output(self, in_shape: Shape) -> Output:
         if len(in_shape) != 1:
-            raise self.fail(f"rbf needs a vector input, but its input is {'×'.join(map(str, in_shape))}; add `- flatten` before it")
+            raise self.fail(f"rbf needs a vector input, but its input is {'×'.join(map(str, in_shape))}; "
+                            "add `- flatten` before it")
         return Output((self.units,))
 
     def counts(self, in_shape: Shape, out: Output) -> Counts:

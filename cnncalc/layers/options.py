@@ -96,7 +96,8 @@ def inline_weights(v: Any) -> dict:
     if isinstance(v, dict):
         extra = set(v) - {"weight", "bias"}
         if extra or "weight" not in v:
-            raise ValueError(f"must be a nested list or a mapping with `weight` (and optional `bias`), got keys {sorted(v)}")
+            raise ValueError("must be a nested list or a mapping with `weight` (and optional `bias`), "
+                             f"got keys {sorted(v)}")
         out = {"weight": v["weight"], **({"bias": v["bias"]} if "bias" in v else {})}
     else:
         out = {"weight": v}

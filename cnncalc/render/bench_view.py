@@ -43,7 +43,7 @@ def _rows(report) -> list[tuple[str, ...]]:
             r.impl,
             _time(r.median_s) + ("*" if r.extrapolated else ""),
             _num(r.gflops, ".3g" if r.gflops < 1 else ",.1f"),
-            _num(r.pct_of_peak, ".0f", "%") if r.pct_of_peak is None or r.pct_of_peak >= 1 else _num(r.pct_of_peak, ".2g", "%"),
+            _num(r.pct_of_peak, ".0f" if r.pct_of_peak is None or r.pct_of_peak >= 1 else ".2g", "%"),
             _num(r.speedup_vs_naive, ",.0f"),
             _num(r.speedup_vs_textbook, ".2f"),
             _num(r.ratio_to_torch, ".2f"),

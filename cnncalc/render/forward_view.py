@@ -109,7 +109,8 @@ def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
 def _verdict(result) -> str:
     bad = sum(not r.ok for r in result.records)
     n = len(result.records)
-    total = f"{n} layer{'s' if n != 1 else ''} in {result.seconds * 1000:.1f} ms, output {shape_text(result.output.shape)}"
+    total = (f"{n} layer{'s' if n != 1 else ''} in {result.seconds * 1000:.1f} ms, "
+             f"output {shape_text(result.output.shape)}")
     if bad:
         return f"✗ {bad} layer(s) disagree with the analysis engine; {total}"
     return f"✓ every shape and weight count equals the analysis engine's; {total}"
