@@ -135,7 +135,6 @@ class _Walker:
             rf=rf_record(rf, out.shape),
             derivations=derivations,
             notes=out.notes,
-            depth=layer.name.count("."),
             where=str(layer.where) if layer.where else "",
             axes=tuple(out.axes),
             options={k: getattr(layer, k, None) for k in type(layer).options},
@@ -256,7 +255,6 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
         flops=2 * macs,
         param_bytes=(params + non_trainable) * dtype_bytes,
         activation_bytes=sum(math.prod(r.output) for r in records) * dtype_bytes * batch,
-        input_bytes=math.prod(graph.input_shape) * dtype_bytes * batch,
     )
     return Analysis(graph.name, graph.description, tuple(graph.input_shape), batch, dtype_bytes, records, totals,
                     warnings, graph.source)

@@ -97,7 +97,7 @@ def build_graph(doc: Any, source: str, input_override: tuple[int, ...] | None = 
     # Checked after the layers, as it always was: a file with both mistakes reports the layer's first.
     data = read_input_data(document)
     return Graph(document.name, document.text("description"), document.input_shape, nodes, source,
-                 document.where("input"), document.text("reference"), data)
+                 document.text("reference"), data)
 
 
 class Expander:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol, TypeVar, Union
 
-from .errors import CnnError, Where
+from .errors import CnnError
 from .layers import Add, Concat, Layer
 from .layers.conv import Conv2d
 from .layers.normalization import BatchNorm
@@ -77,7 +77,6 @@ class Graph:
     input_shape: Shape
     nodes: list[Node]
     source: str  # file name, "<stdin>" or "builtin:NAME"
-    input_where: Where | None = None
     reference: str = ""
     input_data: list | None = None  # `input_data:` inline input for small examples, [C][H][W] nested lists
 

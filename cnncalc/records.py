@@ -73,7 +73,6 @@ class LayerRecord:
     rf: RFRecord
     derivations: dict[str, str]  # field → formula with the numbers substituted
     notes: tuple[str, ...] = ()
-    depth: int = 0  # nesting level, for the tree view
     where: str = ""  # file:line:col of its definition
     # For homework hints (cnncalc.homework): per-axis window geometry and the layer's declared options.
     axes: tuple = field(default=(), repr=False)  # shapes.AxisResult per spatial axis
@@ -101,7 +100,6 @@ class Totals:
     flops: int  # 2·MACs
     param_bytes: int  # (params + non-trainable) · bytes per value
     activation_bytes: int  # every layer's output, for the whole batch
-    input_bytes: int
 
     def to_json(self) -> dict:
         return {
