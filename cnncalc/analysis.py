@@ -17,7 +17,7 @@ from .graph import Graph, walk
 from .i18n import msg
 from .layers import GLOBAL, Layer, Window
 from .layers.base import Output, Varying
-from .receptive_field import RF, AxisField, axis_chain_as_steps, combined_chain, top_down
+from .receptive_field import NO_CHAIN, RF, AxisField, axis_chain_as_steps, combined_chain, top_down
 from .records import Analysis, LayerRecord, RFRecord, TopDown, Totals
 from .shapes import AxisResult, Shape, axis_notes
 
@@ -210,12 +210,12 @@ def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
         starts.append(start)
         pads.append(pad)
         units_at.append(unit)
-    chains = tuple(f.paths[0].chain if f.aligned and f.paths else () for f in rf.axes)
+    chains = tuple(f.paths[0].chain if f.aligned and f.paths else NO_CHAIN for f in rf.axes)
     reasons = [f.undefined for f in rf.axes if f.undefined]
     return RFRecord(
         size=tuple(sizes), jump=tuple(jumps), start=tuple(starts), pad=tuple(pads),
         global_axes=tuple(f.is_global for f in rf.axes), aligned_axes=tuple(f.aligned for f in rf.axes),
-        unit=tuple(units_at), chains=chains, undefined=reasons[0] if reasons else None, fields=rf.axes,
+        unit=tuple(units_at), chain_links=chains, undefined=reasons[0] if reasons else None, fields=rf.axes,
     )
 
 

@@ -38,6 +38,29 @@ class AxisStep:
     stride: int
 
 
+@dataclass(frozen=True, eq=False)
+class Chain:
+    """The windowed layers on a path, oldest first. Each link shares everything before it, so
+    extending a path is O(1) and a network of n layers keeps O(n) links, not n copies of a chain."""
+
+    step: AxisStep | None = None
+    before: "Chain | None" = None
+
+    def then(self, step: AxisStep) -> "Chain":
+        return Chain(step, self if self.step is not None else None)
+
+    def steps(self) -> tuple[AxisStep, ...]:
+        out: list[AxisStep] = []
+        link: Chain | None = self
+        while link is not None and link.step is not None:
+            out.append(link.step)
+            link = link.before
+        return tuple(reversed(out))
+
+
+NO_CHAIN = Chain()
+
+
 @dataclass(frozen=True)
 class Step:
     """One windowed layer on the path of both axes (when both axes follow the same layers)."""
@@ -54,7 +77,7 @@ class Path:
     size: int
     jump: int
     start: Fraction
-    chain: tuple[AxisStep, ...] = ()
+    chain: Chain = NO_CHAIN
 
     @property
     def pad(self) -> int:
@@ -73,7 +96,7 @@ class Path:
             size=self.size + (k_eff - 1) * self.jump,
             jump=self.jump * stride,
             start=self.start + (Fraction(k_eff - 1, 2) - pad_lo) * self.jump,
-            chain=self.chain + (AxisStep(layer, k_eff, stride),),
+            chain=self.chain.then(AxisStep(layer, k_eff, stride)),
         )
 
     def contains(self, other: "Path") -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .receptive_field import AxisField, AxisStep, Step, TopDownStep, combined_chain
+from .receptive_field import NO_CHAIN, AxisField, AxisStep, Chain, Step, TopDownStep, combined_chain
 
 
 def _num(x: Fraction | int) -> int | float:
@@ -26,7 +26,7 @@ class RFRecord:
     global_axes: tuple[bool, bool] = (False, False)
     aligned_axes: tuple[bool, bool] = (True, True)
     unit: tuple[int | None, int | None] = (None, None)
-    chains: tuple[tuple[AxisStep, ...], tuple[AxisStep, ...]] = field(default=((), ()), repr=False)
+    chain_links: tuple[Chain, ...] = field(default=(NO_CHAIN, NO_CHAIN), repr=False)
     undefined: str | None = None
     # The engine's per-axis fields: `fields[a].span(u)` is unit u's exact field along axis a.
     fields: tuple[AxisField, ...] = field(default=(), repr=False)
@@ -38,6 +38,11 @@ class RFRecord:
     @property
     def aligned(self) -> bool:
         return all(self.aligned_axes)
+
+    @property
+    def chains(self) -> tuple[tuple[AxisStep, ...], tuple[AxisStep, ...]]:
+        """Per axis, the windowed layers of the path that gives the field (empty where none does)."""
+        return (self.chain_links[0].steps(), self.chain_links[1].steps())
 
     @property
     def chain(self) -> tuple[Step, ...]:
