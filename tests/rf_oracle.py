@@ -45,7 +45,8 @@ def _pads(layer, h: int, w: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right), `same` by TensorFlow's rule."""
     if layer.padding == "same":
         d = getattr(layer, "dilation", (1, 1))
-        return (*tf_same(h, layer.kernel[0], layer.stride[0], d[0]), *tf_same(w, layer.kernel[1], layer.stride[1], d[1]))
+        k, s = layer.kernel, layer.stride
+        return (*tf_same(h, k[0], s[0], d[0]), *tf_same(w, k[1], s[1], d[1]))
     return tuple(layer.padding)
 
 
