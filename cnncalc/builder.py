@@ -55,6 +55,16 @@ class Scope:
         return Scope(path, self.taken)
 
 
+def _shortcut_scope(inner: Scope, where: Where | None) -> Scope:
+    """`<scope>.shortcut` (where torchvision has `downsample`); a further unnamed residual in the
+    same scope gets `shortcut2`, `shortcut3`, … instead of a clash with a name the user never wrote."""
+    name, n = "shortcut", 1
+    while inner.full(name) in inner.taken:
+        n += 1
+        name = f"shortcut{n}"
+    return inner.child(inner.name(name, "shortcut", where))
+
+
 def _copy_marks(src, dst):
     for attr in ("where", "key_where", "value_where", "item_where"):
         if hasattr(src, attr):
@@ -207,14 +217,13 @@ class Expander:
         shortcut = opts.get("shortcut", "identity")
         sw = where_of_key(opts, "shortcut", where)
         merge_path = inner.prefix if explicit is not None else scope.name(None, "add", where)
-        short_scope = inner.child(inner.name("shortcut", "shortcut", sw))
         node = ResidualNode(Add(merge_path, {}, where), body, [])
         if shortcut in ("identity", None, False):
-            pass
+            pass  # no layers, so no name is taken
         elif shortcut == "projection":
-            node.projection_scope = short_scope.prefix
+            node.projection_scope = _shortcut_scope(inner, sw).prefix
         elif isinstance(shortcut, list):
-            node.shortcut = self.sequence(shortcut, short_scope, args, sw)
+            node.shortcut = self.sequence(shortcut, _shortcut_scope(inner, sw), args, sw)
         else:
             raise CnnError(f"shortcut must be identity, projection or a list of layers, got {shortcut!r}", sw,
                            merge_path)

@@ -267,7 +267,10 @@ def networks(draw) -> str:
         elif shape == "residual":
             body = draw(_branch(stride, channels, allow_empty=False))
             shortcut = draw(_branch(stride, channels, allow_empty=True)) or "identity"
-            layers.append({"residual": {"name": f"r{index}", "body": body, "shortcut": shortcut}})
+            residual = {"body": body, "shortcut": shortcut}
+            if draw(st.booleans()):
+                residual["name"] = f"r{index}"  # named, or transparent (its layers in the enclosing scope)
+            layers.append({"residual": residual})
         else:
             branches = [draw(_branch(stride, channels, allow_empty=True)) or "identity"
                         for _ in range(draw(st.integers(2, 3)))]
