@@ -42,6 +42,8 @@ POOLING_AND_CONV_GEOMETRY = """
 name: oracle-pooling-and-conv-geometry
 input: [4, 19, 17]
 layers:
+  # Stride 1 and 19·17 outputs: conv2d's flat im2col path; c1 and dw take the side-by-side path.
+  - conv: {name: c0, filters: 4, kernel: 3, dilation: 2, groups: 2, padding: 2}
   - conv: {name: c1, filters: 6, kernel: [3, 2], stride: [2, 1], padding: [1, 0, 0, 1], dilation: [1, 2],
            groups: 2, bias: false}
   - sigmoid
