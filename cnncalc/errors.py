@@ -2,9 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 import difflib
 
 from .i18n import msg
+
+
+class ExitCode(IntEnum):
+    """Every command's exit status, decided here only."""
+
+    OK = 0
+    CHECK_FAILED = 1  # the input was fine, the verdict is not: a forward check ✗, a homework answer wrong
+    BAD_INPUT = 2  # a CnnError: the one-line message says what is wrong and what would be right
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,7 @@ class Where:
 
 
 class CnnError(Exception):
-    """Bad input. The CLI prints `str(err)` and exits with code 2; nothing else is shown."""
+    """Bad input. The CLI prints `str(err)` and exits with ExitCode.BAD_INPUT; nothing else is shown."""
 
     def __init__(self, message: str, where: Where | None = None, layer: str | None = None):
         super().__init__(message)

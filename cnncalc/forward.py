@@ -21,13 +21,15 @@ from typing import Callable
 import numpy as np
 
 from .analysis import analyse
-from .errors import CnnError
-from .graph import ConcatNode, Graph, LayerNode, Node, iter_layers
+from .errors import CnnError, Where
+from .graph import Graph, iter_layers, walk
 from .kernels.conv import col_buffer_bytes
 from .layers import Layer
 from .layers.conv import Conv2d
 from .layers.normalization import BatchNorm
 from .records import Analysis
+from .weights import FILE, INLINE, FileMatch, check_arrays, describe, match_file
+from .weights import notes as partial_notes
 
 DTYPES = ("float32", "float64")
 
@@ -115,36 +117,40 @@ def init_weights(layer: Layer, in_shape: tuple[int, ...], rng: np.random.Generat
 
 
 def _given(layer: Layer, in_shape, supplied: dict[str, np.ndarray] | None, dtype) -> dict[str, np.ndarray] | None:
-    """Weights from --weights (npz, by path) or inline in the YAML; shapes checked."""
+    """The layer's arrays from --weights (npz, by path) or inline in the YAML, checked by the one
+    validator (cnncalc.weights) the analysis uses too; None when neither gives any."""
     shapes = layer.weight_shapes(in_shape)
     if not shapes:
         return None
-    arrays: dict[str, np.ndarray] = {}
-    source = ""
     if supplied is not None and any(f"{layer.name}.{n}" in supplied for n in shapes):
         arrays = {n: np.asarray(supplied[f"{layer.name}.{n}"]) for n in shapes if f"{layer.name}.{n}" in supplied}
-        source = "the weights file"
+        source = FILE
     elif getattr(layer, "weights", None) is not None:
         arrays = {n: np.asarray(v, dtype=np.float64) for n, v in layer.weights.items()}
-        source = "the inline weights"
+        source = INLINE
     else:
         return None
-    for name, shape in shapes.items():
-        if name not in arrays:
-            raise CnnError(f"{source} give no `{name}` (expected {'×'.join(map(str, shape))})", layer.where, layer.name)
-        a = arrays[name]
-        if a.shape != tuple(shape):
-            if a.size == math.prod(shape) and name == "weight":
-                a = a.reshape(shape)  # a single 3×3 filter may be written without its leading [[…]]
-            else:
-                raise CnnError(f"{source} give `{name}` of shape {'×'.join(map(str, a.shape))}, expected "
-                               f"{'×'.join(map(str, shape))}", layer.where, layer.name)
-        arrays[name] = a.astype(dtype, copy=False)
-    extra = set(arrays) - set(shapes)
-    if extra:
-        raise CnnError(f"{source} give {', '.join(sorted(extra))}, which this layer does not have "
-                       f"(it has {', '.join(shapes)})", layer.where, layer.name)
-    return arrays
+    for name, a in arrays.items():
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise CnnError(f"`{name}` in {source} holds {a.dtype} values; give numbers (float32 or float64)",
+                           layer.where, layer.name)
+    check_arrays(shapes, {n: tuple(a.shape) for n, a in arrays.items()}, source, layer.where, layer.name,
+                 bias_option="bias" in layer.options)
+    # Shapes fit: at most leading 1s were left out, which a reshape puts back.
+    return {n: a.reshape(shapes[n]).astype(dtype, copy=False) for n, a in arrays.items()}
+
+
+def match_weights(graph: Graph, analysis: Analysis, names) -> FileMatch:
+    """The weights file's array names against the arrays every layer owns at its analysed input."""
+    inputs = {r.name: tuple(r.input) for r in analysis.layers}
+    wanted: dict[str, tuple[str, ...]] = {}
+    inline = []
+    for layer in iter_layers(graph.nodes):
+        if layer.name in inputs:
+            wanted[layer.name] = tuple(layer.weight_shapes(inputs[layer.name]))
+            if getattr(layer, "weights", None) is not None:
+                inline.append(layer.name)
+    return match_file(names, wanted, inline)
 
 
 def trainable_elements(layer: Layer, arrays: dict[str, np.ndarray], in_shape) -> int:
@@ -207,6 +213,9 @@ def _fmt_bytes(n: float) -> str:
 
 # -- the walker -----------------------------------------------------------------------------------
 class _Runner:
+    """The forward pass as a graph.Visitor: `graph.walk` decides the order and what each branch
+    reads; this runs the kernels, and decides when a layer may overwrite its input."""
+
     def __init__(self, expected: dict, rng, dtype, supplied, on_layer: Callable[[str], None] | None):
         self.expected = expected
         self.rng = rng
@@ -214,37 +223,19 @@ class _Runner:
         self.supplied = supplied
         self.on_layer = on_layer
         self.records: list[ForwardRecord] = []
-        self.used: set[str] = set()
         self.weights: dict[str, np.ndarray] = {}
 
-    def sequence(self, nodes: list[Node], x: np.ndarray) -> np.ndarray:
-        # The sequence's input belongs to the caller (a shortcut or another branch may read it
-        # again); what the sequence makes from it, and no view of the input, is its own to
-        # overwrite.
-        given = x
-        for node in nodes:
-            x = self.node(node, x, owned=x is not given and not np.may_share_memory(x, given))
-        return x
+    def shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(x.shape[1:])
 
-    def node(self, node: Node, x: np.ndarray, owned: bool = False) -> np.ndarray:
-        if isinstance(node, LayerNode):
-            return self.layer(node.layer, x, owned)
-        if isinstance(node, ConcatNode):
-            ends = [self.sequence(branch, x) if branch else x for branch in node.branches]
-            return self.merge(node.merge, ends)
-        body = self.sequence(node.body, x)
-        short = self.sequence(node.shortcut_nodes(tuple(x.shape[1:]), tuple(body.shape[1:])), x)
-        # The sum goes into the body's output when that is a fresh array of the run's dtype.
-        body_owned = body.dtype == self.dtype and not np.may_share_memory(body, x)
-        return self.merge(node.merge, [body, short], in_place=body_owned)
-
-    def layer(self, layer: Layer, x: np.ndarray, owned: bool = False) -> np.ndarray:
+    def layer(self, layer: Layer, x: np.ndarray, source: np.ndarray) -> np.ndarray:
+        # The enclosing sequence's source belongs to the caller (a shortcut or another branch may
+        # read it again); what the sequence made from it, and no view of it, is its own to overwrite.
+        owned = x is not source and not np.may_share_memory(x, source)
         in_shape = tuple(x.shape[1:])
         arrays = _given(layer, in_shape, self.supplied, self.dtype)
         if arrays is None:
             arrays = init_weights(layer, in_shape, self.rng, self.dtype)
-        else:
-            self.used.update(f"{layer.name}.{n}" for n in arrays)
         self.weights.update({f"{layer.name}.{n}": a for n, a in arrays.items()})
         start = time.perf_counter()
         try:
@@ -258,9 +249,16 @@ class _Runner:
         self._record(layer, y, trainable_elements(layer, arrays, in_shape), time.perf_counter() - start)
         return y
 
-    def merge(self, layer: Layer, xs: list[np.ndarray], in_place: bool = False) -> np.ndarray:
+    def merge(self, layer: Layer, xs: list[np.ndarray], source: np.ndarray) -> np.ndarray:
+        # An add writes the sum into the body's output (xs[0]) when that is a fresh array of the
+        # run's dtype: not the merge's input `source` (an empty body) nor a view of it.
+        first = xs[0]
+        in_place = layer.supports_in_place and first.dtype == self.dtype and not np.may_share_memory(first, source)
         start = time.perf_counter()
-        y = layer.forward(xs, {}, in_place=True) if in_place and layer.supports_in_place else layer.forward(xs, {})
+        try:
+            y = layer.forward(xs, {}, in_place=True) if in_place else layer.forward(xs, {})
+        except CnnError as exc:
+            raise exc.at(layer.where, layer.name) from None
         self._record(layer, y, 0, time.perf_counter() - start)
         return y
 
@@ -275,10 +273,16 @@ class _Runner:
 
 def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np.ndarray] | None = None,
                 batch: int = 1, seed: int = 0, dtype: str = "float32", max_memory: int | None = None,
-                on_layer: Callable[[str], None] | None = None) -> ForwardResult:
+                on_layer: Callable[[str], None] | None = None, partial_weights: bool = False,
+                weights_file: str | None = None) -> ForwardResult:
     """Run the network on real arrays. `x` (N, C, H, W) or (C, H, W); else the YAML's `input_data`,
     else a seeded standard-normal batch. Raises CnnError before allocating if the estimated peak
-    memory exceeds `max_memory` (default: half the available memory)."""
+    memory exceeds `max_memory` (default: half the available memory).
+
+    `weights` (PATH.NAME → array) must name every array of every layer that owns some (inline
+    weights aside), and nothing else: a CnnError lists what does not match, unless
+    `partial_weights`, which initialises the rest from `seed` and says so in the notes. `weights_file`
+    names the file in that error."""
     if dtype not in DTYPES:
         raise CnnError(f"--dtype must be float32 or float64 for the forward pass, got {dtype}")
     np_dtype = np.dtype(dtype)
@@ -304,17 +308,21 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
             x = np.broadcast_to(np.asarray(graph.input_data, dtype=np.float64), (batch, *graph.input_shape))
         else:
             x = rng.standard_normal((batch, *graph.input_shape))
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise CnnError(f"the input array holds {x.dtype} values; give numbers (float32 or float64)")
     x = np.ascontiguousarray(x, dtype=np_dtype)
+    notes = []
+    if weights is not None:
+        # Checked before anything runs: a name that matches nothing would leave a layer on random
+        # weights while every row still shows ✓.
+        match = match_weights(graph, analysis, weights)
+        if not match.complete and not partial_weights:
+            raise CnnError(describe(match), Where(weights_file) if weights_file else None)
+        notes += partial_notes(match)
     expected = {r.name: r for r in analysis.layers}
     runner = _Runner(expected, rng, np_dtype, weights, on_layer)
     start = time.perf_counter()
-    out = runner.sequence(graph.nodes, x)
+    out = walk(graph.nodes, x, runner)
     seconds = time.perf_counter() - start
-    notes = []
-    if weights is not None:
-        unused = sorted(set(weights) - runner.used)
-        if unused:
-            notes.append(f"{len(unused)} array(s) of the weights file match no layer: {', '.join(unused[:5])}"
-                         + (" …" if len(unused) > 5 else ""))
     return ForwardResult(graph.name, batch, dtype, runner.records, out, seconds, peak, analysis, notes,
                          runner.weights)

@@ -1,5 +1,5 @@
 """The `cnncalc` command: a thin click layer. Commands parse options, call the library and hand
-records to a renderer; a CnnError becomes one line on stderr and exit code 2."""
+records to a renderer; a CnnError becomes one line on stderr and exit code 2 (errors.ExitCode)."""
 from __future__ import annotations
 
 import importlib
@@ -8,7 +8,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import CnnError
+from ..errors import CnnError, ExitCode
 
 # One line per command module; each module defines `commands`, a list of click commands.
 COMMAND_MODULES = (
@@ -25,9 +25,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CnnError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(ExitCode.BAD_INPUT)
         except BrokenPipeError:
-            sys.exit(0)
+            sys.exit(ExitCode.OK)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,7 +7,7 @@ import click
 
 from ..homework import check as check_answers
 from ..homework import parse_answers_file, template as answers_template
-from ..errors import CnnError
+from ..errors import CnnError, ExitCode
 from ..i18n import LANGUAGES, set_language, tr
 from ..render.check_view import render_check
 from .common import emit, open_network
@@ -58,7 +58,7 @@ def check(ctx: click.Context, file: str, answers: str, input_shape: str | None, 
     claims = parse_answers_file(answers, [r.name for r in analysis.layers])
     report = check_answers(analysis, claims)
     emit(render_check(report, fmt))
-    ctx.exit(0 if report.all_correct else 1)
+    ctx.exit(ExitCode.OK if report.all_correct else ExitCode.CHECK_FAILED)
 
 
 @click.command()

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..errors import CnnError
+from ..errors import CnnError, ExitCode
 from ..render import FORMATS
 from .common import emit, open_network, parse_input_shape
 
@@ -40,13 +40,18 @@ def _parse_bytes(value: str | None) -> int | None:
 @click.option("--input-file", "--input-npy", "input_file", type=click.Path(exists=True, dir_okay=False),
               help="Input array (.npy), (N, C, H, W) or (C, H, W); default: the YAML's input_data or seeded random.")
 @click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False),
-              help="Weights (.npz) named by layer path: conv1.weight, layer1.0.bn1.running_var, …")
+              help="Weights (.npz) named by layer path: conv1.weight, layer1.0.bn1.running_var, …; every array "
+                   "must match a layer and every layer with weights must get them (else exit 2).")
+@click.option("--partial-weights", is_flag=True,
+              help="Allow a --weights file that leaves layers out or has arrays no layer takes: those "
+                   "layers are initialised from --seed, and the report says which.")
 @click.option("--save-output", type=click.Path(dir_okay=False), help="Write the network's output array (.npy).")
 @click.option("--max-memory", metavar="SIZE",
               help="Refuse runs estimated above this (default: half the available memory).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: str, input_file: str | None,
-            weights_file: str | None, save_output: str | None, max_memory: str | None, fmt: str) -> None:
+            weights_file: str | None, partial_weights: bool, save_output: str | None, max_memory: str | None,
+            fmt: str) -> None:
     """Run FILE on real arrays (NumPy) and check every layer against the analysis engine.
 
     \b
@@ -94,7 +99,8 @@ def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: st
         on_layer = lambda _name: progress.advance(task)  # noqa: E731
         progress.start()
     try:
-        result = run_forward(net.graph, x, weights, batch, seed, dtype, limit, on_layer)
+        result = run_forward(net.graph, x, weights, batch, seed, dtype, limit, on_layer, partial_weights,
+                             weights_file)
     finally:
         if progress is not None:
             progress.stop()
@@ -105,8 +111,7 @@ def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: st
         np.save(save_output, result.output)
         notes.append(f"output saved to {save_output}")
     emit(render_forward(result, fmt, notes))
-    if not result.ok:
-        sys.exit(1)
+    sys.exit(ExitCode.OK if result.ok else ExitCode.CHECK_FAILED)
 
 
 def _declared_input(file: str):

@@ -134,31 +134,16 @@ class Layer:
         raise self.undeclared("forward pass (`forward`)")
 
     def check_inline_weights(self, in_shape: Shape) -> None:
-        """Inline `weights:` must fit the layer: checked by the analysis (pure Python, no NumPy), so
-        `params` rejects them as `forward` would."""
+        """Inline `weights:` must fit the layer: checked by the analysis with the validator the
+        forward pass uses (cnncalc.weights, pure Python: nested lists by their nested shape), so
+        `params` rejects them as `forward` would, in the same words."""
         given = getattr(self, "weights", None)
         if given is None:
             return
-        from math import prod
-
+        from ..weights import INLINE, check_arrays
         from .options import nested_shape
-        shapes = self.weight_shapes(in_shape)
-        for name, value in given.items():
-            want = shapes.get(name)
-            got = nested_shape(value)
-            if want is None:
-                raise self.fail(f"the inline weights give `{name}`, which this layer does not have "
-                                f"(it has {', '.join(shapes) or 'no weights'})")
-            if got is None:
-                raise self.fail(f"the inline `{name}` is ragged: its rows have different lengths")
-            # A single filter may be written without its leading [[…]]: equal element counts pass.
-            if got != tuple(want) and not (name == "weight" and prod(got) == prod(want)):
-                raise self.fail(f"the inline `{name}` has shape {'×'.join(map(str, got))}, expected "
-                                f"{'×'.join(map(str, want))} ({prod(want)} numbers)")
-        missing = [n for n in shapes if n not in given and n in self.trainable_names()]
-        if missing:
-            raise self.fail(f"the inline weights give no `{missing[0]}` (expected "
-                            f"{'×'.join(map(str, shapes[missing[0]]))}); add it or set `bias: false`")
+        check_arrays(self.weight_shapes(in_shape), {name: nested_shape(v) for name, v in given.items()}, INLINE,
+                     self.where, self.name, bias_option="bias" in self.options)
 
     # -- helpers --------------------------------------------------------------------------
     def sliding_output(self, channels: int, h: int, w: int, kernel, stride, dilation=(1, 1),
