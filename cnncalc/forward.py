@@ -196,9 +196,8 @@ def estimate_peak_bytes(graph: Graph, analysis: Analysis, batch: int, itemsize: 
             layer = by_name.get(r.name)
             if layer is None:
                 continue
-            h, w = layer.output(r.input).axes
-            col = max(col, col_buffer_bytes(r.input, layer.weight_shapes(r.input)["weight"], layer.stride,
-                                            (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), layer.dilation, itemsize, batch))
+            col = max(col, col_buffer_bytes(r.input, layer.weight_shapes(r.input)["weight"], layer.output(r.input).axes,
+                                            layer.dilation, itemsize, batch))
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
     return sum(biggest) * batch * itemsize + col + weights
 

@@ -13,8 +13,20 @@ F = torch.nn.functional
 
 from cnncalc.kernels import adaptive_avg_pool2d, avg_pool2d, conv2d, dense, max_pool2d  # noqa: E402
 from cnncalc.kernels import elementwise as ew  # noqa: E402
+from cnncalc.shapes import window_axis  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def geo(h, w, k, s, pad=(0, 0, 0, 0), d=1, ceil_mode=False):
+    """The kernels' geometry as the layers pass it: the engine's rule (cnncalc.shapes). PyTorch,
+    which computes its own output size, is the check that the rule and the kernel agree."""
+    (kh, kw), (sh, sw), (dh, dw) = pair(k), pair(s), pair(d)
+    return (window_axis("H", h, kh, sh, dh, pad, ceil_mode), window_axis("W", w, kw, sw, dw, pad, ceil_mode))
 
 
 def same_pads(size, k, s, d):
@@ -85,7 +97,7 @@ def test_conv2d_grid(k, s, d, path, monkeypatch):
         wt = rng.standard_normal((oc, c // g, k, k))
         b = rng.standard_normal(oc) if bias else None
         ours = conv_mod.conv2d(x.astype(dtype), wt.astype(dtype), None if b is None else b.astype(dtype),
-                      (s, s), pad, (d, d), g)
+                               geo(h, w, k, s, pad, d), (d, d), g)
         assert ours.dtype == dtype
         xt = F.pad(torch.from_numpy(x), (pad[2], pad[3], pad[0], pad[1]))
         ref = F.conv2d(xt, torch.from_numpy(wt), None if b is None else torch.from_numpy(b),
@@ -99,7 +111,7 @@ def test_conv2d_rectangular_kernel_and_stride():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 11, 10))
     wt = rng.standard_normal((5, 3, 1, 7))
-    ours = conv2d(x, wt, None, (2, 1), (0, 0, 3, 3), (1, 2))
+    ours = conv2d(x, wt, None, geo(11, 10, (1, 7), (2, 1), (0, 0, 3, 3), (1, 2)), (1, 2))
     ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), stride=(2, 1), padding=(0, 3), dilation=(1, 2))
     check(ours, ref, np.float64)
 
@@ -112,9 +124,9 @@ def test_conv2d_chunks_the_batch(monkeypatch, path):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 4, 6, 6))
     wt = rng.standard_normal((6, 2, 3, 3))
-    ours = conv_mod.conv2d(x, wt, padding=(1, 1, 1, 1), groups=2)
+    ours = conv_mod.conv2d(x, wt, None, geo(6, 6, 3, 1, (1, 1, 1, 1)), groups=2)
     check(ours, F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), padding=1, groups=2), np.float64)
-    ours = conv_mod.conv2d(x, wt[:, :, :1, :1], groups=2)  # the 1×1 path
+    ours = conv_mod.conv2d(x, wt[:, :, :1, :1], None, geo(6, 6, 1, 1), groups=2)  # the 1×1 path
     check(ours, F.conv2d(torch.from_numpy(x), torch.from_numpy(wt[:, :, :1, :1]), groups=2), np.float64)
 
 
@@ -122,7 +134,7 @@ def test_conv2d_homework_example():
     # The classic hand-worked example: 5×5 input, one 3×3 filter, no bias, stride 1, no padding.
     x = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]], float)
     f = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], float)
-    out = conv2d(x[None, None], f[None, None])
+    out = conv2d(x[None, None], f[None, None], None, geo(5, 5, 3, 1))
     assert out[0, 0].tolist() == [[4, 3, 4], [2, 4, 3], [2, 3, 4]]
 
 
@@ -138,10 +150,11 @@ def test_pool_grid(k, s, ceil_mode):
         x = rng.standard_normal((n, 3, h, w))
         xt = torch.from_numpy(x)
         pad = (p, p, p, p)
-        ours = max_pool2d(x.astype(dtype), (k, k), (s, s), pad, ceil_mode)
+        axes = geo(h, w, k, s, pad, ceil_mode=ceil_mode)
+        ours = max_pool2d(x.astype(dtype), (k, k), axes)
         check(ours, F.max_pool2d(xt, k, s, p, ceil_mode=ceil_mode), dtype)
         for include in (True, False):
-            ours = avg_pool2d(x.astype(dtype), (k, k), (s, s), pad, ceil_mode, include)
+            ours = avg_pool2d(x.astype(dtype), (k, k), axes, include)
             ref = F.avg_pool2d(xt, k, s, p, ceil_mode=ceil_mode, count_include_pad=include)
             check(ours, ref, dtype)
 
@@ -197,7 +210,7 @@ def test_subsample_and_rbf():
     w, b = rng.standard_normal(6), rng.standard_normal(6)
     w_t, b_t = torch.from_numpy(w).view(1, -1, 1, 1), torch.from_numpy(b).view(1, -1, 1, 1)
     ref = F.avg_pool2d(torch.from_numpy(x), 2) * 4 * w_t + b_t
-    check(ew.subsample(x, w, b, (2, 2), (2, 2)), ref, np.float64)
+    check(ew.subsample(x, w, b, (2, 2), geo(28, 28, 2, 2)), ref, np.float64)
     v, proto = rng.standard_normal((3, 84)), rng.standard_normal((10, 84))
     ref = ((torch.from_numpy(v)[:, None, :] - torch.from_numpy(proto)[None]) ** 2).sum(-1)
     assert np.max(np.abs(ew.rbf(v, proto) - ref.numpy())) <= 1e-10
@@ -207,8 +220,9 @@ def test_ceil_mode_window_larger_than_input():
     # PyTorch keeps one overhanging window: (2 − 3)/2 rounded up + 1 = 1 output.
     x = np.random.default_rng(6).standard_normal((1, 2, 2, 2))
     xt = torch.from_numpy(x)
-    check(max_pool2d(x, (3, 3), (2, 2), (0, 0, 0, 0), True), F.max_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
-    check(avg_pool2d(x, (3, 3), (2, 2), (0, 0, 0, 0), True), F.avg_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
+    axes = geo(2, 2, 3, 2, ceil_mode=True)
+    check(max_pool2d(x, (3, 3), axes), F.max_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
+    check(avg_pool2d(x, (3, 3), axes), F.avg_pool2d(xt, 3, 2, ceil_mode=True), np.float64)
 
 
 def test_pool_blocks_and_rectangular_windows(monkeypatch):
@@ -220,9 +234,9 @@ def test_pool_blocks_and_rectangular_windows(monkeypatch):
     x = rng.standard_normal((3, 4, 11, 10))
     xt = torch.from_numpy(x)
     for ceil_mode in (False, True):
-        check(max_pool2d(x, (2, 3), (1, 2), (1, 1, 1, 1), ceil_mode),
+        check(max_pool2d(x, (2, 3), geo(11, 10, (2, 3), (1, 2), (1, 1, 1, 1), ceil_mode=ceil_mode)),
               F.max_pool2d(xt, (2, 3), (1, 2), (1, 1), ceil_mode=ceil_mode), np.float64)
-        check(avg_pool2d(x, (3, 2), (2, 1), (1, 1, 0, 0), ceil_mode, False),
+        check(avg_pool2d(x, (3, 2), geo(11, 10, (3, 2), (2, 1), (1, 1, 0, 0), ceil_mode=ceil_mode), False),
               F.avg_pool2d(xt, (3, 2), (2, 1), (1, 0), ceil_mode=ceil_mode, count_include_pad=False), np.float64)
 
 
@@ -234,14 +248,15 @@ def test_column_buffer_accounting(monkeypatch):
     # 56·58 = 3,248 positions per sample; one sample's columns are 576·3,248·4 = 7,483,392 B, under
     # the 8 MiB budget, so one sample per chunk; + the padded sample 64·59·58·4 = 876,032 (one spare
     # row) + the result 64·3,248·4 = 831,488.
-    assert col_buffer_bytes((64, 56, 56), (64, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 4, 32) == 9_190_912
+    assert col_buffer_bytes((64, 56, 56), (64, 64, 3, 3), geo(56, 56, 3, 1, (1, 1, 1, 1)), (1, 1), 4, 32) == 9_190_912
     # Strided windows, the ResNet stem (3×224×224, 64 filters 7×7/2, padding 3, batch 8): 112×112
     # outputs, 147·12,544·4 = 7,375,872 B per sample, one per chunk; + the padded batch
     # 8·3·230·230·4 = 5,078,400.
-    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), (2, 2), (3, 3, 3, 3), (1, 1), 4, 8) == 12_454_272
+    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), geo(224, 224, 7, 2, (3, 3, 3, 3)), (1, 1), 4, 8) == 12_454_272
     # Side by side, 3×3/2 at 14×14 → 7×7 (256 → 256, batch 32): 2,304·49·4 = 451,584 B per sample,
     # ⌊8,388,608 / 451,584⌋ = 18 per chunk → 8,128,512; + padded batch 32·256·16·16·4 = 8,388,608;
     # + result 18·256·49·4 = 903,168.
-    assert col_buffer_bytes((256, 14, 14), (256, 256, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 4, 32) == 17_420_288
+    assert col_buffer_bytes((256, 14, 14), (256, 256, 3, 3), geo(14, 14, 3, 2, (1, 1, 1, 1)), (1, 1), 4,
+                            32) == 17_420_288
     # 1×1, stride 1, no padding: the input is the column matrix.
-    assert col_buffer_bytes((256, 56, 56), (64, 256, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 4, 32) == 0
+    assert col_buffer_bytes((256, 56, 56), (64, 256, 1, 1), geo(56, 56, 1, 1), (1, 1), 4, 32) == 0

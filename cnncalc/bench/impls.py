@@ -188,11 +188,11 @@ def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
     x, w, b = arrays["x"], arrays["w"], arrays["b"]
     if case.layer == "dense":
         return lambda: dense(x, w, b)
+    axes = case.axes()
     if case.layer == "pool":
         fn = max_pool2d if case.pool == "max" else avg_pool2d
-        return lambda: fn(x, case.kernel, case.stride, case.padding)
-    return lambda: conv2d(x, w, b, stride=case.stride, padding=case.padding,
-                          dilation=case.dilation, groups=case.groups)
+        return lambda: fn(x, case.kernel, axes)
+    return lambda: conv2d(x, w, b, axes, case.dilation, case.groups)
 
 
 # --------------------------------------------------------------------------------------------

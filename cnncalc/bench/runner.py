@@ -119,8 +119,7 @@ def _kept_scratch_bytes(case: Case) -> int:
     from ..kernels.conv import col_buffer_bytes
     n, c, h, w = case.shape
     weight = (case.filters, c // case.groups, *case.kernel)
-    return col_buffer_bytes((c, h, w), weight, case.stride, case.padding, case.dilation,
-                            np.dtype(case.dtype).itemsize, n)
+    return col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize, n)
 
 
 def gemm_gflops(m: int, n: int, k: int, dtype: str, repeat: int, groups: int = 1) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..shapes import AxisResult, window_axis
+
 
 @dataclass(frozen=True)
 class Case:
@@ -23,13 +25,16 @@ class Case:
     pool: str = "max"  # "max" | "avg" (pool only)
     dtype: str = "float32"
 
-    # -- derived sizes (pure arithmetic, used by the runner and the tests) --------------------
-    def out_hw(self) -> tuple[int, int]:
+    # -- derived sizes, by the engine's one output-size rule (cnncalc.shapes) -------------------
+    def axes(self) -> tuple[AxisResult, AxisResult]:
+        """Output size, padding and stride per axis (conv/pool), as the layers' forward pass gets them."""
         _, _, h, w = self.shape
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        t, b, l, r = self.padding
-        return ((h + t + b - (dh * (kh - 1) + 1)) // sh + 1,
-                (w + l + r - (dw * (kw - 1) + 1)) // sw + 1)
+        return (window_axis("H", h, self.kernel[0], self.stride[0], self.dilation[0], self.padding),
+                window_axis("W", w, self.kernel[1], self.stride[1], self.dilation[1], self.padding))
+
+    def out_hw(self) -> tuple[int, int]:
+        h, w = self.axes()
+        return h.size, w.size
 
     def out_shape(self) -> tuple[int, ...]:
         if self.layer == "dense":

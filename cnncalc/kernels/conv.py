@@ -15,9 +15,13 @@ the layer's shape:
 from __future__ import annotations
 
 import threading
+from typing import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from ..errors import CnnError
+from ..shapes import AxisResult
 
 # The column buffer of one chunk stays near this size (a whole sample is the smallest chunk).
 # Measured on ResNet-18's layers at batch 8 and the bench suite: 4 MiB beats 2, 8, 16 and 32 MiB
@@ -46,12 +50,19 @@ def _buffer(name: str, shape, dtype) -> np.ndarray:
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-def _out_size(size: int, lo: int, hi: int, k: int, s: int, d: int) -> int:
-    k_eff = d * (k - 1) + 1
-    span = size + lo + hi - k_eff
-    if span < 0:
-        raise ValueError(f"kernel {k_eff} is larger than the padded input {size + lo + hi}")
-    return span // s + 1
+def geometry(axes: Sequence[AxisResult]) -> tuple[tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
+    """(OH, OW), padding (top, bottom, left, right) and stride from the engine's per-axis results
+    (cnncalc.shapes: the one output-size rule; the kernels never recompute it)."""
+    h, w = axes
+    return (h.size, w.size), (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), (h.stride, w.stride)
+
+
+def _check_fits(size: int, axis: AxisResult, k_eff: int) -> None:
+    """Every window must lie inside the padded input: the geometry belongs to this input."""
+    padded = size + axis.pad_lo + axis.pad_hi
+    if axis.size < 1 or (axis.size - 1) * axis.stride + k_eff > padded:
+        raise CnnError(f"{axis.axis}: {axis.size} windows of {k_eff} at stride {axis.stride} do not fit the "
+                       f"padded input {padded}; compute the geometry for this input (shapes.window_axis)")
 
 
 def _path(kh: int, kw: int, stride, padding, oh: int, ow: int) -> str:
@@ -62,16 +73,15 @@ def _path(kh: int, kw: int, stride, padding, oh: int, ow: int) -> str:
     return "side-by-side" if oh * ow < WIDE_ENOUGH else "windows"
 
 
-def col_buffer_bytes(in_shape, weight_shape, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
-                     itemsize: int = 4, batch: int = 1) -> int:
+def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilation=(1, 1), itemsize: int = 4,
+                     batch: int = 1) -> int:
     """Bytes of the scratch buffers conv2d uses for this layer: the column matrix of one chunk, the
     padded input and the matmul's result where the path has them (0 on the 1×1 fast path). The
     buffers are kept between calls, so this is the layer's footprint beyond its output."""
     c, h, w = in_shape[-3:]
     oc, _, kh, kw = weight_shape
+    (oh, ow), padding, stride = geometry(axes)
     t, b, l, r = padding
-    oh = _out_size(h, t, b, kh, stride[0], dilation[0])
-    ow = _out_size(w, l, r, kw, stride[1], dilation[1])
     hp, wp = h + t + b, w + l + r
     path = _path(kh, kw, stride, padding, oh, ow)
     if path == "1x1":
@@ -87,16 +97,18 @@ def col_buffer_bytes(in_shape, weight_shape, stride=(1, 1), padding=(0, 0, 0, 0)
     return col + pad + result
 
 
-def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride=(1, 1),
-           padding=(0, 0, 0, 0), dilation=(1, 1), groups: int = 1) -> np.ndarray:
-    """x (N, C, H, W), weight (OC, C/groups, kh, kw), padding (top, bottom, left, right) -> (N, OC, OH, OW)."""
+def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Sequence[AxisResult],
+           dilation=(1, 1), groups: int = 1) -> np.ndarray:
+    """x (N, C, H, W), weight (OC, C/groups, kh, kw) -> (N, OC, OH, OW). `axes`: the layer's output
+    per axis as the engine computed it (size, pad_lo, pad_hi, stride)."""
     n, c, h, w = x.shape
     oc, cg, kh, kw = weight.shape
-    t, b, l, r = padding
     if c != cg * groups:
-        raise ValueError(f"input has {c} channels, weight expects {cg}×{groups}")
-    oh = _out_size(h, t, b, kh, stride[0], dilation[0])
-    ow = _out_size(w, l, r, kw, stride[1], dilation[1])
+        raise CnnError(f"the input has {c} channels, but the weight takes {cg} per group × {groups} groups; "
+                       f"give a weight of shape {oc}×{c // groups}×{kh}×{kw}")
+    (oh, ow), padding, stride = geometry(axes)
+    _check_fits(h, axes[0], dilation[0] * (kh - 1) + 1)
+    _check_fits(w, axes[1], dilation[1] * (kw - 1) + 1)
     dtype = np.result_type(x, weight)
     x = x.astype(dtype, copy=False)
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)

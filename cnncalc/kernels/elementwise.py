@@ -132,9 +132,10 @@ def local_response_norm(x, size=5, alpha=1e-4, beta=0.75, k=1.0):
     return x / (k + alpha / size * acc) ** beta
 
 
-def subsample(x, weight, bias, kernel, stride):
-    """LeNet-5 S2/S4: window sum × a trainable coefficient per map + a bias per map."""
-    s = window_sum(x, kernel, stride)
+def subsample(x, weight, bias, kernel, axes):
+    """LeNet-5 S2/S4: window sum × a trainable coefficient per map + a bias per map; `axes` the
+    engine's geometry (cnncalc.shapes)."""
+    s = window_sum(x, kernel, axes)
     return s * weight.reshape(1, -1, 1, 1) + bias.reshape(1, -1, 1, 1)
 
 

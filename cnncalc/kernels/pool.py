@@ -1,28 +1,24 @@
 """Pooling by strided slices: one slice per kernel tap, combined in place with np.maximum/np.add
-(far faster than reducing a window view). Padding is explicit: (top, bottom, left, right), and
-never copied: each tap covers only the outputs whose input row and column are real."""
+(far faster than reducing a window view). The geometry (output size, padding before and after, stride
+per axis) is the engine's (cnncalc.shapes, ceil_mode included); padding is never copied: each tap
+covers only the outputs whose input row and column are real."""
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
-
-def _axis(size: int, k: int, s: int, lo: int, hi: int, ceil_mode: bool) -> int:
-    span = size + lo + hi - k
-    if ceil_mode:
-        out = -(-span // s) + 1
-        if (out - 1) * s >= size + lo:  # PyTorch: the last window must start inside input or left pad
-            out -= 1
-    else:
-        out = span // s + 1 if span >= 0 else 0
-    if out <= 0:
-        raise ValueError(f"kernel {k} is larger than the padded input {size + lo + hi}")
-    return out
+from ..errors import CnnError
+from ..shapes import AxisResult
 
 
-def _out_shape(x, kernel, stride, padding, ceil_mode) -> tuple[int, int]:
-    _, _, h, w = x.shape
-    t, b, l, r = padding
-    return (_axis(h, kernel[0], stride[0], t, b, ceil_mode), _axis(w, kernel[1], stride[1], l, r, ceil_mode))
+def _check_fits(size: int, axis: AxisResult, k: int) -> None:
+    """Every window must start inside the input or its leading padding (PyTorch's rule, which also
+    bounds ceil_mode's extra window): otherwise the geometry belongs to another input."""
+    if axis.size < 1 or (axis.size - 1) * axis.stride >= size + axis.pad_lo:
+        raise CnnError(f"{axis.axis}: {axis.size} windows of {k} at stride {axis.stride} do not fit the input "
+                       f"{size} padded by {axis.pad_lo}+{axis.pad_hi}; compute the geometry for this input "
+                       "(shapes.window_axis)")
 
 
 def _tap_range(size: int, out: int, offset: int, s: int, lo: int) -> tuple[slice, slice]:
@@ -41,14 +37,17 @@ def _tap_range(size: int, out: int, offset: int, s: int, lo: int) -> tuple[slice
 BLOCK_BYTES = 1 << 20
 
 
-def _combine_taps(x, kernel, stride, padding, ceil_mode, fill, combine) -> np.ndarray:
+def _combine_taps(x, kernel, axes: Sequence[AxisResult], fill, combine) -> np.ndarray:
     """Start from `fill` (the padding's value) and fold the kernel taps in with `combine(out, tap,
     out=...)`, one strided slice per tap. Max and sum are separable, so the window is reduced along
     W first (kw taps), then along H (kh taps): kh + kw passes instead of kh·kw, over blocks of
     planes small enough to stay in cache. No padded copy of the input, no window view."""
     n, c, h, w = x.shape
-    oh, ow = _out_shape(x, kernel, stride, padding, ceil_mode)
-    t, _, l, _ = padding
+    _check_fits(h, axes[0], kernel[0])
+    _check_fits(w, axes[1], kernel[1])
+    oh, ow = axes[0].size, axes[1].size
+    t, l = axes[0].pad_lo, axes[1].pad_lo
+    stride = (axes[0].stride, axes[1].stride)
     planes = x.reshape(n * c, h, w)
     out = np.empty((n * c, oh, ow), dtype=x.dtype)
     cols = [_tap_range(w, ow, j, stride[1], l) for j in range(kernel[1])]
@@ -70,9 +69,10 @@ def _combine_taps(x, kernel, stride, padding, ceil_mode, fill, combine) -> np.nd
     return out.reshape(n, c, oh, ow)
 
 
-def max_pool2d(x: np.ndarray, kernel, stride, padding=(0, 0, 0, 0), ceil_mode: bool = False) -> np.ndarray:
+def max_pool2d(x: np.ndarray, kernel, axes: Sequence[AxisResult]) -> np.ndarray:
+    """`axes`: the layer's output per axis as the engine computed it (size, pads, stride)."""
     fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-    return _combine_taps(x, kernel, stride, padding, ceil_mode, fill, np.maximum)
+    return _combine_taps(x, kernel, axes, fill, np.maximum)
 
 
 def _counts(size, k, s, lo, hi, out, include_pad):
@@ -84,19 +84,17 @@ def _counts(size, k, s, lo, hi, out, include_pad):
     return ends - starts
 
 
-def window_sum(x: np.ndarray, kernel, stride, padding=(0, 0, 0, 0), ceil_mode: bool = False) -> np.ndarray:
-    return _combine_taps(x, kernel, stride, padding, ceil_mode, 0, np.add)
+def window_sum(x: np.ndarray, kernel, axes: Sequence[AxisResult]) -> np.ndarray:
+    return _combine_taps(x, kernel, axes, 0, np.add)
 
 
-def avg_pool2d(x: np.ndarray, kernel, stride, padding=(0, 0, 0, 0), ceil_mode: bool = False,
-               count_include_pad: bool = True) -> np.ndarray:
+def avg_pool2d(x: np.ndarray, kernel, axes: Sequence[AxisResult], count_include_pad: bool = True) -> np.ndarray:
     """PyTorch's divisor: the window clipped to the padded input (count_include_pad) or to the input."""
-    out = window_sum(x, kernel, stride, padding, ceil_mode)
+    out = window_sum(x, kernel, axes)
     _, _, h, w = x.shape
-    t, b, l, r = padding
-    oh, ow = out.shape[2:]
-    rows = _counts(h, kernel[0], stride[0], t, b, oh, count_include_pad)
-    cols = _counts(w, kernel[1], stride[1], l, r, ow, count_include_pad)
+    hx, wx = axes
+    rows = _counts(h, kernel[0], hx.stride, hx.pad_lo, hx.pad_hi, hx.size, count_include_pad)
+    cols = _counts(w, kernel[1], wx.stride, wx.pad_lo, wx.pad_hi, wx.size, count_include_pad)
     out /= np.outer(rows, cols).astype(out.dtype)
     return out
 

@@ -79,12 +79,10 @@ class Conv2d(Layer):
 
     def forward(self, x, weights):
         from ..kernels.conv import conv2d
-        h, w = self.output(x.shape[1:]).axes
         weight = weights["weight"]
         if self.table is not None:
             weight = weight * self.table_mask(x.shape[1]).astype(weight.dtype)
-        return conv2d(x, weight, weights.get("bias"), self.stride, (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi),
-                      self.dilation, self.groups)
+        return conv2d(x, weight, weights.get("bias"), self.output(x.shape[1:]).axes, self.dilation, self.groups)
 
     def table_mask(self, c_in: int):
         """(filters, C_in, 1, 1) of 0/1: which input maps each output map reads."""

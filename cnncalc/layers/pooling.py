@@ -48,8 +48,7 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x, weights):
         from ..kernels.pool import max_pool2d
-        h, w = self.output(x.shape[1:]).axes
-        return max_pool2d(x, self.kernel, self.stride, (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), self.ceil_mode)
+        return max_pool2d(x, self.kernel, self.output(x.shape[1:]).axes)
 
 
 class AvgPool2d(_Pool2d):
@@ -64,9 +63,7 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x, weights):
         from ..kernels.pool import avg_pool2d
-        h, w = self.output(x.shape[1:]).axes
-        return avg_pool2d(x, self.kernel, self.stride, (h.pad_lo, h.pad_hi, w.pad_lo, w.pad_hi), self.ceil_mode,
-                          self.count_include_pad)
+        return avg_pool2d(x, self.kernel, self.output(x.shape[1:]).axes, self.count_include_pad)
 
 
 class _GlobalPool(Layer):
