@@ -140,6 +140,12 @@ def _given(layer: Layer, in_shape, supplied: dict[str, np.ndarray] | None, dtype
     return {n: a.reshape(shapes[n]).astype(dtype, copy=False) for n, a in arrays.items()}
 
 
+# PyTorch's batch norm keeps a step counter beside its statistics; it takes no part in inference,
+# and a state dict saved as it is carries one per batch norm, so such arrays are accepted and left
+# unused (where their layer's name differs, its other arrays already say so).
+IGNORED_ARRAYS = ("num_batches_tracked",)
+
+
 def match_weights(graph: Graph, analysis: Analysis, names) -> FileMatch:
     """The weights file's array names against the arrays every layer owns at its analysed input."""
     inputs = {r.name: tuple(r.input) for r in analysis.layers}
@@ -150,6 +156,7 @@ def match_weights(graph: Graph, analysis: Analysis, names) -> FileMatch:
             wanted[layer.name] = tuple(layer.weight_shapes(inputs[layer.name]))
             if getattr(layer, "weights", None) is not None:
                 inline.append(layer.name)
+    names = [n for n in names if n.rpartition(".")[2] not in IGNORED_ARRAYS]
     return match_file(names, wanted, inline)
 
 

@@ -89,8 +89,10 @@ def match_file(names: Iterable[str], wanted: Mapping[str, tuple[str, ...]], inli
     for name in unmatched:
         path, _, array = name.rpartition(".")
         if wanted.get(path):
-            # The layer exists; the array does not (a bias where `bias: false`, say).
-            hints[name] = f"{path} has no {array}, only {', '.join(wanted[path])}"
+            # The layer exists: a misspelt array, or one it does not have (a bias where `bias: false`).
+            close = difflib.get_close_matches(array, wanted[path], n=1, cutoff=0.6)
+            hints[name] = (f"did you mean '{path}.{close[0]}'?" if close
+                           else f"{path} has no {array}, only {', '.join(wanted[path])}")
             continue
         guess = closest_name(name, open_names) or closest_name(name, list(expected))
         if guess is not None:

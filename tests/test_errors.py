@@ -60,3 +60,25 @@ def test_bad_input_option(runner):
 def test_unknown_rf_layer(runner):
     result = runner.invoke(main, ["rf", "rf-example", "--layer", "pool9"])
     assert result.exit_code == 2 and "did you mean 'pool3'" in result.output
+
+
+def test_exit_codes_are_decided_in_one_place(runner, tmp_path, monkeypatch):
+    # The documented contract (README, docs/forward.md, `check --help`): 0 fine, 1 a check failed,
+    # 2 bad input.
+    import pathlib
+    import re
+
+    from cnncalc.errors import ExitCode
+    assert (ExitCode.OK, ExitCode.CHECK_FAILED, ExitCode.BAD_INPUT) == (0, 1, 2)
+    assert runner.invoke(main, ["params", "lenet5"]).exit_code == ExitCode.OK
+    assert runner.invoke(main, ["params", "lenet6"]).exit_code == ExitCode.BAD_INPUT
+    root = pathlib.Path(__file__).resolve().parents[1]
+    answers = root / "examples" / "lenet5-1998-answers-mistakes.yaml"
+    assert runner.invoke(main, ["check", "lenet5-1998", str(answers)]).exit_code == ExitCode.CHECK_FAILED
+    from cnncalc.layers.activation import ReLU
+    monkeypatch.setattr(ReLU, "forward", lambda self, x, w, in_place=False: x[:, :1])
+    assert runner.invoke(main, ["forward", "lenet5"]).exit_code == ExitCode.CHECK_FAILED
+    # No command picks a number of its own: every exit in the CLI names an ExitCode member.
+    for path in (root / "cnncalc" / "cli").glob("*.py"):
+        for call in re.findall(r"\b(?:sys|ctx)\.exit\(([^)]*)\)", path.read_text(encoding="utf-8")):
+            assert "ExitCode." in call, f"{path.name}: exit({call}) does not use errors.ExitCode"

@@ -200,3 +200,152 @@ layers:
     r = np.maximum(keep, 0) + keep
     np.testing.assert_array_equal(out, np.concatenate([np.maximum(r, 0), np.maximum(r, 0)], axis=1))
     np.testing.assert_array_equal(x, keep)  # the caller's array is left alone
+
+
+# -- a weights file must match the network ----------------------------------------------------------
+def torchvision_resnet18_names() -> set[str]:
+    """torchvision.models.resnet18().state_dict().keys(), written out from torchvision's source
+    (ResNet, BasicBlock; a `downsample` Sequential(conv1x1, BatchNorm2d) where the shape changes):
+    122 names, every batch norm with its `num_batches_tracked`."""
+    bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    names = {"conv1.weight", "fc.weight", "fc.bias"} | {f"bn1.{a}" for a in bn}
+    for stage in (1, 2, 3, 4):
+        for block in (0, 1):
+            p = f"layer{stage}.{block}"
+            names |= {f"{p}.conv1.weight", f"{p}.conv2.weight"} | {f"{p}.bn{i}.{a}" for i in (1, 2) for a in bn}
+            if stage > 1 and block == 0:
+                names |= {f"{p}.downsample.0.weight"} | {f"{p}.downsample.1.{a}" for a in bn}
+    assert len(names) == 122
+    return names
+
+
+@pytest.fixture(scope="module")
+def torchvision_file(tmp_path_factory):
+    """A resnet18 weights file named as torchvision names it (cnncalc's resnet18 says `shortcut`
+    where torchvision says `downsample`), and the run whose weights it holds."""
+    net = cnncalc.load("resnet18", (3, 32, 32))
+    folder = tmp_path_factory.mktemp("tv")
+    x = np.random.default_rng(8).standard_normal((1, 3, 32, 32))
+    np.save(folder / "x.npy", x)
+    first = run_forward(net.graph, x, dtype="float64", seed=2)
+    arrays = {k.replace(".shortcut.", ".downsample."): v for k, v in first.weights.items()}
+    for k in list(arrays):
+        if k.endswith(".running_var"):
+            arrays[k.replace("running_var", "num_batches_tracked")] = np.array(100)
+    assert set(arrays) == torchvision_resnet18_names()
+    path = folder / "resnet18_tv.npz"
+    np.savez(path, **arrays)
+    return path, first, x
+
+
+def test_torchvision_names_are_an_error_with_did_you_mean(runner, torchvision_file):
+    path, _, _ = torchvision_file
+    res = runner.invoke(main, ["forward", "resnet18", "--input", "3,32,32", "--weights", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "✓" not in res.output
+    line = res.output.strip()
+    assert len(line.splitlines()) == 1 and line.startswith(f"error: {path}: ")
+    # 3 downsampling blocks × (one 1×1 conv weight + batch norm's 4 arrays) = 15 arrays, 6 layers;
+    # num_batches_tracked is accepted (it plays no part in inference).
+    assert "15 of its arrays match no layer" in line
+    assert "layer2.0.downsample.0.weight (did you mean 'layer2.0.shortcut.0.weight'?)" in line
+    assert "layer2.0.downsample.1.bias (did you mean 'layer2.0.shortcut.1.bias'?)" in line
+    assert "6 layer(s) would get no weights from it (15 array(s) missing: layer2.0.shortcut.0.weight" in line
+    assert "--partial-weights" in line and "num_batches_tracked" not in line
+
+
+def test_partial_weights_runs_and_says_what_was_initialised(runner, torchvision_file, tmp_path):
+    path, first, _ = torchvision_file
+    out = tmp_path / "y.npy"
+    res = runner.invoke(main, ["forward", "resnet18", "--input", str(path.parent / "x.npy"), "--weights", str(path),
+                               "--dtype", "float64", "--partial-weights", "--save-output", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "15 array(s) of the weights file match no layer" in res.output
+    assert "6 layer(s) got no weights from the file and were initialised from --seed" in res.output
+    # The shortcut layers ran on other weights than the file's: the output differs from the run
+    # that made the file, which a file with cnncalc's names reproduces exactly.
+    x = np.load(out)
+    assert x.shape == first.output.shape and not np.allclose(x, first.output)
+
+
+def test_complete_file_reproduces_the_run(torchvision_file):
+    _, first, x = torchvision_file
+    net = cnncalc.load("resnet18", (3, 32, 32))
+    again = run_forward(net.graph, x, weights=first.weights, dtype="float64", seed=99)
+    assert again.notes == [] and np.array_equal(again.output, first.output)
+
+
+def test_weights_file_leaving_a_layer_out(tmp_path):
+    net = cnncalc.load("lenet5")
+    w = dict(run_forward(net.graph, seed=1).weights)
+    del w["F6.weight"], w["F6.bias"]
+    w["C1.bias_"] = np.zeros(6)
+    with pytest.raises(cnncalc.CnnError) as err:
+        run_forward(net.graph, weights=w, weights_file="w.npz")
+    text = str(err.value)
+    assert text.startswith("w.npz: 1 of its arrays match no layer: C1.bias_ (did you mean 'C1.bias'?)")
+    assert "1 layer(s) would get no weights from it (2 array(s) missing: F6.weight, F6.bias)" in text
+
+
+def test_weights_file_with_an_array_its_layer_lacks():
+    net = cnncalc.loads(HOMEWORK)  # conv1 has `bias: false`
+    w = {"conv1.weight": np.ones((1, 1, 3, 3)), "conv1.bias": np.zeros(1)}
+    with pytest.raises(cnncalc.CnnError, match=r"conv1\.bias \(conv1 has no bias, only weight\)"):
+        run_forward(net.graph, weights=w)
+
+
+def test_half_a_layer_is_an_error_even_with_partial_weights():
+    net = cnncalc.load("lenet5")
+    w = dict(run_forward(net.graph, seed=1).weights)
+    del w["F6.bias"]
+    with pytest.raises(cnncalc.CnnError, match=r"F6: no `bias` in the weights file \(expected 84\)"):
+        run_forward(net.graph, weights=w, partial_weights=True)
+
+
+def test_one_validator_one_message_for_inline_and_file(runner, tmp_path):
+    # A 2-filter conv whose 18 weights are written flat: 2×1×3×3 cannot be read off 18 numbers
+    # without guessing, so both paths refuse it, in the same words.
+    text = HOMEWORK.replace("filters: 1", "filters: 2").replace("[[[[1,0,1],[0,1,0],[1,0,1]]]]", str([1] * 18))
+    (tmp_path / "net.yaml").write_text(text)
+    res = runner.invoke(main, ["params", str(tmp_path / "net.yaml")])
+    assert res.exit_code == 2
+    assert "conv1: `weight` in the inline weights has shape 18, expected 2×1×3×3 (18 numbers)" in res.output
+    net = cnncalc.loads(HOMEWORK.replace("filters: 1", "filters: 2").replace(", weights: [[[[1,0,1],[0,1,0],[1,0,1]]]]",
+                                                                             ""))
+    with pytest.raises(cnncalc.CnnError) as err:
+        run_forward(net.graph, weights={"conv1.weight": np.ones(18)})
+    assert "conv1: `weight` in the weights file has shape 18, expected 2×1×3×3 (18 numbers)" in str(err.value)
+    # Leading 1s may be left out, in both: one 3×3 filter written as a 3×3 list or array.
+    net = cnncalc.loads(HOMEWORK.replace("[[[[1,0,1],[0,1,0],[1,0,1]]]]", "[[1,0,1],[0,1,0],[1,0,1]]"))
+    assert run_forward(net.graph, dtype="float64").output[0, 0].tolist() == [[4, 3, 4], [2, 4, 3], [2, 3, 4]]
+    one = cnncalc.loads(HOMEWORK.replace(", weights: [[[[1,0,1],[0,1,0],[1,0,1]]]]", ""))
+    w = {"conv1.weight": np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], float)}
+    assert run_forward(one.graph, weights=w, dtype="float64").output[0, 0].tolist() == [[4, 3, 4], [2, 4, 3],
+                                                                                        [2, 3, 4]]
+
+
+def test_ragged_and_extra_inline_weights(runner, tmp_path):
+    f = tmp_path / "net.yaml"
+    f.write_text(HOMEWORK.replace("[[[[1,0,1],[0,1,0],[1,0,1]]]]", "[[1,0,1],[0,1],[1,0,1]]"))
+    res = runner.invoke(main, ["forward", str(f)])
+    assert res.exit_code == 2 and "`weight` in the inline weights is ragged" in res.output
+    f.write_text(HOMEWORK.replace("bias: false, weights: [[[[1,0,1],[0,1,0],[1,0,1]]]]",
+                                  "bias: false, weights: {weight: [[1,0,1],[0,1,0],[1,0,1]], bias: [1]}"))
+    res = runner.invoke(main, ["forward", str(f)])
+    assert res.exit_code == 2
+    assert "`bias` in the inline weights is not an array of this layer (it has weight); remove it" in res.output
+    f.write_text(HOMEWORK.replace("bias: false, weights: [[[[1,0,1],[0,1,0],[1,0,1]]]]",
+                                  "weights: [[1,0,1],[0,1,0],[1,0,1]]"))
+    res = runner.invoke(main, ["forward", str(f)])
+    assert res.exit_code == 2
+    assert "no `bias` in the inline weights (expected 1); add it or set `bias: false`" in res.output
+
+
+def test_closest_name_changes_one_segment():
+    from cnncalc.weights import closest_name
+    choices = ["layer2.0.conv1.weight", "layer2.0.shortcut.0.weight", "layer2.0.shortcut.1.running_mean",
+               "layer3.0.shortcut.0.weight"]
+    assert closest_name("layer2.0.downsample.0.weight", choices) == "layer2.0.shortcut.0.weight"
+    assert closest_name("layer2.0.downsample.1.running_mean", choices) == "layer2.0.shortcut.1.running_mean"
+    assert closest_name("layer2.0.conv1.wieght", choices) == "layer2.0.conv1.weight"
+    assert closest_name("something.else", choices) is None

@@ -4,6 +4,7 @@ float64: max abs error ≤ 1e-10; float32: relative error ≤ 1e-5 (against torc
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -260,3 +261,59 @@ def test_column_buffer_accounting(monkeypatch):
                             32) == 17_420_288
     # 1×1, stride 1, no padding: the input is the column matrix.
     assert col_buffer_bytes((256, 56, 56), (64, 256, 1, 1), geo(56, 56, 1, 1), (1, 1), 4, 32) == 0
+
+
+# -- erf and GELU: NumPy only, against math.erf and PyTorch ----------------------------------------
+def erf_grid():
+    """Dense over [−8, 8], denser around the branch point |x| = 1, far tails, tiny and special values."""
+    return np.concatenate([np.linspace(-8, 8, 400_001), np.linspace(0.99, 1.01, 20_001), np.linspace(-1.01, -0.99, 2_001),
+                           np.geomspace(1e-300, 1e-3, 2_000), -np.geomspace(1e-300, 1e-3, 200),
+                           np.linspace(5.5, 40, 2_001), -np.linspace(5.5, 40, 201), [0.0, -0.0, 1e308, -1e308, 5e-324]])
+
+
+def test_erf_equals_math_erf_to_float64_rounding():
+    x = erf_grid()
+    ref = np.array([math.erf(v) for v in x])
+    ours = ew.erf(x)
+    assert np.max(np.abs(ours - ref)) <= 1e-15
+    # Near 0 erf(x) ≈ 2x/√π is tiny: absolute error says nothing there, so relative too.
+    small = (np.abs(x) < 1) & (x != 0)
+    assert np.max(np.abs(ours[small] - ref[small]) / np.abs(ref[small])) <= 1e-15
+    assert np.array_equal(np.signbit(ours), np.signbit(ref))  # erf(−0) = −0
+    special = ew.erf(np.array([np.inf, -np.inf, np.nan]))
+    assert special[0] == 1 and special[1] == -1 and np.isnan(special[2])
+    transposed = ew.erf(x[:35].reshape(5, 7).T)  # any shape, any memory order
+    assert np.array_equal(transposed, ours[:35].reshape(5, 7).T)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gelu_equals_pytorch_exact_form(dtype):
+    x = erf_grid()[::3].copy()
+    x = x[np.abs(x) < 1e300]  # x·Φ(x) overflows nowhere, but PyTorch's x·0.5 path is what we compare
+    ref = F.gelu(torch.from_numpy(x)).numpy()
+    ours = ew.gelu(x.astype(dtype))
+    assert ours.dtype == dtype
+    if dtype == np.float64:
+        # Both compute x/2·(1 + erf(x/√2)) in float64: equal to a few rounding steps of |x|.
+        assert np.max(np.abs(ours - ref) / np.maximum(np.abs(x), 1)) <= 1e-15
+    else:
+        assert np.max(np.abs(ours - ref.astype(np.float32)) / np.maximum(np.abs(ref), 1)) <= 2e-7
+    block = ew._ERF_BLOCK
+    y = np.random.default_rng(9).standard_normal((3, block // 2 + 5))  # several blocks, a ragged last one
+    assert np.max(np.abs(ew.gelu(y) - F.gelu(torch.from_numpy(y)).numpy())) <= 1e-15
+
+
+# -- kernels refuse what does not fit with the project's error, never a bare traceback ----------
+def test_kernels_raise_cnnerror():
+    from cnncalc.errors import CnnError
+    x = np.zeros((1, 3, 8, 8))
+    with pytest.raises(CnnError, match="the input has 3 channels, but the weight takes 2 per group"):
+        conv2d(x, np.zeros((4, 2, 3, 3)), None, geo(8, 8, 3, 1))
+    with pytest.raises(CnnError, match="do not fit the padded input 8"):
+        conv2d(x, np.zeros((4, 3, 3, 3)), None, geo(9, 9, 3, 1))  # the geometry of a 9×9 input
+    with pytest.raises(CnnError, match="do not fit the input 8"):
+        max_pool2d(x, (2, 2), geo(12, 12, 2, 2))
+    with pytest.raises(CnnError, match="do not fit the input 8"):
+        avg_pool2d(x, (2, 2), geo(12, 12, 2, 2))
+    with pytest.raises(CnnError, match="dense takes"):
+        dense(np.zeros((2, 5)), np.zeros((3, 4)))
