@@ -266,7 +266,8 @@ def test_column_buffer_accounting(monkeypatch):
 # -- erf and GELU: NumPy only, against math.erf and PyTorch ----------------------------------------
 def erf_grid():
     """Dense over [−8, 8], denser around the branch point |x| = 1, far tails, tiny and special values."""
-    return np.concatenate([np.linspace(-8, 8, 400_001), np.linspace(0.99, 1.01, 20_001), np.linspace(-1.01, -0.99, 2_001),
+    return np.concatenate([np.linspace(-8, 8, 400_001), np.linspace(0.99, 1.01, 20_001),
+                           np.linspace(-1.01, -0.99, 2_001),
                            np.geomspace(1e-300, 1e-3, 2_000), -np.geomspace(1e-300, 1e-3, 200),
                            np.linspace(5.5, 40, 2_001), -np.linspace(5.5, 40, 201), [0.0, -0.0, 1e308, -1e308, 5e-324]])
 

@@ -98,8 +98,7 @@ def gelu(x):
     out = np.empty(flat.shape, dtype=x.dtype)
     for i in range(0, flat.size, _ERF_BLOCK):
         xb = flat[i:i + _ERF_BLOCK].astype(np.float64)
-        y = np.empty_like(xb)
-        _erf_block(xb * (1 / math.sqrt(2)), y)
+        y = erf(xb * (1 / math.sqrt(2)))  # one block: erf's own loop runs once
         y += 1.0
         xb *= 0.5
         y *= xb
