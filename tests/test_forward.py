@@ -349,3 +349,23 @@ def test_closest_name_changes_one_segment():
     assert closest_name("layer2.0.downsample.1.running_mean", choices) == "layer2.0.shortcut.1.running_mean"
     assert closest_name("layer2.0.conv1.wieght", choices) == "layer2.0.conv1.weight"
     assert closest_name("something.else", choices) is None
+
+
+def test_add_never_writes_into_an_input_it_shares():
+    # A body that hands its input back unchanged (dropout at inference) leaves the add a body
+    # output that *is* the residual's input, which the shortcut reads too. By hand: the inner
+    # residual gives x + x = 2x, the outer one 2x + x = 3x; the caller's array stays x.
+    text = """
+input: [2, 3, 3]
+layers:
+  - residual:
+      body:
+        - residual:
+            body: [dropout]
+"""
+    net = cnncalc.loads(text, "inplace-add.yaml")
+    x = np.random.default_rng(4).standard_normal((2, 2, 3, 3))
+    keep = x.copy()
+    out = run_forward(net.graph, x, dtype="float64").output
+    np.testing.assert_array_equal(out, 3 * keep)
+    np.testing.assert_array_equal(x, keep)
