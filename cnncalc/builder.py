@@ -10,15 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 from .arith import ArithError, evaluate_int
-from .document import STRUCTURAL, read_document, read_input_data
+from .document import MAX_NAME, STRUCTURAL, read_document, read_input_data
 from .errors import CnnError, Where, did_you_mean
 from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
 from .layers import KINDS, Add, Concat, Layer
+from .quoting import cut, shown
 from .yaml_source import MarkedDict, MarkedList, where_of_key
 
-# More named entries than this is a mistake (ResNet-152 has about 500), or a file built to exhaust
-# memory: the build stops with a message instead of expanding it.
+# More names than this is a mistake (ResNet-152 has about 500), or a file built to exhaust memory:
+# the build stops with a message instead of expanding it. Every name counts: each layer, merge,
+# repeat, block call, concat branch and each pass of a repeat (`stage.0`), so a repeat of one
+# layer stops at 49,999 `times`.
 MAX_LAYERS = 100_000
+# Lists of layers inside each other: block bodies calling blocks, residual bodies, concat branches,
+# repeats. Real networks nest 3 or 4 deep; each level is a few Python frames, so this keeps the
+# builder far from Python's recursion limit whatever the file does (a chain of 250 blocks calling
+# each other was a RecursionError).
+MAX_NESTING = 24
+# Characters in a full path (`layer1.0.conv1`): every message about a layer repeats its path, and
+# the message must stay one readable line. One name is held to document.MAX_NAME.
+MAX_PATH = 120
 
 
 class Scope:
@@ -34,17 +45,18 @@ class Scope:
 
     def name(self, explicit: Any, auto: str, where: Where | None) -> str:
         if explicit is not None:
-            if not isinstance(explicit, (str, int)) or isinstance(explicit, bool) or str(explicit) == "":
-                raise CnnError(f"name must be a word, got {explicit!r}", where)
-            path = self.full(str(explicit))
+            path = self.full(_checked_name(explicit, where))
             if path in self.taken:
-                raise CnnError(f"the name '{path}' is used twice; names must be unique", where, path)
+                raise CnnError(f"the name '{cut(path, 60)}' is used twice; names must be unique", where, path)
         else:
             while True:
                 self.counters[auto] = self.counters.get(auto, 0) + 1
                 path = self.full(f"{auto}{self.counters[auto]}")
                 if path not in self.taken:
                     break
+        if len(path) > MAX_PATH:
+            raise CnnError(f"the full name '{cut(path, 60)}' has {len(path):,} characters; cnncalc allows "
+                           f"{MAX_PATH} (use shorter names, or fewer levels of blocks)", where)
         self.taken.add(path)
         if len(self.taken) > MAX_LAYERS:
             raise CnnError(f"the network grows past {MAX_LAYERS:,} layers, cnncalc's limit; "
@@ -53,6 +65,22 @@ class Scope:
 
     def child(self, path: str) -> "Scope":
         return Scope(path, self.taken)
+
+
+def _chain(blocks: list[str]) -> str:
+    """`a → b → c`, its middle left out when long: the two ends say where to look."""
+    ends = blocks if len(blocks) <= 6 else [*blocks[:3], "…", *blocks[-2:]]
+    return " → ".join(cut(block, 20) for block in ends)
+
+
+def _checked_name(explicit: Any, where: Where | None) -> str:
+    """A name as written: a word (or a number) of at most MAX_NAME characters."""
+    if not isinstance(explicit, (str, int)) or isinstance(explicit, bool) or str(explicit) == "":
+        raise CnnError(f"name must be a word, got {shown(explicit)}", where)
+    if len(str(explicit)) > MAX_NAME:
+        raise CnnError(f"name '{cut(explicit)}' has {len(str(explicit)):,} characters; a name has at most "
+                       f"{MAX_NAME}", where)
+    return str(explicit)
 
 
 def _shortcut_scope(inner: Scope, where: Where | None) -> Scope:
@@ -81,11 +109,11 @@ def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
             try:
                 return evaluate_int(value[2:-1], numeric)
             except ArithError as exc:
-                raise CnnError(f"cannot compute {value}: {exc}", where) from None
+                raise CnnError(f"cannot compute {cut(value)}: {exc}", where) from None
         name = value[1:]
         if name not in args:
             known = did_you_mean(name, args) if args else "no arguments are in scope here"
-            raise CnnError(f"unknown argument '{value}'; {known}", where)
+            raise CnnError(f"unknown argument '{cut(value)}'; {known}", where)
         return args[name]
     if isinstance(value, MarkedDict):
         out = MarkedDict({k: substitute(v, args, where_of_key(value, k, where)) for k, v in value.items()})
@@ -116,15 +144,30 @@ class Expander:
     def __init__(self, blocks: dict[str, MarkedDict]):
         self.blocks = blocks
         self.active_blocks: list[str] = []  # the block calls being expanded, to refuse recursion
+        self.nesting = 0  # lists of layers being expanded, one inside the other
 
     # -- sequences and entries -----------------------------------------------------------
     def sequence(self, entries: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
         if not isinstance(entries, list):
             raise CnnError("expected a list of layers (each line `- kind: {options}`)", where)
-        nodes: list[Node] = []
-        for i, entry in enumerate(entries):
-            nodes.extend(self.entry(entry, scope, args, where_of_key(entries, i, where)))
-        return nodes
+        self.nesting += 1
+        try:
+            nodes: list[Node] = []
+            for i, entry in enumerate(entries):
+                nodes.extend(self.entry(entry, scope, args, where_of_key(entries, i, where)))
+            return nodes
+        finally:
+            self.nesting -= 1
+
+    def _too_deep(self, kind: str, where: Where | None) -> CnnError:
+        """Names the chain of blocks calling each other when there is one (its two ends, cut)."""
+        chain = self.active_blocks + ([kind] if kind in self.blocks else [])
+        if len(chain) > 1:
+            how = f"{len(chain)} blocks call each other ({_chain(chain)})"
+        else:
+            how = "residuals, concats and repeats sit inside each other"
+        return CnnError(f"layers nest more than {MAX_NESTING} levels deep: {how}; cnncalc expands at most "
+                        f"{MAX_NESTING}", where)
 
     def entry(self, entry: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
         entry = substitute(entry, args, where)
@@ -135,16 +178,18 @@ class Expander:
             opts, owhere = entry[kind], where_of_key(entry, kind, where)
             where = entry.key_where[kind] if isinstance(entry, MarkedDict) else where
         elif isinstance(entry, dict):
-            keys = ", ".join(map(str, entry))
+            keys = cut(", ".join(map(str, entry)))
             raise CnnError(
                 f"a layer is written `- kind: {{options}}`, but this entry has the keys {keys}; "
                 "indent the options under the kind (two more spaces)",
                 where,
             )
         else:
-            raise CnnError(f"a layer is written `- kind: {{options}}` or `- kind`, got {entry!r}", where)
+            raise CnnError(f"a layer is written `- kind: {{options}}` or `- kind`, got {shown(entry)}", where)
         if opts is None:
             opts = {}
+        if (kind in STRUCTURAL or kind in self.blocks) and self.nesting >= MAX_NESTING:
+            raise self._too_deep(kind, where)  # before it takes a name: the chain says more than a long path
         if kind == "concat":
             return [self.concat(opts, scope, args, owhere)]
         if kind == "residual":
@@ -156,7 +201,7 @@ class Expander:
         if kind in KINDS:
             return [LayerNode(self.layer(kind, opts, scope, where, owhere))]
         known = list(KINDS) + list(STRUCTURAL) + list(self.blocks)
-        raise CnnError(f"unknown layer kind '{kind}'; {did_you_mean(kind, known)}", where)
+        raise CnnError(f"unknown layer kind '{cut(kind)}'; {did_you_mean(kind, known)}", where)
 
     def layer(self, kind: str, opts: Any, scope: Scope, where: Where | None, owhere: Where | None) -> Layer:
         """One layer entry: `where` is its kind's key, `owhere` its options' value."""
@@ -169,7 +214,7 @@ class Expander:
         for key in opts:
             if key not in allowed:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
-                raise CnnError(f"{kind} has no option '{key}'; {did_you_mean(key, allowed)}", kw)
+                raise CnnError(f"{kind} has no option '{cut(key)}'; {did_you_mean(key, allowed)}", kw)
         path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
         return cls.from_options(path, opts, where, value_where=owhere)
 
@@ -180,7 +225,7 @@ class Expander:
         for key in opts:
             if key not in allowed:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else where
-                raise CnnError(f"{what} has no option '{key}'; {did_you_mean(key, allowed)}", kw)
+                raise CnnError(f"{what} has no option '{cut(key)}'; {did_you_mean(key, allowed)}", kw)
         return opts
 
     def concat(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> ConcatNode:
@@ -225,7 +270,7 @@ class Expander:
         elif isinstance(shortcut, list):
             node.shortcut = self.sequence(shortcut, _shortcut_scope(inner, sw), args, sw)
         else:
-            raise CnnError(f"shortcut must be identity, projection or a list of layers, got {shortcut!r}", sw,
+            raise CnnError(f"shortcut must be identity, projection or a list of layers, got {shown(shortcut)}", sw,
                            merge_path)
         return node
 
@@ -233,7 +278,7 @@ class Expander:
         opts = self._options(opts, ("name", "times", "layers", "block", "args", "first"), "repeat", where)
         times = opts.get("times")
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            raise CnnError(f"repeat needs `times`: a whole number ≥ 1, got {times!r}",
+            raise CnnError(f"repeat needs `times`: a whole number ≥ 1, got {shown(times)}",
                            where_of_key(opts, "times", where))
         if times > MAX_LAYERS:
             raise CnnError(f"repeat `times: {times:,}` would build more than {MAX_LAYERS:,} layers, cnncalc's "
@@ -243,6 +288,7 @@ class Expander:
             raise CnnError("repeat takes either `layers: [...]` or `block: NAME` (with `args`, `first`)", where)
         if has_layers and ("args" in opts or "first" in opts):
             raise CnnError("`args` and `first` go with `block:`, not with `layers:`", where)
+        block, every, first = self._repeat_block(opts, where) if has_block else (None, {}, {})
         path = scope.name(opts.get("name"), "repeat", where)
         outer = scope.child(path)
         nodes: list[Node] = []
@@ -251,11 +297,26 @@ class Expander:
             if has_layers:
                 nodes.extend(self.sequence(opts["layers"], child, args, where_of_key(opts, "layers", where)))
                 continue
-            call = dict(opts.get("args") or {})
-            if i == 0:
-                call.update(opts.get("first") or {})
-            nodes.extend(self._expand_block(opts["block"], call, child, where_of_key(opts, "block", where)))
+            call = {**every, **first} if i == 0 else dict(every)
+            nodes.extend(self._expand_block(block, call, child, where_of_key(opts, "block", where)))
         return nodes
+
+    @staticmethod
+    def _repeat_block(opts: dict, where: Where | None) -> tuple[str, dict, dict]:
+        """A repeat's `block` (a block's name), `args` (for every pass) and `first` (for the first
+        pass only), checked before anything is expanded."""
+        block = opts["block"]
+        if not isinstance(block, str):
+            raise CnnError(f"repeat's `block` is the name of a block, got {shown(block)}",
+                           where_of_key(opts, "block", where))
+        mappings = []
+        for key, example in (("args", "args: {planes: 64}"), ("first", "first: {stride: 2}")):
+            value = opts.get(key)
+            if value is not None and not isinstance(value, dict):
+                raise CnnError(f"repeat's `{key}` maps the block's argument names to values (`{example}`), "
+                               f"got {shown(value)}", where_of_key(opts, key, where))
+            mappings.append(dict(value or {}))
+        return block, mappings[0], mappings[1]
 
     def block_call(self, block: str, opts: Any, scope: Scope, where: Where | None) -> list[Node]:
         if not isinstance(opts, dict):
@@ -266,21 +327,22 @@ class Expander:
 
     def _expand_block(self, block: Any, call: dict, scope: Scope, where: Where | None) -> list[Node]:
         if block not in self.blocks:
-            raise CnnError(f"unknown block '{block}'; {did_you_mean(block, self.blocks)}", where)
+            raise CnnError(f"unknown block '{cut(block)}'; {did_you_mean(block, self.blocks)}", where)
         if block in self.active_blocks:
-            raise CnnError(f"block '{block}' uses itself ({' → '.join(self.active_blocks + [block])})", where)
+            cycle = self.active_blocks[self.active_blocks.index(block):] + [block]
+            raise CnnError(f"block '{block}' uses itself ({_chain(cycle)})", where)
         body = self.blocks[block]
         declared = body.get("args") or {}
         for key in call:
             if key not in declared:
                 known = did_you_mean(key, declared) if declared else "it takes none"
-                raise CnnError(f"block '{block}' has no argument '{key}'; {known}", where)
+                raise CnnError(f"block '{block}' has no argument '{cut(key)}'; {known}", where)
         values = {}
         for key, default in declared.items():
             if key in call:
                 values[key] = call[key]
             elif default is None:
-                raise CnnError(f"block '{block}' needs the argument '{key}'", where, scope.prefix)
+                raise CnnError(f"block '{block}' needs the argument '{cut(key)}'", where, scope.prefix)
             else:
                 values[key] = default
         self.active_blocks.append(block)

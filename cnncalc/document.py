@@ -12,8 +12,10 @@ from typing import Any
 from .errors import CnnError, Where, did_you_mean
 from .i18n import msg
 from .layers import KINDS
+from .quoting import cut, shown
 from .yaml_source import MarkedDict, where_of_key
 
+MAX_NAME = 64  # characters in a layer or block name: each message about a layer repeats it
 TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "input_data", "blocks", "layers")
 STRUCTURAL = ("concat", "residual", "repeat")
 BLOCK_KEYS = ("args", "layers", "description")
@@ -49,7 +51,7 @@ def read_document(doc: Any, source: str, input_override: tuple[int, ...] | None 
         )
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            raise CnnError(msg("unknown key '{key}'; {hint}", key=key, hint=did_you_mean(key, TOP_LEVEL_KEYS)),
+            raise CnnError(msg("unknown key '{key}'; {hint}", key=cut(key), hint=did_you_mean(key, TOP_LEVEL_KEYS)),
                            doc.key_where[key])
     for key in ("input", "layers"):
         if key not in doc:
@@ -66,7 +68,7 @@ def read_input(value: Any, where: Where | None) -> tuple[int, ...]:
     if (isinstance(value, list) and len(value) == 3
             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
         return tuple(value)
-    raise CnnError(f"input must be [C, H, W] with whole numbers ≥ 1, got {value!r}", where)
+    raise CnnError(f"input must be [C, H, W] with whole numbers ≥ 1, got {shown(value)}", where)
 
 
 def read_blocks(blocks: Any, where: Where | None) -> dict[str, MarkedDict]:
@@ -79,13 +81,15 @@ def read_blocks(blocks: Any, where: Where | None) -> dict[str, MarkedDict]:
 
 
 def _check_block(name: Any, body: Any, where: Where | None) -> None:
+    if not isinstance(name, str) or len(name) > MAX_NAME:
+        raise CnnError(f"a block's name is a word of at most {MAX_NAME} characters, got {shown(name)}", where)
     if name in KINDS or name in STRUCTURAL:
         raise CnnError(f"block name '{name}' is already a layer kind; pick another name", where)
     if not isinstance(body, dict) or "layers" not in body:
         raise CnnError(f"block '{name}' needs `layers: [...]` (and optional `args: {{name: default}}`)", where)
     for key in body:
         if key not in BLOCK_KEYS:
-            raise CnnError(f"unknown key '{key}' in block '{name}'; {did_you_mean(key, BLOCK_KEYS)}",
+            raise CnnError(f"unknown key '{cut(key)}' in block '{name}'; {did_you_mean(key, BLOCK_KEYS)}",
                            body.key_where[key])
     if not isinstance(body.get("args") or {}, dict):
         raise CnnError(f"block '{name}': args must map argument names to defaults (null: required)",

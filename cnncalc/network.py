@@ -1,6 +1,7 @@
 """The library's front door: load an architecture (file, text or built-in name) and analyse it."""
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from .errors import CnnError, Where, did_you_mean
 from .graph import Graph
 from .i18n import msg
 from .records import Analysis, TopDown
-from .yaml_source import load_yaml_file, load_yaml_text
+from .quoting import cut
+from .yaml_source import file_status, load_yaml_file, load_yaml_text
 from . import zoo
 
 DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1}
@@ -53,13 +55,17 @@ def loads(text: str, source: str = "<string>", input_shape: tuple[int, ...] | No
 
 
 def load(spec: str | Path, input_shape: tuple[int, ...] | None = None) -> Network:
-    """Build a network from a file path, or the name of a built-in architecture (`lenet5`)."""
+    """Build a network from a file path, or the name of a built-in architecture (`lenet5`).
+
+    A regular file wins; a built-in name wins over anything else of that name (a folder called
+    `resnet18`); what is left is read as a file, so a folder, pipe or device is refused as such."""
     path = Path(spec)
-    if path.is_file():
-        return Network(build_graph(load_yaml_file(path), str(path), input_shape))
+    status = file_status(path)
     builtin = zoo.find(str(spec))
-    if builtin is not None:
+    if builtin is not None and (status is None or not stat.S_ISREG(status.st_mode)):
         source = f"{spec}.yaml"
         return Network(build_graph(load_yaml_text(builtin.read_text(encoding="utf-8"), source), source, input_shape))
-    hint = "; " + zoo.suggest(str(spec)) if zoo.names() else ""
-    raise CnnError(f"no such file or built-in architecture{hint}", Where(str(spec)))
+    if status is not None:
+        return Network(build_graph(load_yaml_file(path), str(path), input_shape))
+    hint = "; " + zoo.suggest(cut(spec)) if zoo.names() else ""
+    raise CnnError(f"no such file or built-in architecture{hint}", Where(cut(spec, 100)))

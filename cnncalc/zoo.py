@@ -16,9 +16,10 @@ def names() -> list[str]:
 
 
 def find(name: str) -> Traversable | None:
+    """The built-in of that name (`lenet5` or `lenet5.yaml`), or None. Only names the package
+    lists: `../x` must not reach a file outside it, nor a 300-character name the file system."""
     name = name[:-5] if name.endswith(".yaml") else name
-    candidate = _folder() / f"{name}.yaml"
-    return candidate if candidate.is_file() else None
+    return _folder() / f"{name}.yaml" if name in names() else None
 
 
 def suggest(name: str) -> str:

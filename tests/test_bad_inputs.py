@@ -15,16 +15,18 @@ CORPUS = Path(__file__).parent / "bad_inputs"
 # file: (line:col or None where only the file can be named, layer or None, fragments)
 CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     # YAML itself
-    "yaml-unclosed-flow.yaml": ("5:1", None, ["not valid YAML", "close the `{`"]),
+    # an unclosed bracket or quote is named where it was opened, not where the parser gave up (5:1)
+    "yaml-unclosed-flow.yaml": ("3:11", None, ["not valid YAML", "`{` is never closed", "close the `{`", "at 5:1"]),
     "yaml-bad-indent.yaml": ("4:4", None, ["not valid YAML", "indentation"]),
     "yaml-tab.yaml": ("3:1", None, ["not valid YAML", "spaces, not tabs"]),
-    "yaml-unclosed-quote.yaml": ("5:1", None, ["not valid YAML", "never closed"]),
+    "yaml-unclosed-quote.yaml": ("1:7", None, ["not valid YAML", "quote is never closed"]),
     "yaml-duplicate-key.yaml": ("3:35", None, ["key 'kernel' appears twice", "keep one"]),
     "yaml-python-tag.yaml": ("3:5", None, ["python/object/apply", "remove the tag"]),
     "yaml-billion-laughs.yaml": ("7:4", None, ["more than 1,000,000 values", "YAML aliases"]),
     "yaml-billion-laughs-in-layers.yaml": ("9:6", None, ["more than 1,000,000 values", "`repeat`"]),
     "yaml-recursive-alias.yaml": ("2:9", None, ["alias refers to the collection that contains it"]),
-    "yaml-nested-too-deep.yaml": (None, None, ["nested too deeply"]),
+    # `layers: ` is 8 characters; the root mapping is level 1, so the 100th `[` (column 108) opens level 101
+    "yaml-nested-too-deep.yaml": ("2:108", None, ["nests more than 100 levels"]),
     "empty.yaml": ("1:1", None, ["`input: [C, H, W]`", "`layers: [...]`"]),
     "only-comments.yaml": ("1:1", None, ["`input: [C, H, W]`", "`layers: [...]`"]),
     "not-utf8.yaml": ("1:8", None, ["not UTF-8", "0xe9", "save it as UTF-8"]),

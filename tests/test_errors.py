@@ -17,7 +17,8 @@ CASES = [
     ("input: [1, 8, 8]\nlayers:\n  - conv:\n    filters: 2\n",
      ["net.yaml:3:5", "indent the options"]),
     ("input: [1, 8, 8]\nlayers:\n  - dense: 10\n", ["fc1", "add `- flatten` before it"]),
-    ("input: [1, 8, 8]\nlayers:\n  - conv: {filters: 2, kernel: 3\n", ["net.yaml:4", "not valid YAML"]),
+    # the `{` never closed is named where it opens (line 3, column 11), not at the end of the file
+    ("input: [1, 8, 8]\nlayers:\n  - conv: {filters: 2, kernel: 3\n", ["net.yaml:3:11", "not valid YAML"]),
     ("input: [3, 8, 8]\nlayers:\n  - conv: {filters: 4, kernel: 3, groups: 2}\n",
      ["conv1", "3 input maps cannot be split into groups 2"]),
     ("input: [1, 8, 8]\nlayers:\n  - residual:\n      body: [conv: {filters: 4, kernel: 3}]\n",

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..arith import ArithError, evaluate_int
 from ..errors import CnnError, Where, did_you_mean
 from ..i18n import _, tr
-from ..yaml_source import MarkedDict, load_yaml_text, where_of_key
+from ..yaml_source import MarkedDict, load_yaml_text, read_stdin_text, read_text_file, where_of_key
 
 QUANTITIES = ("output", "params", "non_trainable", "connections", "macs", "rf")
 TOTAL_QUANTITIES = ("params", "non_trainable", "connections", "macs")
@@ -106,19 +106,8 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
 
 
 def parse_answers_file(path: str | Path, layer_names: list[str] | None = None) -> list[Claim]:
-    """Answers from a file, or from standard input when `path` is `-`."""
+    """Answers from a file, or from standard input when `path` is `-`; either is read by the one
+    bounded reader (a regular file, at most 1 MiB, UTF-8), so `/dev/zero` or a FIFO is refused."""
     if str(path) == "-":
-        import sys
-        data = sys.stdin.buffer.read()
-        try:
-            return parse_answers(data.decode("utf-8"), "<stdin>", layer_names)
-        except UnicodeDecodeError:
-            raise CnnError(_("the answers are not UTF-8 text"), Where("<stdin>")) from None
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CnnError(_("cannot read the file: {why}").format(why=exc.strerror), Where(str(path))) from None
-    except UnicodeDecodeError:
-        raise CnnError(_("the answers are not UTF-8 text"), Where(str(path))) from None
-    return parse_answers(text, str(path), layer_names)
+        return parse_answers(read_stdin_text(), "<stdin>", layer_names)
+    return parse_answers(read_text_file(path), str(path), layer_names)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..quoting import shown
+
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
@@ -10,7 +12,7 @@ def _is_int(v: Any) -> bool:
 
 def positive_int(v: Any) -> int:
     if not _is_int(v) or v < 1:
-        raise ValueError(f"must be a whole number ≥ 1, got {v!r}")
+        raise ValueError(f"must be a whole number ≥ 1, got {shown(v)}")
     return v
 
 
@@ -20,7 +22,7 @@ def pair(v: Any) -> tuple[int, int]:
         return (v, v)
     if isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 1 for x in v):
         return (v[0], v[1])
-    raise ValueError(f"must be a whole number ≥ 1 or [height, width], got {v!r}")
+    raise ValueError(f"must be a whole number ≥ 1 or [height, width], got {shown(v)}")
 
 
 def padding(v: Any):
@@ -37,26 +39,26 @@ def padding(v: Any):
         if len(v) == 4:
             return tuple(v)
     raise ValueError(
-        f"must be same, valid, a whole number ≥ 0, [ph, pw] or [top, bottom, left, right], got {v!r}"
+        f"must be same, valid, a whole number ≥ 0, [ph, pw] or [top, bottom, left, right], got {shown(v)}"
     )
 
 
 def boolean(v: Any) -> bool:
     if isinstance(v, bool):
         return v
-    raise ValueError(f"must be true or false, got {v!r}")
+    raise ValueError(f"must be true or false, got {shown(v)}")
 
 
 def number(v: Any) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
-    raise ValueError(f"must be a number, got {v!r}")
+    raise ValueError(f"must be a number, got {shown(v)}")
 
 
 def probability(v: Any) -> float:
     x = number(v)
     if not 0 <= x < 1:
-        raise ValueError(f"must be a number from 0 up to (not including) 1, got {v!r}")
+        raise ValueError(f"must be a number from 0 up to (not including) 1, got {shown(v)}")
     return x
 
 
@@ -67,9 +69,9 @@ def connection_table(v: Any) -> tuple[tuple[int, ...], ...]:
     rows = []
     for i, row in enumerate(v):
         if not isinstance(row, list) or not row or not all(_is_int(x) and x >= 0 for x in row):
-            raise ValueError(f"row {i} must be a non-empty list of input map indices (0-based), got {row!r}")
+            raise ValueError(f"row {i} must be a non-empty list of input map indices (0-based), got {shown(row)}")
         if len(set(row)) != len(row):
-            raise ValueError(f"row {i} names an input map twice: {row!r}")
+            raise ValueError(f"row {i} names an input map twice: {shown(row)}")
         rows.append(tuple(row))
     return tuple(rows)
 
@@ -97,13 +99,13 @@ def inline_weights(v: Any) -> dict:
         extra = set(v) - {"weight", "bias"}
         if extra or "weight" not in v:
             raise ValueError("must be a nested list or a mapping with `weight` (and optional `bias`), "
-                             f"got keys {sorted(v)}")
+                             f"got keys {shown(sorted(map(str, v)))}")
         out = {"weight": v["weight"], **({"bias": v["bias"]} if "bias" in v else {})}
     else:
         out = {"weight": v}
     for key, value in out.items():
         if not _nested_numbers(value):
-            raise ValueError(f"{key} must be a nested list of numbers, got {value!r}")
+            raise ValueError(f"{key} must be a nested list of numbers, got {shown(value)}")
     return out
 
 
@@ -111,5 +113,5 @@ def choice(*allowed: str):
     def parse(v: Any) -> str:
         if v in allowed:
             return v
-        raise ValueError(f"must be one of {', '.join(allowed)}, got {v!r}")
+        raise ValueError(f"must be one of {', '.join(allowed)}, got {shown(v)}")
     return parse
