@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 from rich.console import Console
@@ -10,6 +9,7 @@ from rich.console import Console
 from ..errors import CnnError
 from ..network import DTYPE_BYTES, Network, load, loads
 from ..render import FORMATS
+from ..yaml_source import read_stdin_text
 
 
 def parse_input_shape(value: str | None) -> tuple[int, ...] | None:
@@ -28,7 +28,7 @@ def parse_input_shape(value: str | None) -> tuple[int, ...] | None:
 def open_network(spec: str, input_shape: str | None) -> Network:
     shape = parse_input_shape(input_shape)
     if spec == "-":
-        return loads(sys.stdin.read(), "<stdin>", shape)
+        return loads(read_stdin_text(), "<stdin>", shape)
     return load(spec, shape)
 
 
