@@ -56,10 +56,16 @@ class CnnError(Exception):
         return self
 
 
+_MAX_LISTED = 160  # characters of choices in one message, which must stay one readable line
+
+
 def did_you_mean(word: str, choices) -> str:
     """' (did you mean 'x'?)' or a list of what is allowed, for unknown-key messages."""
     choices = sorted(str(c) for c in choices)
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
     if close:
         return msg("did you mean '{x}'?", x=close[0])
-    return msg("expected one of: {choices}", choices=", ".join(choices))
+    listed = ", ".join(choices)
+    if len(listed) > _MAX_LISTED:  # a network's 170 layer names would make one 3,000-character line
+        listed = listed[:listed.rfind(", ", 0, _MAX_LISTED)] + f", … ({len(choices)} in all)"
+    return msg("expected one of: {choices}", choices=listed)
