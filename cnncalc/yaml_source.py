@@ -49,7 +49,10 @@ def _where(file: str, mark) -> Where:
 
 
 # Limits on what a document may hold; each is far beyond a real architecture or answers file.
-MAX_BYTES = 1 << 20  # 1 MiB: the largest built-in architecture is under 10 KB
+# 256 KiB: the largest built-in architecture is 3.4 KB. Reading costs about 20 µs per value even
+# with libyaml's parser (the nodes, positions and checks are Python), so this bounds a file to about
+# 2 s; a 2 MB file took over 10 s with PyYAML's pure-Python parser.
+MAX_BYTES = 256 * 1024
 MAX_DEPTH = 100  # levels of nested mappings and lists: real files use about 10
 # A document that expands to more values than this (aliases of aliases: a "billion laughs") is
 # refused before anything walks it; real architectures have a few thousand.
@@ -173,9 +176,14 @@ def _expanded_size(node: yaml.Node, memo: dict[int, tuple[int, int]], open_: set
         children = [child for pair in node.value for child in pair]
     elif isinstance(node, yaml.SequenceNode):
         children = node.value
-    measured = [_expanded_size(child, memo, open_, source) for child in children]
-    size = 1 + sum(m[0] for m in measured)
-    depth = 1 + max((m[1] for m in measured), default=0)
+    size, deepest = 1, 0
+    for child in children:
+        if isinstance(child, yaml.ScalarNode):  # most nodes: counted here, no call and no memo entry
+            size, deepest = size + 1, max(deepest, 1)
+        else:
+            child_size, child_depth = _expanded_size(child, memo, open_, source)
+            size, deepest = size + child_size, max(deepest, child_depth)
+    depth = 1 + deepest
     open_.discard(key)
     if size > MAX_VALUES:
         raise CnnError(f"this document expands to more than {MAX_VALUES:,} values through YAML aliases "
@@ -265,7 +273,7 @@ def load_yaml_text(text: str, source_name: str):
 
 
 def _too_large(size: int, unit: str) -> str:
-    return msg("this is {size} {unit}, more than cnncalc reads ({limit} bytes = 1 MiB)",
+    return msg("this is {size} {unit}, more than cnncalc reads ({limit} bytes)",
                size=f"{size:,}", unit=unit, limit=f"{MAX_BYTES:,}")
 
 
@@ -287,7 +295,7 @@ def file_status(path: Path) -> os.stat_result | None:
 
 
 def read_text_file(path: str | Path) -> str:
-    """The UTF-8 text of a regular file of at most MAX_BYTES. The type is checked before the file
+    """The UTF-8 text of a regular file of at most MAX_BYTES (256 KiB). The type is checked before the file
     is opened: opening a FIFO waits forever for a writer, and /dev/zero never ends."""
     path = Path(path)
     info = file_status(path)
@@ -317,7 +325,7 @@ def _read_bounded(stream: BinaryIO, source: str) -> bytes:
     """At most MAX_BYTES; one byte more means the source is larger (a file that grew, a pipe)."""
     data = stream.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise CnnError(msg("this is more than {limit} bytes (1 MiB), more than cnncalc reads",
+        raise CnnError(msg("this is more than {limit} bytes, more than cnncalc reads",
                            limit=f"{MAX_BYTES:,}"), Where(source))
     return data
 

@@ -3,11 +3,15 @@ that names the file, line and column (and the layer where there is one), says wh
 what would be right, with nothing on standard output and no traceback.
 
 Each expectation below is written by hand from the file's content: the position is where the
-mistake is in the file (counted by hand), the fragments are what the message must say."""
+mistake is in the file (counted by hand), the fragments are what the message must say.
+
+Every file is read twice: with libyaml's parser (what runs wherever PyYAML has it) and with PyYAML's
+pure-Python one (the fallback); positions and messages must not depend on which."""
 from pathlib import Path
 
 import pytest
 
+from cnncalc import yaml_source
 from cnncalc.cli import main
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -27,6 +31,10 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "yaml-recursive-alias.yaml": ("2:9", None, ["alias refers to the collection that contains it"]),
     # `layers: ` is 8 characters; the root mapping is level 1, so the 100th `[` (column 108) opens level 101
     "yaml-nested-too-deep.yaml": ("2:108", None, ["nests more than 100 levels"]),
+    "yaml-unclosed-list.yaml": ("1:8", None, ["`[` is never closed", "at 2:7"]),
+    # ESC (0x1b) after `  - ` on line 4; Python's int() refuses 4,300 digits, cnncalc 2^63 and up
+    "yaml-control-character.yaml": ("4:5", None, ["U+001B", "control character", "delete it"]),
+    "yaml-huge-integer.yaml": ("3:32", None, ["the number 9999", "…", "too large", "2^63 − 1"]),
     "empty.yaml": ("1:1", None, ["`input: [C, H, W]`", "`layers: [...]`"]),
     "only-comments.yaml": ("1:1", None, ["`input: [C, H, W]`", "`layers: [...]`"]),
     "not-utf8.yaml": ("1:8", None, ["not UTF-8", "0xe9", "save it as UTF-8"]),
@@ -43,7 +51,9 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "options-list.yaml": ("3:11", "conv1", ["filters must be a whole number ≥ 1", "got [2, 3]"]),
     # layer kinds and options
     "unknown-kind.yaml": ("3:5", None, ["unknown layer kind 'convolution'", "did you mean 'conv'?"]),
-    "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'", "relu", "sigmoid"]),
+    # 20 kinds and concat, residual, repeat: listed alphabetically, cut to one readable line
+    "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'", "expected one of: adaptiveavgpool, avgpool",
+                                              "relu", "(23 in all)"]),
     "misspelled-option.yaml": ("3:24", None, ["no option 'kernal'", "did you mean 'kernel'?"]),
     "missing-filters.yaml": ("3:5", "conv1", ["conv needs `filters`"]),
     "missing-kernel.yaml": ("3:5", "conv1", ["conv needs `kernel`"]),
@@ -58,6 +68,8 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "padding-negative.yaml": ("3:44", "conv1", ["padding must be same, valid", "got -1"]),
     "padding-three-numbers.yaml": ("3:44", "conv1", ["[top, bottom, left, right]", "got [1, 1, 1]"]),
     "padding-unknown-word.yaml": ("3:44", "conv1", ["padding must be same, valid", "got 'full'"]),
+    # a 10,000-character value is quoted by its first 40 characters
+    "kernel-long-text.yaml": ("3:32", "conv1", ["[height, width]", "got '" + "x" * 40 + "…'"]),
     "filters-zero.yaml": ("3:21", "conv1", ["filters must be a whole number ≥ 1", "got 0"]),
     "dense-units-zero.yaml": ("4:12", "fc1", ["units must be a whole number ≥ 1", "got 0"]),
     "dropout-rate-above-one.yaml": ("3:14", "dropout1", ["from 0 up to (not including) 1", "got 1.5"]),
@@ -86,6 +98,12 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "block-unknown-argument.yaml": ("5:30", None, ["unknown argument '$m'", "expected one of: n"]),
     "block-missing-argument.yaml": ("7:5", "b1", ["block 'b' needs the argument 'n'"]),
     "expression-bad.yaml": ("5:30", None, ["cannot compute ${n **}"]),
+    "expression-nested-too-deep.yaml": ("6:25", None, ["nests brackets more than 50 deep"]),
+    # b0 calls b1 … calls b299: the top-level list is level 1, b0's body level 2, so b23's call
+    # (line 5 + 3·22 = 71, after `      - `) would open level 25
+    "blocks-chain-too-deep.yaml": ("71:9", None, ["more than 24 levels", "24 blocks call each other",
+                                                  "b0 → b1 → b2 → … → b22 → b23"]),
+    "repeat-first-not-mapping.yaml": ("8:44", None, ["`first` maps the block's argument names", "got 2"]),
     "huge-repeat.yaml": ("3:21", None, ["1,000,000,000", "more than 100,000 layers"]),
     "nested-huge-repeat.yaml": (None, None, ["grows past 100,000 layers", "`times`"]),
     "repeat-zero.yaml": ("3:21", None, ["`times`: a whole number ≥ 1", "got 0"]),
@@ -98,8 +116,16 @@ def test_the_corpus_is_complete():
     assert files == sorted(CASES), "every file has an expectation and every expectation a file"
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def parser(request, monkeypatch):
+    """Which YAML parser reads the file (libyaml's where PyYAML has it, else the pure one twice)."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yaml_source, "_Loader", yaml_source._PureLoader)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input(runner, name):
+def test_bad_input(runner, parser, name):
     where, layer, fragments = CASES[name]
     path = CORPUS / name
     result = runner.invoke(main, ["params", str(path)])
@@ -109,6 +135,7 @@ def test_bad_input(runner, name):
     assert len(lines) == 1, result.stderr
     message = lines[0]
     assert "Traceback" not in message
+    assert len(message) < 300, f"one readable line, not {len(message):,} characters"
     located = f"{path}:{where}: " if where else f"{path}"
     assert message.startswith(f"error: {located}"), message
     if layer:

@@ -107,7 +107,7 @@ def parse_answers(text: str, source: str, layer_names: list[str] | None = None) 
 
 def parse_answers_file(path: str | Path, layer_names: list[str] | None = None) -> list[Claim]:
     """Answers from a file, or from standard input when `path` is `-`; either is read by the one
-    bounded reader (a regular file, at most 1 MiB, UTF-8), so `/dev/zero` or a FIFO is refused."""
+    bounded reader (a regular file, at most 256 KiB, UTF-8), so `/dev/zero` or a FIFO is refused."""
     if str(path) == "-":
         return parse_answers(read_stdin_text(), "<stdin>", layer_names)
     return parse_answers(read_text_file(path), str(path), layer_names)
