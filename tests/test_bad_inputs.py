@@ -52,8 +52,8 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     # layer kinds and options
     "unknown-kind.yaml": ("3:5", None, ["unknown layer kind 'convolution'", "did you mean 'conv'?"]),
     # 20 kinds and concat, residual, repeat: listed alphabetically, cut to one readable line
-    "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'", "expected one of: adaptiveavgpool, avgpool",
-                                              "relu", "(23 in all)"]),
+    "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'",
+                                              "expected one of: adaptiveavgpool, avgpool", "relu", "(23 in all)"]),
     "misspelled-option.yaml": ("3:24", None, ["no option 'kernal'", "did you mean 'kernel'?"]),
     "missing-filters.yaml": ("3:5", "conv1", ["conv needs `filters`"]),
     "missing-kernel.yaml": ("3:5", "conv1", ["conv needs `kernel`"]),
