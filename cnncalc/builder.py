@@ -59,8 +59,8 @@ class Scope:
                            f"{MAX_PATH} (use shorter names, or fewer levels of blocks)", where)
         self.taken.add(path)
         if len(self.taken) > MAX_LAYERS:
-            raise CnnError(f"the network grows past {MAX_LAYERS:,} layers, cnncalc's limit; "
-                           "check the `times` of its repeats", where, path)
+            raise CnnError(f"the network grows past {MAX_LAYERS:,} names (each layer, merge, block call and "
+                           "pass of a repeat has one), cnncalc's limit; check the `times` of its repeats", where, path)
         return path
 
     def child(self, path: str) -> "Scope":

@@ -301,4 +301,4 @@ def test_a_repeat_of_one_layer_stops_at_49_999():
     # one name per pass (`repeat1.0`) and one per layer, plus the repeat's own: 2·49,999 + 1 = 99,999
     repeat = "input: [1, 8, 8]\nlayers:\n  - repeat: {{times: {}, layers: [relu]}}\n"
     assert len(loads(repeat.format(49_999)).graph.nodes) == 49_999
-    assert "grows past 100,000 layers" in refused(repeat.format(50_000))
+    assert "grows past 100,000 names" in refused(repeat.format(50_000))
