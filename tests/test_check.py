@@ -250,7 +250,7 @@ def test_cli_json_is_exactly_the_schema(runner):
     assert r.exit_code == 1
     data = json.loads(r.output)
     assert set(data) == {"verdicts", "score"}
-    assert data["score"] == {"correct": 3, "total": 14}
+    assert data["score"] == {"correct": 3, "total": 14, "unanswered": 0}
     for v in data["verdicts"]:
         assert set(v) == {"layer", "quantity", "claimed", "correct", "ok", "derivation", "hint"}
         assert isinstance(v["ok"], bool) and isinstance(v["derivation"], str)
@@ -270,11 +270,16 @@ def test_template_lists_every_layer_and_checks_clean(runner, tmp_path):
     assert "\ntotals:\n" in r.output
     path = tmp_path / "blank.yaml"
     path.write_text(r.output)
+    # Left blank it fails: 11 layers × 5 questions + 3 totals = 58 questions, none answered.
     blank = runner.invoke(main, ["check", "lenet5-1998", str(path)])
-    assert blank.exit_code == 0 and "0/0" in blank.output
-    # Filled in with the right answers it passes.
+    assert blank.exit_code == 1 and "Score: 0/58 correct, 58 not answered" in blank.output
+    # Two right answers, the rest still blank: still exit 1.
     filled = r.output.replace("C1:\n  output:\n  params:", "C1:\n  output: 6x28x28\n  params: 156")
     path.write_text(filled)
+    partly = runner.invoke(main, ["check", "lenet5-1998", str(path)])
+    assert partly.exit_code == 1 and "Score: 2/58 correct, 56 not answered" in partly.output
+    # With the unasked questions deleted, the two right answers pass.
+    path.write_text("C1:\n  output: 6x28x28\n  params: 156\n")
     assert runner.invoke(main, ["check", "lenet5-1998", str(path)]).exit_code == 0
 
 
@@ -298,7 +303,7 @@ def test_answers_from_standard_input(runner):
     text = (Path(__file__).resolve().parent.parent / "examples" / "lenet5-1998-answers.yaml").read_text()
     r = runner.invoke(main, ["check", "lenet5-1998", "-", "--format", "json"], input=text)
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["score"] == {"correct": 34, "total": 34}
+    assert json.loads(r.stdout)["score"] == {"correct": 34, "total": 34, "unanswered": 0}
     r = runner.invoke(main, ["check", "lenet5-1998", "-"], input="C1:\n  params: 5*\n")
     assert r.exit_code == 2 and "<stdin>:2:11" in r.output
     r = runner.invoke(main, ["check", "-", "-"], input="")

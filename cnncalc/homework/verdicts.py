@@ -4,8 +4,14 @@ mistake from the layer's geometry (`LayerRecord.axes`, `.options`); they never c
 from __future__ import annotations
 
 import math
+import re
+import shlex
 from dataclasses import dataclass, field
 
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+from ..errors import CnnError, Where
 from ..i18n import _
 from ..records import Analysis, LayerRecord
 from .answers import QUANTITIES, TOTAL_QUANTITIES, TOTALS_KEY, Claim
@@ -16,7 +22,7 @@ from .derive import dims_text, formula, rf_stride_ignored, rf_wrong_end, total_f
 class Verdict:
     layer: str
     quantity: str
-    claimed: object  # int, or a list for output/rf
+    claimed: object  # int, or a list for output/rf; None: not answered (a blank in the file)
     correct: object
     ok: bool
     derivation: str  # the formula, numbers substituted (evaluates to `correct`)
@@ -35,19 +41,22 @@ class Report:
     network: str
     verdicts: tuple[Verdict, ...]
     correct: int = field(init=False)
-    total: int = field(init=False)
+    total: int = field(init=False)  # every question in the file, answered or not
+    unanswered: int = field(init=False)  # questions left blank: they count as wrong
 
     def __post_init__(self):
         object.__setattr__(self, "correct", sum(v.ok for v in self.verdicts))
         object.__setattr__(self, "total", len(self.verdicts))
+        object.__setattr__(self, "unanswered", sum(v.claimed is None for v in self.verdicts))
 
     @property
     def all_correct(self) -> bool:
-        return self.correct == self.total
+        """Every question answered and right; a file with no questions (empty, or only comments) is not."""
+        return self.total > 0 and self.correct == self.total
 
     def to_json(self) -> dict:
         return {"verdicts": [v.to_json() for v in self.verdicts],
-                "score": {"correct": self.correct, "total": self.total}}
+                "score": {"correct": self.correct, "total": self.total, "unanswered": self.unanswered}}
 
 
 # -- known mistakes -------------------------------------------------------------------------
@@ -166,61 +175,97 @@ def _total_hint(a: Analysis, q: str, claimed: int) -> tuple[str, str] | None:
 def _verdict(a: Analysis, claim: Claim) -> Verdict:
     where = str(claim.where) if claim.where else ""
     claimed_json = list(claim.value) if isinstance(claim.value, tuple) else claim.value
+    answered = claim.value is not None
     if claim.layer == TOTALS_KEY:
         correct = getattr(a.totals, claim.quantity)
         text = total_formula(a, claim.quantity)
         ok = claim.value == correct
-        hint = None if ok else _total_hint(a, claim.quantity, claim.value)
+        hint = None if ok or not answered else _total_hint(a, claim.quantity, claim.value)
         return Verdict(TOTALS_KEY, claim.quantity, claimed_json, correct, ok, text, f"{text} = {correct:,}",
                        hint[1] if hint else None, hint[0] if hint else None, where)
     r = a.layer(claim.layer)
     q = claim.quantity
     if q == "output":
         correct_v: object = list(r.output)
-        ok = _shape_matches(claim, tuple(r.output))
-        hint = None if ok else _output_hint(r, claim)
+        ok = answered and _shape_matches(claim, tuple(r.output))
+        hint = None if ok or not answered else _output_hint(r, claim)
     elif q == "rf":
         correct_v = list(r.rf.size)
         ok = claim.value == tuple(r.rf.size)
-        hint = None if ok else _rf_hint(r, claim.value)
+        hint = None if ok or not answered else _rf_hint(r, claim.value)
     else:
         correct_v = getattr(r, q)
         ok = claim.value == correct_v
-        hint = None if ok else _count_hint(r, q, claim.value)
+        hint = None if ok or not answered else _count_hint(r, q, claim.value)
     return Verdict(r.name, q, claimed_json, correct_v, ok, formula(r, q), worked(r, q),
                    hint[1] if hint else None, hint[0] if hint else None, where)
 
 
 def check(analysis: Analysis, claims: list[Claim]) -> Report:
-    """One verdict per claim, in the answers file's order."""
+    """One verdict per claim, in the answers file's order; a question left blank is wrong."""
+    refuse_totals_layer(analysis)
     return Report(analysis.name, tuple(_verdict(analysis, c) for c in claims))
+
+
+def refuse_totals_layer(analysis: Analysis) -> None:
+    """An answers file's `totals` is the network's totals, so a layer of that name could not be
+    answered unambiguously: such a network is refused, naming the layer, rather than graded wrong."""
+    for r in analysis.layers:
+        if r.name == TOTALS_KEY:
+            file, line, col = (r.where.rsplit(":", 2) + ["", ""])[:3] if r.where else (analysis.name, "", "")
+            where = Where(file, int(line), int(col)) if line.isdigit() and col.isdigit() else Where(file)
+            raise CnnError(_("a layer is named '{name}', which answers files keep for the network's totals; "
+                             "rename the layer to grade answers about it").format(name=TOTALS_KEY), where)
 
 
 TEMPLATE_QUANTITIES = ("output", "params", "connections", "macs", "rf")
 TEMPLATE_TOTALS = ("params", "connections", "macs")
 
 
-def template(analysis: Analysis) -> str:
-    """A blank answers file: every layer, every quantity; blank values are not graded."""
+def template(analysis: Analysis, network: str, input_shape: str | None = None) -> str:
+    """A blank answers file: every layer, every quantity; a blank left in it counts as not answered.
+
+    `network` is the FILE argument as given (a path, a built-in name or `-`) and `input_shape`
+    the --input, if any: the header's command must work as printed."""
+    refuse_totals_layer(analysis)
+    command = shlex.quote(network) if network.isprintable() else "NETWORK_FILE"
+    if input_shape and input_shape.isprintable():
+        command += " --input " + shlex.quote(input_shape)
     lines = [
         "# " + _("Answers for {name} (input {shape}).").format(name=analysis.name, shape=dims_text(analysis.input)),
-        "# " + _("Fill in the values; a blank one is not graded. Numbers may be written 122,304 or (5*5+1)*6;"),
+        "# " + _("Fill in every value: a blank one counts as not answered (delete the questions you do not ask)."),
+        "# " + _("Numbers may be written 122,304 or (5*5+1)*6;"),
         "# " + _("output as 6x28x28 (C×H×W), 28x28x6 (H×W×C) or [6, 28, 28]; rf as one size or [h, w]."),
-        "# " + _("Check with: cnncalc check {name} THIS_FILE").format(name=analysis.name),
+        "# " + _("Check with: cnncalc check {name} THIS_FILE").format(name=command),
     ]
     for r in analysis.layers:
-        lines.append(f"{_yaml_key(r.name)}:")
+        lines.append(f"{yaml_key(r.name)}:")
         lines += [f"  {q}:" for q in TEMPLATE_QUANTITIES]
     lines.append(f"{TOTALS_KEY}:")
     lines += [f"  {q}:" for q in TEMPLATE_TOTALS]
     return "\n".join(lines) + "\n"
 
 
-def _yaml_key(name: str) -> str:
-    import re
-    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name) and name not in (
-        "totals", "null", "true", "false", "yes", "no", "on", "off")  # words YAML would read as something else
-    return name if plain else f'"{name}"'
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def yaml_key(name: str) -> str:
+    """`name` as a YAML mapping key that reads back as exactly `name`: plain when YAML would read it
+    as that string (not `Yes`, `NULL`, `Off`, `1e3`), else double-quoted with every `"`, `\\` and
+    non-printable character escaped."""
+    if _PLAIN_KEY.fullmatch(name) and Resolver().resolve(ScalarNode, name, (True, False)) == _STR_TAG:
+        return name
+    return '"' + "".join(_escaped(c) for c in name) + '"'
+
+
+def _escaped(c: str) -> str:
+    if c in '"\\':
+        return "\\" + c
+    if c.isprintable() and c not in "\x85\u2028\u2029\ufeff":  # YAML line breaks and BOM, printable to Python
+        return c
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 assert set(TEMPLATE_QUANTITIES) <= set(QUANTITIES) and set(TEMPLATE_TOTALS) <= set(TOTAL_QUANTITIES)
