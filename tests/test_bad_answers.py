@@ -19,7 +19,7 @@ from cnncalc.network import load, loads
 from pathlib import Path
 
 CORPUS = Path(__file__).parent / "bad_answers"
-ACCEPTED = "write a whole number (122304, 122,304 or 122_304) or arithmetic with + - * / ( )"
+ACCEPTED = "accepted: 122304, 122,304, 122_304 or arithmetic with + - * / ( ) such as (5*5+1)*6"
 
 # file: [(line:col, fragments), …], one entry per error line, in order
 CASES: dict[str, list[tuple[str, list[str]]]] = {
@@ -113,7 +113,7 @@ def test_error_messages_in_chinese(runner, monkeypatch):
     r = runner.invoke(main, ["check", "lenet5-1998", "space-in-number.yaml", "--lang", "zh"])
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.startswith("error: space-in-number.yaml:2:16: '122 304' 的数字中间有空格")
-    assert "请写整数" in r.stderr
+    assert "可接受：122304" in r.stderr
 
 
 # -- blank submissions ---------------------------------------------------------------------

@@ -55,7 +55,7 @@ def _written(lines: list[str], where: Where | None, pattern: re.Pattern) -> str 
 
 
 def _accepted() -> str:
-    return _("write a whole number (122304, 122,304 or 122_304) or arithmetic with + - * / ( ), such as (5*5+1)*6")
+    return _("accepted: 122304, 122,304, 122_304 or arithmetic with + - * / ( ) such as (5*5+1)*6")
 
 
 _SUFFIX = {"k": 1000, "K": 1000, "M": 1000**2, "G": 1000**3}
@@ -80,7 +80,8 @@ def _problem(text: str, why: str) -> str:
             raw=raw, alt=f"{int(suffixed.group(1)) * _SUFFIX[suffixed.group(2)]:,}")
     if re.search(r"\d\s*[A-Za-z]", text):
         return _("'{raw}' has a letter after a number (60k and 1e3 are not accepted)").format(raw=raw)
-    return _("cannot read '{raw}' as a number: {why}").format(raw=raw, why=why)
+    # `why` (the arithmetic parser's message) quotes the text again: here its start is enough
+    return _("cannot read '{raw}' as a number: {why}").format(raw=cut(text, 20), why=why)
 
 
 def _number(raw: object, where: Where | None, written: str | None = None) -> int:

@@ -248,13 +248,14 @@ def template(analysis: Analysis, network: str, input_shape: str | None = None) -
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = Resolver()  # the implicit types the answers reader resolves plain scalars to
 
 
 def yaml_key(name: str) -> str:
     """`name` as a YAML mapping key that reads back as exactly `name`: plain when YAML would read it
     as that string (not `Yes`, `NULL`, `Off`, `1e3`), else double-quoted with every `"`, `\\` and
     non-printable character escaped."""
-    if _PLAIN_KEY.fullmatch(name) and Resolver().resolve(ScalarNode, name, (True, False)) == _STR_TAG:
+    if _PLAIN_KEY.fullmatch(name) and _RESOLVER.resolve(ScalarNode, name, (True, False)) == _STR_TAG:
         return name
     return '"' + "".join(_escaped(c) for c in name) + '"'
 
