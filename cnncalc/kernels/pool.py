@@ -107,14 +107,69 @@ def global_max_pool(x: np.ndarray) -> np.ndarray:
     return x.max(axis=(2, 3), keepdims=True)
 
 
-def adaptive_avg_pool2d(x: np.ndarray, size) -> np.ndarray:
-    """PyTorch's AdaptiveAvgPool2d: window i spans [⌊i·in/out⌋, ⌈(i+1)·in/out⌉)."""
-    n, c, h, w = x.shape
+def _adaptive_windows(size: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive windows along one axis: window i starts at ⌊i·size/n⌋ and ends at
+    ⌈(i+1)·size/n⌉; their starts and lengths."""
+    i = np.arange(n_out, dtype=np.int64)
+    starts = (i * size) // n_out
+    return starts, -(-((i + 1) * size) // n_out) - starts
+
+
+def _adaptive_sum(x: np.ndarray, axis: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sums of the adaptive windows along `axis`, and their lengths. One gather per tap (the
+    k-th element of every window still that long), added in order, so the sum is a plain running
+    sum as PyTorch's; the taps number about size/n_out + 1, each gathers n_out elements per row:
+    work in proportion to size + n_out, no Python loop over output cells."""
+    size = x.shape[axis]
+    starts, lengths = _adaptive_windows(size, n_out)
+    if size % n_out == 0:  # windows side by side, none shared: one reshape and a sum
+        return x.reshape(*x.shape[:axis], n_out, size // n_out, *x.shape[axis + 1:]).sum(axis=axis + 1), lengths
+    steps = np.unique(np.diff(starts))
+    index: list = [slice(None)] * x.ndim
+
+    def tap(k: int) -> np.ndarray:
+        """Element k of every window: a strided slice when the windows start at one step."""
+        if len(steps) != 1 or steps[0] == 0:
+            return np.take(x, starts + k, axis=axis)
+        step = int(steps[0])
+        index[axis] = slice(k, k + step * (n_out - 1) + 1, step)
+        return x[tuple(index)]
+
+    out = tap(0).copy()  # every window holds at least one element
+    for k in range(1, int(lengths.max())):
+        longer = np.flatnonzero(lengths > k)
+        if len(longer) == n_out:
+            out += tap(k)
+        else:
+            index[axis] = longer
+            out[tuple(index)] += np.take(x, starts[longer] + k, axis=axis)
+    return out, lengths
+
+
+def _adaptive_w_first(h: int, w: int, oh: int, ow: int) -> bool:
+    """Reduce W first when that leaves the smaller intermediate (h·ow against oh·w values)."""
+    return h * ow <= oh * w
+
+
+def adaptive_scratch_bytes(in_shape, size, itemsize: int, batch: int = 1) -> int:
+    """Bytes adaptive_avg_pool2d allocates beyond its output: the intermediate of the first axis's
+    sums and one tap gathered into it, then one gather of the second axis's taps."""
+    c, h, w = in_shape[-3:]
     oh, ow = size
-    out = np.empty((n, c, oh, ow), dtype=x.dtype)
-    for i in range(oh):
-        h0, h1 = (i * h) // oh, -(-((i + 1) * h) // oh)
-        for j in range(ow):
-            w0, w1 = (j * w) // ow, -(-((j + 1) * w) // ow)
-            out[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
+    middle = h * ow if _adaptive_w_first(h, w, oh, ow) else oh * w
+    return batch * c * (2 * middle + oh * ow) * itemsize
+
+
+def adaptive_avg_pool2d(x: np.ndarray, size) -> np.ndarray:
+    """PyTorch's AdaptiveAvgPool2d: window i spans [⌊i·in/out⌋, ⌈(i+1)·in/out⌉). Separable: the
+    window sums along one axis, then along the other, divided by the window's rows × columns."""
+    _, _, h, w = x.shape
+    oh, ow = size
+    if _adaptive_w_first(h, w, oh, ow):
+        across, cols = _adaptive_sum(x, 3, ow)
+        out, rows = _adaptive_sum(across, 2, oh)
+    else:
+        down, rows = _adaptive_sum(x, 2, oh)
+        out, cols = _adaptive_sum(down, 3, ow)
+    out /= np.outer(rows, cols).astype(out.dtype)
     return out
