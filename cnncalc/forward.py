@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import time
+import zipfile
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -24,9 +26,11 @@ from .analysis import analyse
 from .errors import CnnError, Where
 from .graph import Graph, iter_layers, walk
 from .kernels.conv import col_buffer_bytes
+from .kernels.pool import BLOCK_BYTES, adaptive_scratch_bytes
 from .layers import Layer
 from .layers.conv import Conv2d
 from .layers.normalization import BatchNorm
+from .quoting import cut
 from .records import Analysis
 from .weights import FILE, INLINE, FileMatch, check_arrays, describe, match_file
 from .weights import notes as partial_notes
@@ -160,6 +164,25 @@ def match_weights(graph: Graph, analysis: Analysis, names) -> FileMatch:
     return match_file(names, wanted, inline)
 
 
+def check_weights_file(graph: Graph, analysis: Analysis, shapes: dict[str, tuple[int, ...]],
+                       partial_weights: bool, weights_file: str | None) -> FileMatch:
+    """A weights file's names and shapes against the network, before anything runs (and, from the
+    CLI, before the file's data is read: `shapes` may come from the headers). A name that matches
+    nothing would leave a layer on random weights while every row still shows ✓."""
+    match = match_weights(graph, analysis, shapes)
+    if not match.complete and not partial_weights:
+        raise CnnError(describe(match), Where(weights_file) if weights_file else None)
+    inputs = {r.name: tuple(r.input) for r in analysis.layers}
+    for layer in iter_layers(graph.nodes):
+        if layer.name not in inputs:
+            continue
+        wanted = layer.weight_shapes(inputs[layer.name])
+        given = {n: tuple(shapes[f"{layer.name}.{n}"]) for n in wanted if f"{layer.name}.{n}" in shapes}
+        if given:
+            check_arrays(wanted, given, FILE, layer.where, layer.name, bias_option="bias" in layer.options)
+    return match
+
+
 def trainable_elements(layer: Layer, arrays: dict[str, np.ndarray], in_shape) -> int:
     """The weights that actually take part and train (a connection table masks the rest)."""
     total = 0
@@ -171,6 +194,136 @@ def trainable_elements(layer: Layer, arrays: dict[str, np.ndarray], in_shape) ->
         else:
             total += arrays[name].size
     return total
+
+
+# -- arrays read from files -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArrayHeader:
+    """What a .npy header declares, read before any of the data is."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _kind_words(dtype: np.dtype) -> str:
+    if dtype.fields:
+        return f"structured records (fields {cut(', '.join(dtype.fields), 40)})"
+    words = {"c": "complex", "U": "text", "S": "bytes", "O": "Python object", "b": "true/false",
+             "M": "date", "m": "time-span", "V": "raw bytes"}
+    return f"{words.get(dtype.kind, 'non-numeric')} ({dtype})"
+
+
+def read_header(f: BinaryIO, what: str, size: int) -> ArrayHeader:
+    """The header of the .npy array at `f`'s position (`size` bytes from there): magic, version,
+    shape, dtype; refused when the dtype is not real numbers or the data the header declares is
+    longer than what follows it (a header can declare terabytes: nothing is allocated here).
+    `what` starts the message ('array `conv1.weight`' inside an archive, else empty)."""
+    fmt = np.lib.format
+    lead = f"{what}: " if what else ""
+    if size == 0:
+        raise CnnError(f"{lead}the file is empty; save the array with numpy.save")
+    try:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} (structured records with UTF-8 "
+                             "field names), not a plain array")
+    except (ValueError, EOFError, OSError, SyntaxError) as exc:
+        raise CnnError(f"{lead}not a NumPy .npy array: {cut(exc, 80)}; save the array with numpy.save") from None
+    if dtype.kind not in "iuf":
+        raise CnnError(f"{lead}the array holds {_kind_words(dtype)} values; give real numbers (float32 or "
+                       "float64)")
+    header = ArrayHeader(tuple(shape), dtype, fortran)
+    left = size - f.tell()
+    if header.nbytes > left:
+        raise CnnError(f"{lead}the header declares a {'×'.join(map(str, shape)) or '0-d'} {dtype} array "
+                       f"({_fmt_bytes(header.nbytes)}) but only {left:,} bytes follow it; the file is cut short "
+                       "or was not written by numpy.save")
+    return header
+
+
+def _open_regular(path: str) -> tuple[BinaryIO, int]:
+    """`path` opened for reading when it is a regular file (a FIFO would block, a device never end)."""
+    try:
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            raise CnnError("not a regular file (a directory, pipe or device); give a .npy or .npz file",
+                           Where(cut(path, 100)))
+        return open(path, "rb"), status.st_size
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "cannot be opened"
+        raise CnnError(f"{why.lower()}; give the path of an existing file", Where(cut(path, 100))) from None
+
+
+def read_npy_header(path: str) -> ArrayHeader:
+    """The input array's header, checked: real numbers, (N, C, H, W) or (C, H, W), no empty axis."""
+    f, size = _open_regular(path)
+    with f:
+        try:
+            header = read_header(f, "", size)
+        except CnnError as exc:
+            raise exc.at(Where(cut(path, 100))) from None
+    shape = header.shape
+    if len(shape) not in (3, 4) or 0 in shape:
+        got = "a 0-d array (one number)" if not shape else f"{'×'.join(map(str, shape))}"
+        raise CnnError(f"the input array is {got}; it must be (N, C, H, W) or (C, H, W) with every size ≥ 1",
+                       Where(cut(path, 100)))
+    return header
+
+
+def load_npy(path: str) -> np.ndarray:
+    """The array whose header read_npy_header checked (and the memory guard allowed)."""
+    f, _ = _open_regular(path)
+    with f:
+        try:
+            return np.load(f, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise CnnError(f"cannot read it as a .npy array: {cut(exc, 80)}", Where(cut(path, 100))) from None
+
+
+def read_npz_headers(path: str) -> dict[str, ArrayHeader]:
+    """Every array's header in a .npz archive, by name, checked as read_header checks one; the
+    archive's members are read only as far as their headers."""
+    f, _ = _open_regular(path)
+    where = Where(cut(path, 100))
+    headers: dict[str, ArrayHeader] = {}
+    with f:
+        try:
+            archive = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            raise CnnError("not a .npz archive (not a zip file); save the weights with numpy.savez", where) from None
+        with archive:
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                if name == info.filename:
+                    raise CnnError(f"`{cut(info.filename)}` in the archive is not a .npy array; save the weights "
+                                   "with numpy.savez", where)
+                try:
+                    with archive.open(info) as member:
+                        headers[name] = read_header(member, f"array `{cut(name)}`", info.file_size)
+                except CnnError as exc:
+                    raise exc.at(where) from None
+                except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:
+                    raise CnnError(f"array `{cut(name)}` cannot be read from the archive: {cut(exc, 80)}",
+                                   where) from None
+    return headers
+
+
+def load_npz(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an archive whose headers read_npz_headers checked."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CnnError(f"cannot read it as a .npz archive: {cut(exc, 80)}", Where(cut(path, 100))) from None
 
 
 # -- memory ---------------------------------------------------------------------------------------
@@ -188,25 +341,74 @@ def available_memory() -> int:
         return 8 << 30
 
 
-def estimate_peak_bytes(graph: Graph, analysis: Analysis, batch: int, itemsize: int) -> int:
-    """Activations kept + the largest column buffer + the weights.
+def scratch_bytes(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...], itemsize: int,
+                  batch: int) -> int:
+    """Bytes a layer's kernel allocates beyond its input and output, for the buffers that grow with
+    its options: conv's column matrix (cnncalc.kernels.conv says how much), LRN's copy of the squares
+    padded by size − 1 channels plus its sum and two temporaries, a pooling's block of partial sums
+    (kernels.pool: at least one plane of H×OW), adaptive pooling's first-axis sums."""
+    kind = layer.kind
+    if kind == "conv" and len(in_shape) == 3:
+        return col_buffer_bytes(in_shape, layer.weight_shapes(in_shape)["weight"], layer.output(in_shape).axes,
+                                layer.dilation, itemsize, batch)
+    if kind == "lrn":
+        rest = math.prod(in_shape[1:])
+        return batch * (in_shape[0] + layer.size - 1 + 3 * in_shape[0]) * rest * itemsize
+    if kind in ("maxpool", "avgpool", "subsample") and len(in_shape) == 3:
+        c, h, w = in_shape
+        planes = min(max(1, BLOCK_BYTES // max(1, h * w * itemsize)), batch * c)
+        return planes * h * out_shape[2] * itemsize
+    if kind == "adaptiveavgpool":
+        return adaptive_scratch_bytes(in_shape, out_shape[1:], itemsize, batch)
+    return 0
+
+
+@dataclass(frozen=True)
+class PeakEstimate:
+    total: int
+    scratch: int  # the largest kernel scratch, in `total`
+    scratch_layer: str | None
+
+
+def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int) -> PeakEstimate:
+    """Activations kept + the largest kernel scratch buffer + the weights.
 
     At any moment the walker holds a layer's input and output plus, inside a residual or concat,
     the merge input and the finished branches; three times the largest activation bounds that for
     chains and residual nets, and the concat's own output covers Inception-style branching."""
     acts = [math.prod(r.output) for r in analysis.layers] + [math.prod(graph.input_shape)]
     biggest = sorted(acts, reverse=True)[:3]
-    col = 0
+    scratch, scratch_layer = 0, None
     by_name = {layer.name: layer for layer in iter_layers(graph.nodes)}
     for r in analysis.layers:
-        if r.type == "conv" and len(r.input) == 3:
-            layer = by_name.get(r.name)
-            if layer is None:
-                continue
-            col = max(col, col_buffer_bytes(r.input, layer.weight_shapes(r.input)["weight"], layer.output(r.input).axes,
-                                            layer.dilation, itemsize, batch))
+        layer = by_name.get(r.name)
+        if layer is None:
+            continue
+        b = scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, batch)
+        if b > scratch:
+            scratch, scratch_layer = b, r.name
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
-    return sum(biggest) * batch * itemsize + col + weights
+    return PeakEstimate(sum(biggest) * batch * itemsize + scratch + weights, scratch, scratch_layer)
+
+
+def guard_memory(graph: Graph, analysis: Analysis, batch: int, itemsize: int, max_memory: int | None,
+                 extra: int = 0, extra_what: str = "") -> int:
+    """The estimated peak (plus `extra` bytes: arrays read from files and kept beside their
+    converted copies); a CnnError before anything is allocated when it exceeds `max_memory`
+    (default: half the available memory)."""
+    peak = estimate_peak(graph, analysis, batch, itemsize)
+    limit = max_memory if max_memory is not None else available_memory() // 2
+    if peak.total + extra > limit:
+        parts = "activations kept + weights"
+        if peak.scratch_layer:
+            parts += f" + the largest kernel scratch buffer ({_fmt_bytes(peak.scratch)}, in {peak.scratch_layer})"
+        if extra:
+            parts += f" + {extra_what} ({_fmt_bytes(extra)})"
+        raise CnnError(
+            f"the forward pass would need about {_fmt_bytes(peak.total + extra)} ({parts}) but the limit is "
+            f"{_fmt_bytes(limit)}; use a smaller --batch (now {batch}) or a smaller --input C,H,W, or raise "
+            f"--max-memory")
+    return peak.total
 
 
 def _fmt_bytes(n: float) -> str:
@@ -215,6 +417,10 @@ def _fmt_bytes(n: float) -> str:
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1024
     return str(n)
+
+
+def nonfinite_count(a: np.ndarray) -> int:
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
 
 
 # -- the walker -----------------------------------------------------------------------------------
@@ -230,6 +436,7 @@ class _Runner:
         self.on_layer = on_layer
         self.records: list[ForwardRecord] = []
         self.weights: dict[str, np.ndarray] = {}
+        self.nonfinite: tuple[str, int, int] | None = None  # (layer, values, of how many)
 
     def shape(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(x.shape[1:])
@@ -252,6 +459,7 @@ class _Runner:
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
         y = y.astype(self.dtype, copy=False)
+        self._count_nonfinite(layer.name, y)
         self._record(layer, y, trainable_elements(layer, arrays, in_shape), time.perf_counter() - start)
         return y
 
@@ -265,8 +473,15 @@ class _Runner:
             y = layer.forward(xs, {}, in_place=True) if in_place else layer.forward(xs, {})
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
+        self._count_nonfinite(layer.name, y)
         self._record(layer, y, 0, time.perf_counter() - start)
         return y
+
+    def _count_nonfinite(self, name: str, y: np.ndarray) -> None:
+        """The first layer whose output holds inf or NaN (values beyond the dtype's range, or inf − inf
+        after them), counted once for a note; the layers after it carry them on."""
+        if self.nonfinite is None and not np.isfinite(y.sum(dtype=np.float64)):
+            self.nonfinite = (name, nonfinite_count(y), y.size)
 
     def _record(self, layer: Layer, y: np.ndarray, params: int, seconds: float) -> None:
         rec = self.expected.get(layer.name)
@@ -302,13 +517,7 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
                            f"N×{'×'.join(map(str, graph.input_shape))}; pass --input C,H,W to match it")
         batch = x.shape[0]
     analysis = analyse(graph, batch=batch, dtype_bytes=np_dtype.itemsize)
-    peak = estimate_peak_bytes(graph, analysis, batch, np_dtype.itemsize)
-    limit = max_memory if max_memory is not None else available_memory() // 2
-    if peak > limit:
-        raise CnnError(
-            f"the forward pass would need about {_fmt_bytes(peak)} (activations kept + the largest im2col "
-            f"buffer + weights) but the limit is {_fmt_bytes(limit)}; use a smaller --batch (now {batch}) or "
-            f"a smaller --input C,H,W, or raise --max-memory")
+    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory)
     if x is None:
         if graph.input_data is not None:
             x = np.broadcast_to(np.asarray(graph.input_data, dtype=np.float64), (batch, *graph.input_shape))
@@ -316,19 +525,26 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
             x = rng.standard_normal((batch, *graph.input_shape))
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise CnnError(f"the input array holds {x.dtype} values; give numbers (float32 or float64)")
-    x = np.ascontiguousarray(x, dtype=np_dtype)
     notes = []
     if weights is not None:
-        # Checked before anything runs: a name that matches nothing would leave a layer on random
-        # weights while every row still shows ✓.
-        match = match_weights(graph, analysis, weights)
-        if not match.complete and not partial_weights:
-            raise CnnError(describe(match), Where(weights_file) if weights_file else None)
-        notes += partial_notes(match)
+        notes += partial_notes(check_weights_file(graph, analysis, {k: np.shape(v) for k, v in weights.items()},
+                                                  partial_weights, weights_file))
     expected = {r.name: r for r in analysis.layers}
     runner = _Runner(expected, rng, np_dtype, weights, on_layer)
-    start = time.perf_counter()
-    out = walk(graph.nodes, x, runner)
-    seconds = time.perf_counter() - start
+    # Values beyond the dtype's range become inf, and inf − inf NaN, as IEEE arithmetic says: not a
+    # warning on stderr per kernel, but one counted note in the report.
+    with np.errstate(all="ignore"):
+        x = np.ascontiguousarray(x, dtype=np_dtype)
+        bad_input = nonfinite_count(x)
+        start = time.perf_counter()
+        out = walk(graph.nodes, x, runner)
+        seconds = time.perf_counter() - start
+    if bad_input:
+        notes.append(f"{bad_input:,} of the input's {x.size:,} values are inf or NaN (beyond {dtype}'s range, "
+                     "or so in the array given); the layers carry them on")
+    elif runner.nonfinite is not None:
+        name, count, size = runner.nonfinite
+        notes.append(f"{count:,} of {size:,} values overflowed to inf or NaN in layer {name} (beyond {dtype}'s "
+                     "range, or inf − inf after it); the layers after it carry them on")
     return ForwardResult(graph.name, batch, dtype, runner.records, out, seconds, peak, analysis, notes,
                          runner.weights)

@@ -117,7 +117,7 @@ def test_every_builtin_runs(runner):
         res = runner.invoke(main, args)
         assert res.exit_code == 0, (name, res.output)
         if name in small:
-            assert "instead of the declared one" in res.output
+            assert f"run at input {small[name].replace(',', '×')} instead of the declared 3×224×224" in res.output
 
 
 # -- whole networks against PyTorch -----------------------------------------------------------

@@ -1,16 +1,23 @@
 """`cnncalc forward`: run the network on real arrays (NumPy) and check the engine's numbers."""
 from __future__ import annotations
 
+import math
+import os
 import sys
+from typing import Callable
 
 import click
 
-from ..errors import CnnError, ExitCode
+from ..errors import CnnError, ExitCode, Where
+from ..network import Network, load, loads
+from ..quoting import cut
 from ..render import FORMATS
-from .common import emit, open_network, parse_input_shape
+from ..yaml_source import read_stdin_text
+from .common import emit, parse_input_shape
 
 # Show a progress bar when the run is likely to take more than about a second.
 PROGRESS_MACS = 3_000_000_000
+MAX_SEED = 2**63 - 1
 
 
 def _parse_bytes(value: str | None) -> int | None:
@@ -25,9 +32,54 @@ def _parse_bytes(value: str | None) -> int | None:
         n = float(number)
     except ValueError:
         n = -1
-    if n <= 0 or unit not in units:
-        raise CnnError(f"--max-memory must be a size such as 4G, 512M or 1000000, got '{value}'")
+    # float() also reads nan, inf and 1e999 (inf): a limit must be a finite number of bytes ≥ 1
+    if not math.isfinite(n) or unit not in units or n * units[unit] < 1:
+        raise CnnError(f"--max-memory must be a size such as 4G, 512M or 1000000 (at least 1 byte), "
+                       f"got '{cut(value)}'")
     return int(n * units[unit])
+
+
+def _parse_seed(value: str) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_SEED):
+        raise CnnError(f"--seed must be a whole number from 0 to 2^63 − 1, got '{cut(value)}'")
+    return int(text)
+
+
+def _check_save_path(path: str) -> None:
+    """Before the run: the output goes to exactly this path, so it must name a .npy file in a
+    directory that exists (NumPy itself would append .npy to any other name)."""
+    where = Where(cut(path, 100))
+    if not path.lower().endswith(".npy"):
+        raise CnnError("--save-output writes NumPy's .npy format; give a name ending in .npy (such as y.npy)",
+                       where)
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise CnnError(f"--save-output: there is no directory '{cut(parent)}'; create it or save elsewhere", where)
+    if os.path.isdir(path):
+        raise CnnError("--save-output names a directory; give a file name ending in .npy", where)
+
+
+def _save(path: str, array) -> None:
+    import numpy as np
+
+    try:
+        with open(path, "wb") as f:
+            np.save(f, array)
+    except OSError as exc:
+        raise CnnError(f"--save-output cannot write it: {exc.strerror or exc}", Where(cut(path, 100))) from None
+
+
+def _builder(file: str) -> Callable[[tuple[int, ...] | None], Network]:
+    """FILE read once (standard input can be read only once): the network built at an input shape."""
+    if file == "-":
+        text = read_stdin_text()
+        return lambda shape: loads(text, "<stdin>", shape)
+    return lambda shape: load(file, shape)
+
+
+def _shape(shape) -> str:
+    return "×".join(map(str, shape))
 
 
 @click.command()
@@ -35,21 +87,23 @@ def _parse_bytes(value: str | None) -> int | None:
 @click.option("--input", "input_shape", metavar="C,H,W|FILE.npy",
               help="Override the input shape, or run on this array (a .npy file, as --input-file).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random input and weights.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
-@click.option("--input-file", "--input-npy", "input_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--seed", default="0", show_default=True, metavar="S",
+              help="Seed of the random input and weights: a whole number from 0 to 2^63 − 1.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True,
+              help="Array type of the input, weights and every layer's output.")
+@click.option("--input-file", "--input-npy", "input_file", metavar="FILE.npy",
               help="Input array (.npy), (N, C, H, W) or (C, H, W); default: the YAML's input_data or seeded random.")
-@click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--weights", "weights_file", metavar="FILE.npz",
               help="Weights (.npz) named by layer path: conv1.weight, layer1.0.bn1.running_var, …; every array "
                    "must match a layer and every layer with weights must get them (else exit 2).")
 @click.option("--partial-weights", is_flag=True,
               help="Allow a --weights file that leaves layers out or has arrays no layer takes: those "
                    "layers are initialised from --seed, and the report says which.")
-@click.option("--save-output", type=click.Path(dir_okay=False), help="Write the network's output array (.npy).")
+@click.option("--save-output", metavar="FILE.npy", help="Write the network's output array to FILE.npy.")
 @click.option("--max-memory", metavar="SIZE",
               help="Refuse runs estimated above this (default: half the available memory).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: str, input_file: str | None,
+def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: str, input_file: str | None,
             weights_file: str | None, partial_weights: bool, save_output: str | None, max_memory: str | None,
             fmt: str) -> None:
     """Run FILE on real arrays (NumPy) and check every layer against the analysis engine.
@@ -64,61 +118,85 @@ def forward(file: str, input_shape: str | None, batch: int, seed: int, dtype: st
     """
     import numpy as np
 
-    from ..forward import run_forward
+    from .. import forward as fw
     from ..render.forward_view import render_forward
 
+    # Every option is checked before FILE is read or anything is allocated.
     limit = _parse_bytes(max_memory)
+    seed_value = _parse_seed(seed)
+    if save_output is not None:
+        _check_save_path(save_output)
     if input_shape is not None and input_shape.lower().endswith(".npy"):
         if input_file is not None:
             raise CnnError("give the input array once: --input FILE.npy or --input-file FILE.npy")
         input_file, input_shape = input_shape, None
-    net = open_network(file, input_shape)
-    x = None
+    override = parse_input_shape(input_shape)
+    build = _builder(file)
+    net = build(override)
+    notes = []
+    if override is not None:
+        try:
+            declared = build(None).graph.input_shape
+        except CnnError:
+            declared = None
+        if override != declared:
+            said = _shape(declared) if declared else "one"
+            notes.append(f"run at input {_shape(override)} instead of the declared {said}")
+    itemsize = np.dtype(dtype).itemsize
+    extra, extra_what = 0, []
+    header = None
     if input_file is not None:
-        try:
-            x = np.load(input_file, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise CnnError(f"cannot read {input_file} as a .npy array: {exc}") from None
-        if input_shape is None and x.ndim in (3, 4) and tuple(x.shape[-3:]) != net.graph.input_shape:
-            net = open_network(file, ",".join(map(str, x.shape[-3:])))
-    weights = None
+        # The header first: its shape decides the network's input and the memory the data needs.
+        header = fw.read_npy_header(input_file)
+        chw = header.shape[-3:]
+        if override is None and chw != net.graph.input_shape:
+            notes.append(f"run at input {_shape(chw)} (the input array's) instead of the declared "
+                         f"{_shape(net.graph.input_shape)}")
+            net = build(chw)
+        elif chw != net.graph.input_shape:
+            raise CnnError(f"the input array is {_shape(header.shape)}, but --input says {_shape(override)}; "
+                           "give one of them to match the other", Where(cut(input_file, 100)))
+        batch = header.shape[0] if len(header.shape) == 4 else 1
+        if header.dtype.itemsize != itemsize or header.dtype.kind != "f" or header.fortran_order:
+            extra += header.nbytes  # kept beside its converted copy
+            extra_what.append("the input array as read")
+    headers = None
     if weights_file is not None:
-        try:
-            with np.load(weights_file, allow_pickle=False) as z:
-                weights = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise CnnError(f"cannot read {weights_file} as a .npz archive: {exc}") from None
+        headers = fw.read_npz_headers(weights_file)
+        extra += sum(h.nbytes for h in headers.values())
+        extra_what.append("the weights file's arrays")
     analysis = net.analyse(batch=batch)
-    layers = len(analysis.layers)
-    on_layer = None
+    if headers is not None:
+        fw.check_weights_file(net.graph, analysis, {k: h.shape for k, h in headers.items()}, partial_weights,
+                              weights_file)
+    fw.guard_memory(net.graph, analysis, batch, itemsize, limit, extra, " + ".join(extra_what))
+    x = fw.load_npy(input_file) if input_file is not None else None
+    weights = fw.load_npz(weights_file) if weights_file is not None else None
     progress = None
+    on_layer = None
     if analysis.totals.macs >= PROGRESS_MACS and fmt == "table":
+        from rich.console import Console
         from rich.progress import Progress
-        progress = Progress(transient=True, console=None)
-        task = progress.add_task(f"forward {net.name}", total=layers)
-        on_layer = lambda _name: progress.advance(task)  # noqa: E731
-        progress.start()
+
+        # On standard error, and started by the first layer: a run refused before it starts
+        # prints nothing but its error line.
+        progress = Progress(transient=True, console=Console(stderr=True))
+        task = progress.add_task(f"forward {net.name}", total=len(analysis.layers))
+
+        def on_layer(_name: str) -> None:
+            progress.start()  # a no-op once started
+            progress.advance(task)
     try:
-        result = run_forward(net.graph, x, weights, batch, seed, dtype, limit, on_layer, partial_weights,
-                             weights_file)
+        result = fw.run_forward(net.graph, x, weights, batch, seed_value, dtype, limit, on_layer, partial_weights,
+                                weights_file)
     finally:
         if progress is not None:
             progress.stop()
-    notes = []
-    if input_shape is not None and parse_input_shape(input_shape) != _declared_input(file):
-        notes.append(f"run at input {input_shape} instead of the declared one")
     if save_output:
-        np.save(save_output, result.output)
+        _save(save_output, result.output)
         notes.append(f"output saved to {save_output}")
     emit(render_forward(result, fmt, notes))
     sys.exit(ExitCode.OK if result.ok else ExitCode.CHECK_FAILED)
-
-
-def _declared_input(file: str):
-    try:
-        return open_network(file, None).graph.input_shape if file != "-" else None
-    except CnnError:
-        return None
 
 
 commands = [forward]

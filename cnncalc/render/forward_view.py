@@ -30,6 +30,15 @@ def _values(output) -> list | None:
     return output.tolist()
 
 
+def _json_values(output) -> list:
+    """The values with inf and NaN as null: JSON has no such numbers (the notes count them)."""
+    import numpy as np
+
+    values = output.astype(object)
+    values[~np.isfinite(output)] = None
+    return values.tolist()
+
+
 def _map_lines(output) -> list[str]:
     """The output of sample 0: each (H, W) map as aligned rows, or the vector on one line."""
     sample = output[0]
@@ -63,8 +72,8 @@ def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
             "notes": notes,
         }
         if values is not None:
-            doc["output"] = values
-        return json.dumps(doc, indent=2, ensure_ascii=False)
+            doc["output"] = _json_values(result.output)
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
