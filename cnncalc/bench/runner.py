@@ -4,6 +4,7 @@ of each case, then times it, measures the GEMM limit for the same M, N, K, and r
 from __future__ import annotations
 
 import gc
+import math
 import statistics
 import time
 import tracemalloc
@@ -12,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import CnnError
 from . import impls
 from .machine import Machine, machine_info
 from .suite import Case
@@ -120,6 +122,45 @@ def _kept_scratch_bytes(case: Case) -> int:
     n, c, h, w = case.shape
     weight = (case.filters, c // case.groups, *case.kernel)
     return col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize, n)
+
+
+def case_bytes(case: Case, impl_names=IMPL_ORDER) -> int:
+    """The most a case holds at once, estimated before anything is allocated: its arrays (the input
+    drawn in float64, then converted), two outputs (a result and the one being timed), then the
+    largest of what one step adds: the textbook's column matrix and its transposed copy beside the
+    padded input, cnncalc's kept conv buffers, the GEMM limit's three matrices (drawn in float64)."""
+    itemsize = np.dtype(case.dtype).itemsize
+    x = math.prod(case.shape)
+    weights = 0 if case.layer == "pool" else case.filters * math.prod(case.shape[1:]) // case.groups
+    held = x * (8 + itemsize) + weights * itemsize + 2 * math.prod(case.out_shape()) * itemsize
+    steps = [0]
+    if case.layer != "dense" and "im2col-textbook" in impl_names:
+        n, c, h, w = case.shape
+        t, b, l, r = case.padding
+        (kh, kw), (ho, wo) = case.kernel, case.out_hw()
+        steps.append((2 * n * c * kh * kw * ho * wo + n * c * (h + t + b) * (w + l + r)) * itemsize)
+    if "im2col" in impl_names:
+        steps.append(_kept_scratch_bytes(case))
+    mnk = case.gemm_mnk()
+    if mnk is not None:
+        m, n_, k, _ = mnk
+        steps.append((m * k + k * n_) * (8 + itemsize) + m * n_ * itemsize)
+    return held + max(steps)
+
+
+def guard_memory(cases: list[Case], impl_names=IMPL_ORDER, limit: int | None = None) -> None:
+    """A CnnError before anything is allocated when a case would need more than `limit` (default:
+    half the available memory, as `cnncalc forward`)."""
+    from ..forward import _fmt_bytes, available_memory
+
+    limit = limit if limit is not None else available_memory() // 2
+    for case in cases:
+        need = case_bytes(case, impl_names)
+        if need > limit:
+            raise CnnError(f"the bench case {case.name} would need about {_fmt_bytes(need)} (its input, weights and "
+                           f"outputs, then the largest of the textbook's columns, the kernels' buffers and the GEMM "
+                           f"check) but the limit is {_fmt_bytes(limit)} (half the available memory); give a "
+                           "smaller --shape")
 
 
 def gemm_gflops(m: int, n: int, k: int, dtype: str, repeat: int, groups: int = 1) -> float:

@@ -66,14 +66,19 @@ def _custom_case(layer: str, shape: str, filters: int | None, kernel: str, strid
               help="Which layers of the suite to time (or which kind --shape is).")
 @click.option("--shape", metavar="N,C,H,W", help="Time one layer instead of the suite (N,IN for dense).")
 @click.option("--filters", type=click.IntRange(min=1), help="Output channels (conv) or features (dense).")
-@click.option("--kernel", default="3", show_default=True, metavar="K|KH,KW")
-@click.option("--stride", metavar="S|SH,SW", help="[default: 1; the kernel for pool]")
-@click.option("--padding", default="0", show_default=True, metavar="P|PH,PW|T,B,L,R")
-@click.option("--dilation", default="1", show_default=True, metavar="D|DH,DW")
-@click.option("--groups", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--kernel", default="3", show_default=True, metavar="K|KH,KW",
+              help="Window size of the --shape layer (conv or pool): one number, or height,width.")
+@click.option("--stride", metavar="S|SH,SW", help="Step of the window. [default: 1; the kernel for pool]")
+@click.option("--padding", default="0", show_default=True, metavar="P|PH,PW|T,B,L,R",
+              help="Zeros around the input: all sides, height,width, or top,bottom,left,right.")
+@click.option("--dilation", default="1", show_default=True, metavar="D|DH,DW",
+              help="Spacing between the window's taps (conv).")
+@click.option("--groups", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Channel groups of the conv: must divide the input channels and --filters.")
 @click.option("--pool", "pool_mode", type=click.Choice(("max", "avg")), default="max", show_default=True,
               help="Pooling kind for --shape with --layer pool.")
-@click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32", show_default=True,
+              help="Array type of every case.")
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Timed runs per measurement (after one warm-up); the median is shown.")
 @click.option("--impl", "impl_names", type=click.Choice(_IMPLS), multiple=True,
@@ -112,10 +117,11 @@ def bench(layer: str, shape: str | None, filters: int | None, kernel: str, strid
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..bench.runner import IMPL_ORDER, run, steps
+    from ..bench.runner import IMPL_ORDER, guard_memory, run, steps
     from ..render.bench_view import render_bench
 
     names = tuple(n for n in IMPL_ORDER if n in impl_names) if impl_names else IMPL_ORDER
+    guard_memory(cases, names)
     with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("bench", total=steps(cases, names))

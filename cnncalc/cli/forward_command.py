@@ -174,13 +174,15 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
     weights = fw.load_npz(weights_file) if weights_file is not None else None
     progress = None
     on_layer = None
-    if analysis.totals.macs >= PROGRESS_MACS and fmt == "table":
-        from rich.console import Console
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if analysis.totals.macs >= PROGRESS_MACS and fmt == "table" and console.is_terminal:
         from rich.progress import Progress
 
         # On standard error, and started by the first layer: a run refused before it starts
         # prints nothing but its error line.
-        progress = Progress(transient=True, console=Console(stderr=True))
+        progress = Progress(transient=True, console=console)
         task = progress.add_task(f"forward {net.name}", total=len(analysis.layers))
 
         def on_layer(_name: str) -> None:
