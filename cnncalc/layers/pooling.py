@@ -1,6 +1,8 @@
 """Max and average pooling, global pooling, and adaptive average pooling (torchvision's heads)."""
 from __future__ import annotations
 
+import math
+
 from ..formula import Num, product
 from ..i18n import msg
 from ..shapes import Shape
@@ -113,37 +115,57 @@ class AdaptiveAvgPool(Layer):
         c, _, _ = self.feature_map(in_shape)
         return Output((c, *self.size))
 
-    def _windows(self, size: int, n: int) -> list[int]:
-        return [-(-((i + 1) * size) // n) - (i * size) // n for i in range(n)]
-
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         _, h, w = in_shape
-        rows, cols = self._windows(h, out.shape[1]), self._windows(w, out.shape[2])
         # Windows may differ in size; connections are Σ over output units of their window sizes.
-        return Counts(connections=Num(out.shape[0]) * sum(rows) * sum(cols))
+        return Counts(connections=Num(out.shape[0]) * window_sum(h, out.shape[1]) * window_sum(w, out.shape[2]))
 
     def window(self, in_shape: Shape, out: Output) -> Window | Varying | None:
         _, h, w = in_shape
         oh, ow = out.shape[1:]
         if (h, w) == (oh, ow):
             return None
-        regular = [self._regular(n, m) for n, m in ((h, oh), (w, ow))]
+        regular = [regular_windows(n, m) for n, m in ((h, oh), (w, ow))]
         if None in regular:
-            rows, cols = self._windows(h, oh), self._windows(w, ow)
+            (rmin, rmax), (cmin, cmax) = window_range(h, oh), window_range(w, ow)
             return Varying(msg("adaptive pooling {size} → {out} has windows of {rows} rows and {cols} columns at "
-                               "uneven steps", size=f"{h}×{w}", out=f"{oh}×{ow}", rows=f"{min(rows)}–{max(rows)}",
-                               cols=f"{min(cols)}–{max(cols)}"))
+                               "uneven steps", size=f"{h}×{w}", out=f"{oh}×{ow}", rows=f"{rmin}–{rmax}",
+                               cols=f"{cmin}–{cmax}"))
         (kh, sh), (kw, sw) = regular
         # Equal windows at equal steps; an output of 1 sees its whole input (the engine marks it global).
         return Window((kh, kw), (sh, sw), (0, 0))
 
-    def _regular(self, size: int, n: int) -> tuple[int, int] | None:
-        """(kernel, stride) when every window has one size and one step, else None."""
-        sizes = set(self._windows(size, n))
-        starts = [(i * size) // n for i in range(n)]
-        steps = {b - a for a, b in zip(starts, starts[1:])} or {size}
-        return (sizes.pop(), steps.pop()) if len(sizes) == 1 and len(steps) == 1 else None
-
     def forward(self, x, weights):
         from ..kernels.pool import adaptive_avg_pool2d
         return adaptive_avg_pool2d(x, self.size)
+
+
+# AdaptiveAvgPool2d's windows along one axis of `size` inputs and `n` outputs: window i spans
+# [⌊i·size/n⌋, ⌈(i+1)·size/n⌉). Each answer below is in closed form, O(1) whatever the sizes
+# (listing the windows made `adaptiveavgpool: 100000000` hang); tests/test_adaptive_windows.py
+# compares each with the windows listed one by one. With size = q·n + r (0 ≤ r < n): for r = 0
+# every window has q elements at steps of q; otherwise window i has q + 1 elements, or q + 2 where
+# (i·r mod n) + r > n, and of the n − 1 steps between starts, r − 1 are q + 1 and the rest q.
+
+def window_sum(size: int, n: int) -> int:
+    """Σ of the n window sizes: size + n − gcd(size, n) (neighbours share one element wherever n ∤ i·size)."""
+    return size + n - math.gcd(size, n)
+
+
+def window_range(size: int, n: int) -> tuple[int, int]:
+    """(smallest, largest) window size."""
+    q, r = divmod(size, n)
+    if r == 0:
+        return q, q
+    # i·r mod n takes every multiple of g = gcd(r, n) below n, so some window has q + 2 iff r > g.
+    return q + 1, q + 2 if r > math.gcd(r, n) else q + 1
+
+
+def regular_windows(size: int, n: int) -> tuple[int, int] | None:
+    """(kernel, stride) when every window has one size and the starts one step, else None."""
+    q, r = divmod(size, n)
+    if r == 0:  # n = 1 included: one window, the whole axis
+        return q, q
+    if r == 1:  # every step q, every window q + 1
+        return q + 1, q
+    return None
