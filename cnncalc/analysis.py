@@ -14,7 +14,7 @@ from fractions import Fraction
 from .errors import CnnError
 from .formula import ZERO, Expr
 from .graph import Graph, walk
-from .i18n import msg
+from .i18n import Msg, msg
 from .layers import GLOBAL, Layer, Window
 from .layers.base import Output, Varying
 from .receptive_field import NO_CHAIN, RF, AxisField, axis_chain_as_steps, combined_chain, top_down
@@ -53,6 +53,9 @@ class _Walker:
         self.records: list[LayerRecord] = []
         self.shapes: list[Shape] = [graph.input_shape]  # tensor id → shape
         self.ops: list[_Op] = []
+        # The last receptive field recorded, its output units and its record: an elementwise layer
+        # passes its input's RF object on unchanged, so a run of them shares one RFRecord.
+        self._last_rf: tuple[RF, tuple[int, ...], RFRecord] | None = None
 
     def start(self) -> _State:
         return _State(self.graph.input_shape, RF.of_input(), 0)
@@ -132,7 +135,7 @@ class _Walker:
             non_trainable=non_trainable.int_value(),
             connections=connections.int_value(),
             macs=macs.int_value(),
-            rf=rf_record(rf, out.shape),
+            rf=self._rf_record(rf, out.shape),
             derivations=derivations,
             notes=out.notes,
             where=str(layer.where) if layer.where else "",
@@ -140,22 +143,29 @@ class _Walker:
             options={k: getattr(layer, k, None) for k in type(layer).options},
         ))
 
+    def _rf_record(self, rf: RF, out_shape: Shape) -> RFRecord:
+        units = _units(out_shape)
+        last = self._last_rf
+        if last is None or last[0] is not rf or last[1] != units:
+            last = self._last_rf = (rf, units, rf_record(rf, out_shape))
+        return last[2]
+
     # -- the backward coverage pass ----------------------------------------------------------
     def coverage_notes(self) -> None:
         """Add each layer's "input rows never read" notes that hold for the whole network."""
-        live = [self._dead(shape) for shape in self.shapes]
-        live[-1] = self._alive(self.shapes[-1])
+        live = [_dead(shape) for shape in self.shapes]
+        live[-1] = _alive(self.shapes[-1])
         for op in reversed(self.ops):
             out_live = live[op.output]
             for t in op.inputs:
-                live[t] = _or(live[t], self._read(op, out_live, self.shapes[t]))
+                live[t] = tuple(_or(a, b) for a, b in zip(live[t], self._read(op, out_live, self.shapes[t])))
         for op in self.ops:
-            if not op.axes:
+            if not any(a.unread for a in op.axes):  # every input position read: nothing to say
                 continue
             in_live = live[op.inputs[0]]
             # A note stays only when no other path reads the positions this layer leaves unread.
             dead = tuple(
-                replace(a, notes=a.coverage) if a.unread and not any(in_live[i][p] for p in a.unread)
+                replace(a, notes=a.coverage) if a.unread and not any(_at(in_live[i], p) for p in a.unread)
                 else replace(a, notes=())
                 for i, a in enumerate(op.axes))
             notes = axis_notes(dead)
@@ -164,30 +174,59 @@ class _Walker:
                 self.records[op.record] = replace(r, notes=r.notes + notes)
 
     @staticmethod
-    def _dead(shape: Shape) -> tuple[list[bool], ...]:
-        return tuple([False] * n for n in shape[1:]) if len(shape) == 3 else ([False],)
-
-    @staticmethod
-    def _alive(shape: Shape) -> tuple[list[bool], ...]:
-        return tuple([True] * n for n in shape[1:]) if len(shape) == 3 else ([True],)
-
-    def _read(self, op: _Op, out_live: tuple[list[bool], ...], in_shape: Shape) -> tuple[list[bool], ...]:
+    def _read(op: _Op, out_live: tuple[Live, ...], in_shape: Shape) -> tuple[Live, ...]:
         """Which positions of an input some live output position reads, per axis."""
-        any_live = all(any(axis) for axis in out_live)
+        any_live = all(_any(axis) for axis in out_live)
         if len(in_shape) != 3:
-            return ([any_live],)
+            return (any_live,)
         if op.axes:
             return tuple(_window_read(a, op.dilation[i], out_live[i], in_shape[1 + i]) for i, a in enumerate(op.axes))
         if op.elementwise and len(out_live) == 2:
             return out_live
-        return tuple([any_live] * n for n in in_shape[1:])
+        return (any_live, any_live)
 
 
-def _or(a: tuple[list[bool], ...], b: tuple[list[bool], ...]) -> tuple[list[bool], ...]:
-    return tuple([x or y for x, y in zip(u, v)] for u, v in zip(a, b))
+# Which positions of one axis of a tensor some path to the network's output reads: True (all),
+# False (none), or one bool per position. The uniform cases cost O(1) whatever the axis's size
+# (per-position lists of `adaptiveavgpool: 100000000` took 3 GB); lists appear only downstream
+# of a layer that leaves positions unread.
+Live = bool | list[bool]
 
 
-def _window_read(a: AxisResult, dilation: int, out_live: list[bool], size: int) -> list[bool]:
+def _dead(shape: Shape) -> tuple[Live, ...]:
+    return (False, False) if len(shape) == 3 else (False,)
+
+
+def _alive(shape: Shape) -> tuple[Live, ...]:
+    return (True, True) if len(shape) == 3 else (True,)
+
+
+def _any(a: Live) -> bool:
+    return a if isinstance(a, bool) else any(a)
+
+
+def _at(a: Live, p: int) -> bool:
+    return a if isinstance(a, bool) else a[p]
+
+
+def _or(a: Live, b: Live) -> Live:
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    if b is False:
+        return a
+    return [x or y for x, y in zip(a, b)]
+
+
+def _window_read(a: AxisResult, dilation: int, out_live: Live, size: int) -> Live:
+    if isinstance(out_live, bool):
+        if not out_live or not a.unread:  # a.unread: the positions no window of the layer reads
+            return out_live
+        read = [True] * size
+        for p in a.unread:
+            read[p] = False
+        return read
     read = [False] * size
     for u, live in enumerate(out_live):
         if live:
@@ -201,7 +240,7 @@ def _window_read(a: AxisResult, dilation: int, out_live: list[bool], size: int) 
 # -- records -------------------------------------------------------------------------------------
 def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
     """The receptive field as the renderers and JSON see it, per axis."""
-    units = out_shape[1:] if len(out_shape) == 3 else (1, 1)
+    units = _units(out_shape)
     sizes, jumps, starts, pads, units_at = [], [], [], [], []
     for field_, n in zip(rf.axes, units):
         size, jump, start, pad, unit = _axis_values(field_, n)
@@ -217,6 +256,11 @@ def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
         global_axes=tuple(f.is_global for f in rf.axes), aligned_axes=tuple(f.aligned for f in rf.axes),
         unit=tuple(units_at), chain_links=chains, undefined=reasons[0] if reasons else None, fields=rf.axes,
     )
+
+
+def _units(out_shape: Shape) -> tuple[int, ...]:
+    """Output units along H and W (1, 1 for a vector): all of a receptive field's record that depends on the shape."""
+    return out_shape[1:] if len(out_shape) == 3 else (1, 1)
 
 
 def _axis_values(f: AxisField, units: int):
@@ -242,8 +286,7 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     walk(graph.nodes, walker.start(), walker)
     walker.coverage_notes()
     records = tuple(walker.records)
-    warnings = tuple(msg("{layer}: {note}", layer=r.name, note=note) for r in records for note in r.notes) \
-        + _rf_warnings(records)
+    warnings = _layer_notes(records) + _rf_warnings(records)
     params = sum(r.params for r in records)
     non_trainable = sum(r.non_trainable for r in records)
     macs = sum(r.macs for r in records) * batch
@@ -258,6 +301,28 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     )
     return Analysis(graph.name, graph.description, tuple(graph.input_shape), batch, dtype_bytes, records, totals,
                     warnings, graph.source)
+
+
+# A note shared by many layers is said once, naming this many of them and counting the rest.
+NAMED_LAYERS = 3
+
+
+def _layer_notes(records: tuple[LayerRecord, ...]) -> tuple[Msg, ...]:
+    """Each distinct layer note once, where it first appears, with the layers that have it:
+    "maxpool1, maxpool2, maxpool3: H, W: ceil_mode adds …", or "a, b, c (and 5 more layers): …"."""
+    layers: dict[Msg, list[str]] = {}  # keyed by the note's text; the first Msg is kept as the key
+    for r in records:
+        for note in r.notes:
+            names = layers.setdefault(note, [])
+            if not names or names[-1] != r.name:
+                names.append(r.name)
+    out = []
+    for note, names in layers.items():
+        shown = ", ".join(names[:NAMED_LAYERS])
+        who = shown if len(names) <= NAMED_LAYERS else msg("{layers} (and {n} more layers)", layers=shown,
+                                                            n=len(names) - NAMED_LAYERS)
+        out.append(msg("{layer}: {note}", layer=who, note=note))
+    return tuple(out)
 
 
 def _rf_warnings(records: tuple[LayerRecord, ...]) -> tuple[str, ...]:

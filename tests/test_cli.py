@@ -26,7 +26,7 @@ def run(runner, *args, input=None):
 
 def test_json_is_the_documented_schema(runner):
     data = json.loads(run(runner, "params", "lenet5-1998", "--format", "json"))
-    assert set(data) == {"name", "input", "layers", "totals"}
+    assert set(data) == {"name", "input", "layers", "totals", "batch", "notes"}
     assert data["input"] == [1, 32, 32]
     assert set(data["totals"]) == {"params", "non_trainable", "connections", "macs", "param_bytes", "activation_bytes"}
     for layer in data["layers"]:

@@ -57,12 +57,11 @@ def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str,
 
 
 @click.command()
-@network_options
+@network_options(memory=False)
 @click.option("--layer", help="Show the textbook top-down derivation for this layer.")
 @explain_options
 @translated_errors
-def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, layer: str | None, explain: bool,
-       lang: str | None) -> None:
+def rf(file: str, input_shape: str | None, fmt: str, layer: str | None, explain: bool, lang: str | None) -> None:
     """Receptive field per layer: size, jump, start and effective padding.
 
     \b
@@ -77,8 +76,7 @@ def rf(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, lay
         set_language(lang)  # the top-down table is itself the worked derivation
         emit(render_top_down(net.receptive_field(layer), fmt))
     else:
-        analysis = net.analyse(batch=batch, dtype=dtype)
-        _show(analysis, "rf", fmt, explain, lang)
+        _show(net.analyse(), "rf", fmt, explain, lang)
 
 
 @click.command()
@@ -111,7 +109,7 @@ def list_(fmt: str) -> None:
     for name in zoo.names():
         net = load(name)
         a = net.analyse()
-        rows.append((name, "×".join(map(str, a.input)), a.totals.params, a.description))
+        rows.append((name, a.input, a.totals.params, a.description))
     emit(render_zoo(rows, fmt))
 
 

@@ -32,14 +32,18 @@ def open_network(spec: str, input_shape: str | None) -> Network:
     return load(spec, shape)
 
 
-def network_options(func):
-    """FILE plus --input, --batch, --dtype and --format, in that order in --help."""
+def network_options(func=None, *, memory: bool = True):
+    """FILE plus --input, --batch, --dtype and --format, in that order in --help; `memory=False`
+    leaves out --batch and --dtype (for `rf`, where they change nothing)."""
+    if func is None:
+        return lambda f: network_options(f, memory=memory)
     func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
                         help="Output format; json is the stable machine interface.")(func)
-    func = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
-                        help="Bytes per value for the memory columns.")(func)
-    func = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-                        help="Batch size: scales MACs and activation bytes, not params.")(func)
+    if memory:
+        func = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
+                            help="Bytes per value for the memory columns.")(func)
+        func = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                            help="Batch size: scales MACs and activation bytes, not params.")(func)
     func = click.option("--input", "input_shape", metavar="C,H,W", help="Override the input shape.")(func)
     func = click.argument("file", metavar="FILE")(func)
     return func
@@ -55,5 +59,7 @@ def emit(renderable: object) -> None:
         console = Console(highlight=False)
         if not console.is_terminal and "COLUMNS" not in os.environ:
             console.width = 1000
-        console.print(renderable)
+        # crop=False: a line wider than the terminal (a table whose essential columns do not fit)
+        # is wrapped by the terminal, never cut.
+        console.print(renderable, crop=False)
 

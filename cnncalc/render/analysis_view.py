@@ -12,8 +12,9 @@ from rich.text import Text
 
 from ..i18n import _, tr
 from ..records import Analysis, TopDown
-from .columns import VIEWS, Column, pair_text, shape_text
+from .columns import HIDE_ORDER, VIEWS, pair_text, shape_text
 from .explain_view import EXPLAIN_FIELDS, explain_lines, select
+from .fit_table import FitColumn, FitTable
 
 
 def human_bytes(n: int) -> str:
@@ -41,15 +42,22 @@ def _totals_lines(a: Analysis) -> list[tuple[str, str]]:
     ]
 
 
-def _table(a: Analysis, columns: list[Column]) -> Table:
+def _hidden_hint(width: int, hidden: list[str]) -> str:
+    return _("hidden at {width} columns: {columns} (widen the terminal, or --format csv)").format(
+        width=width, columns=", ".join(hidden))
+
+
+def _table(a: Analysis, view: str) -> FitTable:
+    """The layer table: cells formatted once, columns hidden (least important first) rather than
+    cut where the terminal is too narrow."""
+    columns = VIEWS[view]
+    hide = {col.key: n for n, col in enumerate(HIDE_ORDER[view], 1)}
+    fit = [FitColumn(_(c.header), _(c.short) if c.short else "", c.numeric, hide.get(c.key, 0), c.key == "name")
+           for c in columns]
+    texts = [c.text for c in columns]
+    rows = [[text(r) for text in texts] for r in a.layers]
     title = _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input))
-    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
-    for col in columns:
-        table.add_column(_(col.header), justify="right" if col.numeric or col.key in ("params",) else "left",
-                         no_wrap=col.key == "name")
-    for r in a.layers:
-        table.add_row(*[col.text(r) for col in columns])
-    return table
+    return FitTable(fit, rows, title, _hidden_hint)
 
 
 def _totals_table(a: Analysis) -> Table:
@@ -79,17 +87,24 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
         explain = {name: select(fields, view) for name, fields in explain.items()}
     if fmt == "json":
         data = a.to_json()
+        data["batch"] = a.batch
+        data["notes"] = [str(w) for w in a.warnings]
         if explain is not None:
             for layer in data["layers"]:
                 layer["explain"] = explain.get(layer["name"], {})
-        return json.dumps(data, indent=2, ensure_ascii=False)
+        return json_one_item_a_line(data, "layers")
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         extra = list(EXPLAIN_FIELDS[view]) if explain is not None else []
         writer.writerow([c.key for c in columns] + [f"explain_{f}" for f in extra])
-        for r in a.layers:
-            writer.writerow([c.raw(r) for c in columns] + [explain.get(r.name, {}).get(f, "") for f in extra])
+        raw = [c.raw for c in columns]
+        writer.writerows([get(r) for get in raw] + [explain.get(r.name, {}).get(f, "") for f in extra]
+                         for r in a.layers)
+        totals = a.totals.to_json()
+        if any(c.key in totals for c in columns):  # the rf view has no counts to total
+            total = ["total" if c.key == "name" else totals.get(c.key, "") for c in columns]
+            writer.writerow(total + [""] * len(extra))
         return out.getvalue()
     if fmt == "markdown":
         title = _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input))
@@ -104,11 +119,27 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
         if explain is not None:
             lines += [""] + explain_lines(a, explain, markdown=True)
         return "\n".join(lines) + "\n"
-    parts = [_table(a, columns), _totals_table(a)]
+    parts = [_table(a, view), _totals_table(a)]
     notes = _notes(a)
     if notes is not None:
         parts.append(notes)
     return Group(*parts)
+
+
+def json_one_item_a_line(data: dict, key: str) -> str:
+    """`data` as indented JSON, except that each item of the list `data[key]` (a layer) is one
+    line. Python's json module indents only in pure Python (2.9 s for 45,000 layers); one layer a
+    line goes through its C encoder, and reads and greps well."""
+    items = [json.dumps(item, ensure_ascii=False) for item in data[key]]
+    listed = "[\n" + ",\n".join("    " + item for item in items) + "\n  ]" if items else "[]"
+
+    def value(v: object) -> str:  # a list of numbers on one line ("input": [1, 32, 32]), the rest indented
+        if isinstance(v, list) and all(isinstance(x, int | float) for x in v):
+            return json.dumps(v)
+        return json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+
+    parts = [f"  {json.dumps(k)}: " + (listed if k == key else value(v)) for k, v in data.items()]
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def render_explain(a: Analysis, view: str, explain: dict[str, dict[str, str]]) -> str:
@@ -163,34 +194,34 @@ def render_top_down(td: TopDown, fmt: str) -> object:
         title = _("Receptive field of {layer}, top-down: RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i").format(
             layer=td.layer)
         parts.append(Text(f"{title} ({axis})" if axis else title))
-        table = Table(box=box.SIMPLE_HEAVY)
-        for h in header:
-            table.add_column(_(h), justify="right" if h in ("step", "RF") else "left")
-        for i, (layer, f, size) in enumerate(_step_rows(steps), 1):
-            table.add_row(str(i), layer, f, size)
-        parts.append(table)
+        columns = [FitColumn(_(h), right=h in ("step", "RF"), fold=h == "layer") for h in header]
+        parts.append(FitTable(columns, [[str(i), *row] for i, row in enumerate(_step_rows(steps), 1)]))
     result = _("Receptive field of {layer}: {size}").format(layer=td.layer, size=pair_text(td.size))
     parts.append(Text(result, style="bold"))
     return Group(*parts)
 
 
-def render_zoo(rows: list[tuple[str, str, int, str]], fmt: str) -> object:
-    """rows: (name, input, params, description)."""
-    if fmt == "json":
-        return json.dumps([{"name": n, "input": i, "params": p, "description": d} for n, i, p, d in rows], indent=2)
+def render_zoo(rows: list[tuple[str, tuple[int, ...], int, str]], fmt: str) -> object:
+    """rows: (name, input shape, params, description)."""
+    if fmt == "json":  # one architecture a line; the input as a list, as `params --format json` gives it
+        items = [json.dumps({"name": n, "input": list(i), "params": p, "description": d}, ensure_ascii=False)
+                 for n, i, p, d in rows]
+        return "[\n" + ",\n".join("  " + item for item in items) + "\n]" if items else "[]"
+    texts = [(n, shape_text(i), p, d) for n, i, p, d in rows]
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
         w.writerow(["name", "input", "params", "description"])
-        w.writerows(rows)
+        w.writerows(texts)
         return out.getvalue()
     if fmt == "markdown":
         lines = ["| name | input | params | description |", "|---|---|---:|---|"]
-        lines += [f"| {n} | {i} | {p:,} | {d} |" for n, i, p, d in rows]
+        lines += [f"| {n} | {i} | {p:,} | {d} |" for n, i, p, d in texts]
         return "\n".join(lines) + "\n"
     table = Table(box=box.SIMPLE_HEAVY)
     for h, j in (("Name", "left"), ("Input", "left"), ("Params", "right"), ("Description", "left")):
-        table.add_column(h, justify=j)
-    for n, i, p, d in rows:
+        # Only the description may wrap; a name, a shape or a number is never cut.
+        table.add_column(h, justify=j, no_wrap=h != "Description")
+    for n, i, p, d in texts:
         table.add_row(n, i, f"{p:,}", d)
     return table

@@ -47,18 +47,19 @@ class Column:
     text: Callable[[LayerRecord], str]
     raw: Callable[[LayerRecord], Any]  # value for CSV
     numeric: bool = False
+    short: str = ""  # table header when the full headers do not fit the terminal ("": the same)
 
 
-def _int_col(key: str, header: str) -> Column:
-    return Column(key, header, lambda r: f"{getattr(r, key):,}", lambda r: getattr(r, key), True)
+def _int_col(key: str, header: str, short: str = "") -> Column:
+    return Column(key, header, lambda r: f"{getattr(r, key):,}", lambda r: getattr(r, key), True, short)
 
 
 NAME = Column("name", "Layer", lambda r: r.name, lambda r: r.name)
 TYPE = Column("type", "Type", lambda r: r.type, lambda r: r.type)
 OUTPUT = Column("output", "Output", lambda r: shape_text(r.output), lambda r: shape_text(r.output))
 PARAMS = _int_col("params", "Params")
-NON_TRAINABLE = _int_col("non_trainable", "Non-trainable")
-CONNECTIONS = _int_col("connections", "Connections")
+NON_TRAINABLE = _int_col("non_trainable", "Non-trainable", "Non-train")
+CONNECTIONS = _int_col("connections", "Connections", "Conns")
 MACS = _int_col("macs", "MACs")
 RF_SIZE = Column("rf", "RF", rf_text, rf_text)  # CSV keeps the (global)/(unaligned) marks
 JUMP = Column("jump", "Jump", lambda r: pair_text(r.rf.jump), lambda r: pair_text(r.rf.jump), True)
@@ -69,4 +70,12 @@ VIEWS: dict[str, list[Column]] = {
     "params": [NAME, TYPE, OUTPUT, PARAMS, CONNECTIONS],
     "rf": [NAME, TYPE, OUTPUT, RF_SIZE, JUMP, START, PAD],
     "summary": [NAME, TYPE, OUTPUT, PARAMS, NON_TRAINABLE, CONNECTIONS, MACS, RF_SIZE, JUMP],
+}
+
+# Too wide for the terminal, a view hides these columns, first the first; the others (the name,
+# and the numbers the view is about) are always shown whole.
+HIDE_ORDER: dict[str, list[Column]] = {
+    "params": [TYPE, CONNECTIONS],
+    "rf": [TYPE, PAD, START, JUMP, OUTPUT],
+    "summary": [JUMP, NON_TRAINABLE, TYPE, RF_SIZE, MACS, CONNECTIONS],
 }
