@@ -134,3 +134,84 @@ def test_every_readme_command_runs(runner, command, tmp_path, monkeypatch):
         args = [str(net) if a == "my_net.yaml" else a for a in args]
     result = runner.invoke(main, args)
     assert result.exit_code in (0, 1) if args[0] == "check" else result.exit_code == 0, result.output
+
+
+def test_rf_has_no_batch_or_dtype(runner):
+    """--batch and --dtype change nothing in a receptive field: rf does not offer them."""
+    help_text = run(runner, "rf", "--help")
+    assert "--batch" not in help_text and "--dtype" not in help_text
+    assert runner.invoke(main, ["rf", "lenet5-1998", "--batch", "2"]).exit_code == 2
+    assert "--batch" in run(runner, "summary", "--help") and "--dtype" in run(runner, "params", "--help")
+
+
+def test_list_json_gives_the_input_as_params_does(runner):
+    listed = {n["name"]: n for n in json.loads(run(runner, "list", "--format", "json"))}
+    assert listed["lenet5-1998"]["input"] == [1, 32, 32] and listed["resnet18"]["input"] == [3, 224, 224]
+    assert listed["lenet5-1998"]["params"] == 60000
+    params = json.loads(run(runner, "params", "resnet18", "--format", "json"))
+    assert listed["resnet18"]["input"] == params["input"]
+    assert "1×32×32" in run(runner, "list", "--format", "csv")
+
+
+def test_csv_ends_with_a_total_row(runner):
+    # LeNet-5 (1998): 60,000 trainable parameters, 340,908 connections (LeCun et al.), 840 fixed
+    # RBF prototypes; MACs 117,600 + 150,000 + 48,000 + 10,080 + 840 = 326,520 per sample.
+    rows = list(csv.DictReader(io.StringIO(run(runner, "params", "lenet5-1998", "--format", "csv"))))
+    assert rows[-1] == {"name": "total", "type": "", "output": "", "params": "60000", "connections": "340908"}
+    assert len(rows) == 12  # 11 layers, then the total
+    rows = list(csv.DictReader(io.StringIO(run(runner, "summary", "lenet5-1998", "--format", "csv", "--batch",
+                                               "2"))))
+    assert rows[-1] == {"name": "total", "type": "", "output": "", "params": "60000", "non_trainable": "840",
+                        "connections": "340908", "macs": str(2 * 326520), "rf": "", "jump": ""}
+    with_explain = run(runner, "params", "lenet5-1998", "--format", "csv", "--explain")
+    assert with_explain.splitlines()[-1] == "total,,,60000,340908" + ",,,,"
+    # The rf view has no counts: no total row.
+    assert run(runner, "rf", "lenet5-1998", "--format", "csv").splitlines()[-1].startswith("OUTPUT,")
+
+
+def test_json_has_one_layer_a_line_batch_and_notes(runner):
+    text = run(runner, "summary", "rf-example", "--format", "json", "--batch", "3")
+    data = json.loads(text)
+    lines = text.splitlines()
+    for layer in data["layers"]:
+        assert sum(line.strip().rstrip(",") == json.dumps(layer, ensure_ascii=False) for line in lines) == 1
+    assert data["batch"] == 3 and data["input"] == [1, 64, 64]
+    # docs/design.md's example: pool2 (2×2, stride 2) on 29 rows leaves the last row unread.
+    assert data["notes"] == ["pool2: H, W: 29 + 0 − 2 = 27 is not a multiple of stride 2: the last 1 input "
+                             "rows/columns are never covered"]
+
+
+SHARED_NOTE = """\
+input: [1, 8, 8]
+layers:
+  - concat:
+      branches:
+        a: [maxpool: {kernel: 2, stride: 3}]
+        b: [maxpool: {kernel: 2, stride: 3}]
+        c: [maxpool: {kernel: 2, stride: 3}]
+        d: [maxpool: {kernel: 2, stride: 3}]
+        e: [maxpool: {kernel: 2, stride: 3}]
+"""
+
+
+def test_a_note_shared_by_layers_is_said_once(runner):
+    # Kernel 2 at stride 3 over 8 rows reads rows 0-1, 3-4, 6-7: rows 2 and 5 are skipped, in all
+    # five branches, so no other path reads them and each branch has the note.
+    a = cnncalc.loads(SHARED_NOTE).analyse()
+    assert sum(bool(r.notes) for r in a.layers) == 5
+    out = run(runner, "summary", "-", input=SHARED_NOTE)
+    notes = [line for line in out.splitlines() if line.startswith("note:")]
+    assert notes == ["note: concat1.a.pool1, concat1.b.pool1, concat1.c.pool1 (and 2 more layers): H, W: kernel 2 "
+                     "< stride 3: 1 of every 3 input rows/columns are skipped"]
+    zh = run(runner, "summary", "-", "--lang", "zh", input=SHARED_NOTE)
+    assert "（另有 2 层）" in zh
+    # GoogLeNet's three ceil_mode pools: one line naming the three.
+    out = run(runner, "summary", "googlenet")
+    assert [line for line in out.splitlines() if line.startswith("note:")] == [
+        "note: maxpool1, maxpool2, maxpool3: H, W: ceil_mode adds a last window that overhangs the input by 1"]
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16"])
+def test_resnet_and_vgg_summaries_have_no_notes(runner, name):
+    """Their projection shortcuts skip rows another path reads, and 224 divides evenly: nothing to say."""
+    assert "note:" not in run(runner, "summary", name)

@@ -60,13 +60,9 @@ def _table(a: Analysis, view: str) -> FitTable:
     return FitTable(fit, rows, title, _hidden_hint)
 
 
-def _totals_table(a: Analysis) -> Table:
-    table = Table(box=box.SIMPLE, show_header=False)
-    table.add_column(justify="left")
-    table.add_column(justify="right")
-    for label, value in _totals_lines(a):
-        table.add_row(label, value)
-    return table
+def _totals_table(a: Analysis) -> FitTable:
+    columns = [FitColumn("", fold=True), FitColumn("", right=True)]
+    return FitTable(columns, [list(row) for row in _totals_lines(a)], show_header=False)
 
 
 def _notes(a: Analysis) -> Text | None:

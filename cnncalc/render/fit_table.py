@@ -51,7 +51,8 @@ class FitTable:
     printed under the table when columns are hidden (their headers, in table order)."""
 
     def __init__(self, columns: Sequence[FitColumn], rows: Sequence[Sequence[str]], title: str = "",
-                 hint: Callable[[int, list[str]], str] | None = None):
+                 hint: Callable[[int, list[str]], str] | None = None, show_header: bool = True):
+        self.show_header = show_header
         self.columns = list(columns)
         self.rows = rows
         self.title = title
@@ -80,7 +81,7 @@ class FitTable:
     def _plan(self, shown: list[int], short: bool) -> Plan:
         headers = [(self.columns[i].short or self.columns[i].header) if short else self.columns[i].header
                    for i in shown]
-        widths = [max(self._content[i], cell_len(h)) for i, h in zip(shown, headers)]
+        widths = [max(self._content[i], cell_len(h) if self.show_header else 0) for i, h in zip(shown, headers)]
         hidden = [c.header for i, c in enumerate(self.columns) if i not in shown]
         return Plan(shown, headers, widths, hidden)
 
@@ -90,10 +91,11 @@ class FitTable:
         if self.title:
             yield Text(self.title, style="italic")
         yield Segment.line()  # the box's blank top edge
-        for line in _lines(plan.headers, columns, plan.widths):
-            yield Segment(line, Style(bold=True))
-            yield Segment.line()
-        yield Segment(" " + "━" * (table_width(plan.widths) - 2) + "\n")
+        if self.show_header:
+            for line in _lines(plan.headers, columns, plan.widths):
+                yield Segment(line, Style(bold=True))
+                yield Segment.line()
+            yield Segment(" " + "━" * (table_width(plan.widths) - 2) + "\n")
         shown = plan.shown
         for row in self.rows:
             yield Segment("\n".join(_lines([row[i] for i in shown], columns, plan.widths)) + "\n")
@@ -115,13 +117,15 @@ def _lines(cells: list[str], columns: list[FitColumn], widths: list[int]) -> Ite
 
 
 def _fold(text: str, width: int) -> list[str]:
-    """Pieces of at most `width` cells, broken after a '.' of a dotted name where one is in reach."""
+    """Pieces of at most `width` cells, broken after a '.' of a dotted name or at a space where one
+    is in reach, else after `width` cells."""
     pieces = []
     while cell_len(text) > width:
         head = chop_cells(text, width)[0]
-        cut = head.rfind(".") + 1
-        pieces.append(head[:cut] if cut > 1 else head)
-        text = text[len(pieces[-1]):]
+        cut = max(head.rfind("."), head.rfind(" ")) + 1
+        piece = head[:cut] if cut > 1 else head
+        pieces.append(piece.rstrip(" "))
+        text = text[len(piece):].lstrip(" ")
     return pieces + [text]
 
 
