@@ -160,7 +160,7 @@ def render_top_down(td: TopDown, fmt: str) -> object:
         data = {"layer": td.layer, "size": list(td.size), "global": td.is_global, "steps": steps_json(td.steps)}
         if td.per_axis:
             data["per_axis"] = {axis: steps_json(steps) for axis, steps in walks}
-        return json.dumps(data, indent=2, ensure_ascii=False)
+        return json_one_item_a_line(data, "steps")
     header = ("step", "layer", "RF = (RF_next − 1)·s + k", "RF")
     if fmt == "csv":
         out = io.StringIO()
