@@ -245,6 +245,7 @@ def test_column_buffer_accounting(monkeypatch):
     from cnncalc.kernels import conv as conv_mod
     from cnncalc.kernels.conv import col_buffer_bytes
     monkeypatch.setattr(conv_mod, "COL_BUDGET_BYTES", 8 * 1024 * 1024)  # the derivations below use 8 MiB
+    monkeypatch.setattr(conv_mod, "winograd_tile", lambda *args: 0)  # im2col's buffers (Winograd: test_winograd.py)
     # Flat path, 3×3 at 56×56 (64 → 64, padding 1, batch 32, float32): a padded row is 58 wide, so
     # 56·58 = 3,248 positions per sample; one sample's columns are 576·3,248·4 = 7,483,392 B, under
     # the 8 MiB budget, so one sample per chunk; + the padded sample 64·59·58·4 = 876,032 (one spare

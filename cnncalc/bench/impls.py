@@ -184,6 +184,7 @@ def prepare_textbook(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
 # --------------------------------------------------------------------------------------------
 def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
     from ..kernels import avg_pool2d, conv2d, dense, max_pool2d
+    from ..kernels.conv import set_conv_path
 
     x, w, b = arrays["x"], arrays["w"], arrays["b"]
     if case.layer == "dense":
@@ -192,7 +193,60 @@ def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
     if case.layer == "pool":
         fn = max_pool2d if case.pool == "max" else avg_pool2d
         return lambda: fn(x, case.kernel, axes)
-    return lambda: conv2d(x, w, b, axes, case.dilation, case.groups)
+    def conv():
+        before = set_conv_path("im2col")  # this row is im2col; winograd has its own
+        try:
+            return conv2d(x, w, b, axes, case.dilation, case.groups)
+        finally:
+            set_conv_path(before)
+    return conv
+
+
+# --------------------------------------------------------------------------------------------
+# winograd: F(2×2, 3×3) (cnncalc.kernels.winograd), on the 3×3 stride-1 cases only
+# --------------------------------------------------------------------------------------------
+def winograd_applies(case: Case) -> bool:
+    from ..kernels.winograd import applies
+    return case.layer == "conv" and applies(case.kernel, case.stride, case.dilation, case.groups)
+
+
+def prepare_winograd(case: Case, arrays: Arrays, m: int = 2) -> Callable[[], np.ndarray]:
+    from ..kernels.winograd import conv3x3
+
+    x, w, b = arrays["x"], arrays["w"], arrays["b"]
+
+    def conv():
+        out = np.empty(case.out_shape(), dtype=x.dtype)
+        conv3x3(x, w, out, case.padding, m)
+        out += b.reshape(1, -1, 1, 1)
+        return out
+    return conv
+
+
+def winograd_note(case: Case, arrays: Arrays) -> str:
+    """Multiplications against direct convolution, and the error of F(2×2) and F(4×4) in the case's
+    dtype against float64 on its first sample (the same rounded inputs), relative to the output's scale."""
+    from ..kernels.conv import conv2d, set_conv_path
+    from ..kernels.winograd import conv3x3, multiplications
+
+    n, c, _, _ = case.shape
+    oh, ow = case.out_hw()
+    x, w = arrays["x"][:1], arrays["w"]
+    before = set_conv_path("im2col")
+    try:
+        want = conv2d(x.astype(np.float64), w.astype(np.float64), None, case.axes())
+    finally:
+        set_conv_path(before)
+    scale = max(float(np.max(np.abs(want))), 1e-300)
+    parts = []
+    for m in (2, 4):
+        got = np.empty(want.shape, dtype=x.dtype)
+        conv3x3(x, w, got, case.padding, m)
+        mults = multiplications(n, c, case.filters, oh, ow, m)
+        parts.append(f"F({m}×{m}, 3×3) {mults:,} multiplications ({mults / case.macs():.2f}× direct), "
+                     f"{case.dtype} error {float(np.max(np.abs(got - want))) / scale:.1e} of the output's scale")
+    return (f"{case.name}: winograd = " + "; ".join(parts) + ". Its GFLOP/s is effective: direct-equivalent "
+            "FLOPs (2·MACs of the direct convolution) / time")
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,5 +300,6 @@ IMPLS: dict[str, Callable[[Case, Arrays], Callable[[], object]]] = {
     "naive": prepare_naive,
     "im2col-textbook": prepare_textbook,
     "im2col": prepare_im2col,
+    "winograd": prepare_winograd,
     "torch": prepare_torch,
 }

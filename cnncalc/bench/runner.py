@@ -18,7 +18,7 @@ from . import impls
 from .machine import Machine, machine_info
 from .suite import Case
 
-IMPL_ORDER = ("naive", "im2col-textbook", "im2col", "torch")
+IMPL_ORDER = ("naive", "im2col-textbook", "im2col", "winograd", "torch")
 SQUARE = 2048          # the large square GEMM
 NAIVE_BUDGET_S = 0.25  # Python loops run this long per case, then are extrapolated per MAC
 SWITCH_PAUSE_S = 0.2   # untimed pause when switching between torch and NumPy (spinning threads)
@@ -118,10 +118,14 @@ def _kept_scratch_bytes(case: Case) -> int:
     sees them only on the first call: count them from the kernel's own account."""
     if case.layer != "conv":
         return 0
-    from ..kernels.conv import col_buffer_bytes
+    from ..kernels.conv import col_buffer_bytes, set_conv_path
     n, c, h, w = case.shape
     weight = (case.filters, c // case.groups, *case.kernel)
-    return col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize, n)
+    before = set_conv_path("im2col")
+    try:
+        return col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize, n)
+    finally:
+        set_conv_path(before)
 
 
 def case_bytes(case: Case, impl_names=IMPL_ORDER) -> int:
@@ -202,6 +206,8 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
         rows: list[dict] = []
         for name in names:
             step(f"{case.name}: {name}")
+            if name == "winograd" and not impls.winograd_applies(case):
+                continue  # 3×3 stride-1 convolutions only
             err = verify(case, name)
             if not err <= TOLERANCE:
                 report.notes.append(f"{case.name}: {name} differs from the float64 reference by {err:.3g} "
@@ -229,6 +235,8 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
                     if name == "im2col":
                         col += _kept_scratch_bytes(case)
             times[name] = t
+            if name == "winograd":
+                report.notes.append(impls.winograd_note(case, arrays))
             rows.append({"impl": name, "t": t, "extrapolated": extrapolated, "col": col})
         peak = None
         mnk = case.gemm_mnk()

@@ -6,7 +6,7 @@ import click
 
 from ..errors import CnnError
 
-_IMPLS = ("naive", "im2col-textbook", "im2col", "torch")
+_IMPLS = ("naive", "im2col-textbook", "im2col", "winograd", "torch")
 
 
 def _ints(value: str | None, option: str, sizes: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -82,7 +82,7 @@ def _custom_case(layer: str, shape: str, filters: int | None, kernel: str, strid
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Timed runs per measurement (after one warm-up); the median is shown.")
 @click.option("--impl", "impl_names", type=click.Choice(_IMPLS), multiple=True,
-              help="Only these implementations (repeatable). [default: all four]")
+              help="Only these implementations (repeatable). [default: all five; winograd on 3×3 stride-1 convs only]")
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
               show_default=True, help="json is the stable machine interface.")
 def bench(layer: str, shape: str | None, filters: int | None, kernel: str, stride: str | None, padding: str,

@@ -13,6 +13,7 @@ from ..network import Network, load, loads
 from ..quoting import cut
 from ..render import FORMATS
 from ..yaml_source import read_stdin_text
+from .common import MAX_BATCH
 from .common import emit, parse_input_shape
 
 # Show a progress bar when the run is likely to take more than about a second.
@@ -86,7 +87,7 @@ def _shape(shape) -> str:
 @click.argument("file", metavar="FILE")
 @click.option("--input", "input_shape", metavar="C,H,W|FILE.npy",
               help="Override the input shape, or run on this array (a .npy file, as --input-file).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--batch", type=click.IntRange(min=1, max=MAX_BATCH), default=1, show_default=True, help="Batch size.")
 @click.option("--seed", default="0", show_default=True, metavar="S",
               help="Seed of the random input and weights: a whole number from 0 to 2^63 − 1.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True,
@@ -103,9 +104,12 @@ def _shape(shape) -> str:
 @click.option("--max-memory", metavar="SIZE",
               help="Refuse runs estimated above this (default: half the available memory).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--conv-path", type=click.Choice(["auto", "im2col", "winograd", "winograd4"]), default="auto",
+              show_default=True, help="Algorithm of 3×3 stride-1 convolutions: auto (docs/forward.md § performance), "
+                                      "im2col, winograd (F(2×2, 3×3)) or winograd4 (F(4×4, 3×3)).")
 def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: str, input_file: str | None,
             weights_file: str | None, partial_weights: bool, save_output: str | None, max_memory: str | None,
-            fmt: str) -> None:
+            fmt: str, conv_path: str) -> None:
     """Run FILE on real arrays (NumPy) and check every layer against the analysis engine.
 
     \b
@@ -123,6 +127,8 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
 
     # Every option is checked before FILE is read or anything is allocated.
     limit = _parse_bytes(max_memory)
+    from ..kernels.conv import set_conv_path
+    set_conv_path(conv_path)
     seed_value = _parse_seed(seed)
     if save_output is not None:
         _check_save_path(save_output)

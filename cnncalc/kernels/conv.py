@@ -84,6 +84,10 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
     t, b, l, r = padding
     hp, wp = h + t + b, w + l + r
     path = _path(kh, kw, stride, padding, oh, ow)
+    tile = winograd_tile(weight_shape, stride, dilation, c // weight_shape[1])
+    if tile:
+        from .winograd import block_bytes
+        return block_bytes(c, oc, oh, ow, batch, tile, itemsize)
     if path == "1x1":
         return 0
     if path == "flat":
@@ -95,6 +99,42 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
     pad = batch * c * hp * wp * itemsize if any(padding) else 0
     result = step * oc * oh * ow * itemsize if path == "side-by-side" else 0
     return col + pad + result
+
+
+# Which algorithm 3×3 stride-1 layers use: "auto" (the rule in winograd_tile), "im2col" or
+# "winograd" (F(2×2, 3×3) wherever it applies), "winograd4" (F(4×4, 3×3)). `cnncalc forward --conv-path`.
+CONV_PATHS = ("auto", "im2col", "winograd", "winograd4")
+_conv_path = threading.local()
+
+
+def set_conv_path(path: str) -> str:
+    """Force the conv algorithm for this thread; returns the previous setting."""
+    if path not in CONV_PATHS:
+        raise CnnError(f"unknown conv path {path!r}; use one of {', '.join(CONV_PATHS)}")
+    before = getattr(_conv_path, "value", "auto")
+    _conv_path.value = path
+    return before
+
+
+# The auto rule (docs/forward.md § performance), measured on the 2-core machine against im2col on
+# the bench's conv3x3-56 / conv3x3-14 and ResNet-18's layers: F(2×2, 3×3) wins from 32 channels in
+# and out; F(4×4, 3×3) does fewer multiplications, but its transforms cost more than it saves in
+# NumPy, and its float32 error is ~10× F(2×2)'s, so auto never picks it.
+WINOGRAD_MIN_CHANNELS = 32
+
+
+def winograd_tile(weight_shape, stride, dilation, groups: int) -> int:
+    """The Winograd output tile m (2 or 4) this layer runs with, or 0 for im2col."""
+    from .winograd import applies
+    oc, cg, kh, kw = weight_shape
+    path = getattr(_conv_path, "value", "auto")
+    if path == "im2col" or not applies((kh, kw), stride, dilation, groups):
+        return 0
+    if path == "winograd4":
+        return 4
+    if path == "winograd" or min(oc, cg) >= WINOGRAD_MIN_CHANNELS:
+        return 2
+    return 0
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Sequence[AxisResult],
@@ -114,7 +154,11 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
     out = np.empty((n, oc, oh, ow), dtype=dtype)
     path = _path(kh, kw, stride, padding, oh, ow)
-    if path == "1x1":
+    tile = winograd_tile(weight.shape, stride, dilation, groups)
+    if tile:
+        from .winograd import conv3x3
+        conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile)
+    elif path == "1x1":
         np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out.reshape(n, groups, oc // groups, oh * ow))
     elif path == "flat":
         _conv_flat(x, wmat, out, padding, dilation, (kh, kw))
