@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--input", default="3,224,224")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--net", default="resnet18")
+    ap.add_argument("--conv-path", default="auto", help="auto, im2col, winograd or winograd4 (as cnncalc forward)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results"))
     ap.add_argument("--keep-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are")
     args = ap.parse_args()
@@ -51,6 +52,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import cnncalc
     from cnncalc.forward import run_forward
+    from cnncalc.kernels.conv import set_conv_path
     from torch_reference import TorchNet
 
     blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -68,6 +70,8 @@ def main() -> None:
         print("environment: " + (", ".join(f"{k}={os.environ[k]}" for k in PINNING if k in os.environ) or
                                  "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"))
 
+    set_conv_path(args.conv_path)
+    print(f"conv path: {args.conv_path}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     shape = tuple(int(v) for v in args.input.split(","))
     net = cnncalc.load(args.net, shape)
     print(f"{args.net}, batch {args.batch}, input {'×'.join(map(str, shape))}, {args.repeats} timed runs each\n")
