@@ -142,7 +142,7 @@ class _Parser:
         """A written number; its digits are counted before int() reads them."""
         digits = written.replace(",", "").replace("_", "").lstrip("0") or "0"
         if len(digits) > _MAX_DIGITS or int(digits) > MAX_WHOLE:
-            raise ArithError(f"{cut(written)} is too large; whole numbers go up to 2^63 − 1 ({MAX_WHOLE:,})")
+            raise ArithError(f"{cut(written, 20)} is too large: whole numbers end at 2^63 − 1 ({MAX_WHOLE:,})")
         return Fraction(int(digits))
 
     def open_bracket(self) -> None:

@@ -256,7 +256,20 @@ def load_yaml_text(text: str, source_name: str):
     if len(text) > MAX_BYTES:
         raise CnnError(_too_large(len(text), "characters"), Where(source_name))
     _check_printable(text, source_name)
-    loader = _Loader(text)
+    try:
+        return _parse(_Loader, text, source_name)
+    except _ParserNestingCap:
+        # libyaml (0.2.6 on) stops at 1,000 levels, and its scanner reads a run of brackets to the
+        # end before our composer sees the 101st: the pure parser finds where the limit is passed.
+        return _parse(_PureLoader, text, source_name)
+
+
+class _ParserNestingCap(Exception):
+    """libyaml's own nesting limit met before ours."""
+
+
+def _parse(loader_class: type, text: str, source_name: str):
+    loader = loader_class(text)
     loader.source_name = source_name
     try:
         node = loader.get_single_node()
@@ -265,6 +278,8 @@ def load_yaml_text(text: str, source_name: str):
         _expanded_size(node, {}, set(), source_name)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in (exc.problem or "") and loader_class is not _PureLoader:
+            raise _ParserNestingCap from None
         raise _yaml_error(exc, text, source_name) from None
     except yaml.YAMLError as exc:
         raise CnnError(msg("this is not valid YAML: {why}", why=cut(exc, 120)), Where(source_name)) from None

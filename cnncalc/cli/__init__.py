@@ -9,6 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import CnnError, ExitCode
+from ..quoting import escaped, one_line
 
 # One line per command module; each module defines `commands`, a list of click commands.
 COMMAND_MODULES = (
@@ -20,11 +21,29 @@ COMMAND_MODULES = (
 
 
 class _Group(click.Group):
+    def main(self, *args, **kwargs):
+        """Click's own usage errors (`--batch 0`, an unknown option) as one `error:` line, exit 2,
+        like every other bad input, instead of its several-line usage block."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)  # `cnncalc` alone: the help, as click does
+            sys.exit(ExitCode.BAD_INPUT)
+        except click.ClickException as exc:
+            hint = f" (see cnncalc {exc.ctx.info_name} --help)" if getattr(exc, "ctx", None) else ""
+            click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(ExitCode.BAD_INPUT)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(ExitCode.CHECK_FAILED)
+        sys.exit(ExitCode.OK if not result else ExitCode.CHECK_FAILED)  # --help, --version
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CnnError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {escaped(str(exc))}", err=True)  # a file name may hold an ESC too
             sys.exit(ExitCode.BAD_INPUT)
         except BrokenPipeError:
             sys.exit(ExitCode.OK)

@@ -12,6 +12,7 @@ from ..homework.answers import MAX_ERRORS_SHOWN
 from ..homework.verdicts import refuse_totals_layer
 from ..errors import CnnError, ExitCode, Where
 from ..i18n import LANGUAGES, msg, set_language, tr
+from ..quoting import escaped
 from ..render import FORMATS
 from ..render.check_view import render_check
 from .common import emit, open_network
@@ -30,7 +31,7 @@ def translated_errors(func):
             shown = exc.errors[:MAX_ERRORS_SHOWN]
             for error in shown:
                 error.message = tr(error.message)
-                click.echo(f"error: {error}", err=True)
+                click.echo(f"error: {escaped(str(error))}", err=True)
             if len(exc.errors) > len(shown):
                 more = CnnError(tr(msg("{n} more unreadable answers not listed; fix these first",
                                        n=len(exc.errors) - len(shown))),

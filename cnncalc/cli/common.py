@@ -8,8 +8,13 @@ from rich.console import Console
 
 from ..errors import CnnError
 from ..network import DTYPE_BYTES, Network, load, loads
+from ..quoting import shown
 from ..render import FORMATS
 from ..yaml_source import read_stdin_text
+
+
+# A batch past this is a typo, and its byte counts would overflow the float that prints them.
+MAX_BATCH = 10**9
 
 
 def parse_input_shape(value: str | None) -> tuple[int, ...] | None:
@@ -17,11 +22,13 @@ def parse_input_shape(value: str | None) -> tuple[int, ...] | None:
         return None
     parts = value.replace("x", ",").replace("×", ",").split(",")
     try:
-        shape = tuple(int(p) for p in parts)
+        # Digits counted before int(): Python refuses to convert more than 4,300 of them.
+        shape = tuple(int(p) for p in parts) if all(len(p) <= 18 for p in parts) else ()
     except ValueError:
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
-        raise CnnError(f"--input must be C,H,W with whole numbers ≥ 1 (e.g. 3,224,224), got '{value}'")
+        raise CnnError(f"--input must be C,H,W with whole numbers from 1 to 10^18 (e.g. 3,224,224), "
+                       f"got {shown(value)}")
     return shape
 
 
@@ -42,7 +49,7 @@ def network_options(func=None, *, memory: bool = True):
     if memory:
         func = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
                             help="Bytes per value for the memory columns.")(func)
-        func = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+        func = click.option("--batch", type=click.IntRange(min=1, max=MAX_BATCH), default=1, show_default=True,
                             help="Batch size: scales MACs and activation bytes, not params.")(func)
     func = click.option("--input", "input_shape", metavar="C,H,W", help="Override the input shape.")(func)
     func = click.argument("file", metavar="FILE")(func)
