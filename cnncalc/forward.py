@@ -344,8 +344,8 @@ def available_memory() -> int:
 def scratch_bytes(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...], itemsize: int,
                   batch: int) -> int:
     """Bytes a layer's kernel allocates beyond its input and output, for the buffers that grow with
-    its options: conv's column matrix (cnncalc.kernels.conv says how much), LRN's copy of the squares
-    padded by size − 1 channels plus its sum and two temporaries, a pooling's block of partial sums
+    its options: conv's column matrix (cnncalc.kernels.conv says how much), LRN's squares, their sum
+    and two temporaries (whatever its size: kernels.elementwise pads nothing), a pooling's block of partial sums
     (kernels.pool: at least one plane of H×OW), adaptive pooling's first-axis sums."""
     kind = layer.kind
     if kind == "conv" and len(in_shape) == 3:
@@ -353,7 +353,7 @@ def scratch_bytes(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int,
                                 layer.dilation, itemsize, batch)
     if kind == "lrn":
         rest = math.prod(in_shape[1:])
-        return batch * (in_shape[0] + layer.size - 1 + 3 * in_shape[0]) * rest * itemsize
+        return batch * 4 * in_shape[0] * rest * itemsize
     if kind in ("maxpool", "avgpool", "subsample") and len(in_shape) == 3:
         c, h, w = in_shape
         planes = min(max(1, BLOCK_BYTES // max(1, h * w * itemsize)), batch * c)

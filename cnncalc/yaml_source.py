@@ -105,6 +105,16 @@ class _MarkedConstructor(SafeConstructor):
 
     source_name = "<input>"
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            # An explicit tag on text it cannot read (`!!int abc`, `!!timestamp x`): PyYAML's
+            # constructors raise plain Python errors, outside its marked ones.
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise CnnError(f"cannot read {cut(repr(node.value))} as a YAML {tag}; remove the tag `!!{tag}` "
+                           "or write a value of that kind", _where(self.source_name, node.start_mark)) from None
+
 
 _MarkedConstructor.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _MarkedConstructor.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)

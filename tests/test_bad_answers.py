@@ -41,6 +41,7 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
     "count-as-list.yaml": [("2:11", ["expected a whole number", "got '[150, 6]'", ACCEPTED])],
     "layer-not-a-mapping.yaml": [("1:5", ["'C1' needs a mapping of quantities", "output, params"])],
     "rf-three-sizes.yaml": [("2:7", ["a receptive field is one size or two (height, width)", "'5x5x5'"])],
+    "yaml-tag-unreadable.yaml": [("2:11", ["cannot read 'abc' as a YAML timestamp", "remove the tag"])],
     "not-a-mapping.yaml": [("1:1", ["an answers file is a mapping of layer names to their values"])],
     "several-mistakes.yaml": [
         ("4:11", ["'5^2' has a power"]),

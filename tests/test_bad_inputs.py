@@ -28,6 +28,8 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "yaml-python-tag.yaml": ("3:5", None, ["python/object/apply", "remove the tag"]),
     "yaml-billion-laughs.yaml": ("7:4", None, ["more than 1,000,000 values", "YAML aliases"]),
     "yaml-billion-laughs-in-layers.yaml": ("9:6", None, ["more than 1,000,000 values", "`repeat`"]),
+    # an explicit tag PyYAML cannot apply raised a plain ValueError before
+    "yaml-tag-unreadable.yaml": ("3:21", None, ["cannot read 'abc' as a YAML int", "remove the tag `!!int`"]),
     "yaml-recursive-alias.yaml": ("2:9", None, ["alias refers to the collection that contains it"]),
     # `layers: ` is 8 characters; the root mapping is level 1, so the 100th `[` (column 108) opens level 101
     "yaml-nested-too-deep.yaml": ("2:108", None, ["nests more than 100 levels"]),

@@ -76,7 +76,8 @@ def network_texts(draw) -> str:
     if how == "truncate":
         return base[: draw(st.integers(0, len(base)))]
     pos = draw(st.integers(0, len(base)))
-    junk = draw(st.text(min_size=1, max_size=20) | st.sampled_from(["\x00", "\t", "{", "[", ": :", "- -", "&a *a"]))
+    junk = draw(st.text(min_size=1, max_size=20)
+                | st.sampled_from(["\x00", "\t", "{", "[", ": :", "- -", "&a *a", " !!int x", " !!float x"]))
     return base[:pos] + junk + base[pos:]
 
 

@@ -189,7 +189,7 @@ def test_elementwise(dtype):
     check(ew.gelu(xd), F.gelu(xt), dtype)
     check(ew.softmax(xd), F.softmax(xt, dim=1), dtype)
     check(ew.softmax(xd[:, :, 0, 0] * 100), F.softmax(xt[:, :, 0, 0] * 100, dim=1), dtype)
-    for size in (1, 2, 3, 5):
+    for size in (1, 2, 3, 5, 12, 13, 40):  # 12 and up: windows wider than the 6 channels
         check(ew.local_response_norm(xd, size, 1e-2, 0.75, 2.0), F.local_response_norm(xt, size, 1e-2, 0.75, 2.0),
               dtype)
     w, b, m, v = (rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal(6), rng.random(6) + 0.5)

@@ -122,12 +122,17 @@ def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5, out=None):
 
 
 def local_response_norm(x, size=5, alpha=1e-4, beta=0.75, k=1.0):
-    """PyTorch's form: x / (k + alpha/size · Σ_{neighbouring channels} x²)^beta."""
+    """PyTorch's form: x / (k + alpha/size · Σ_{neighbouring channels} x²)^beta.
+
+    The window of channel j is j − size//2 … j + (size−1)//2; only offsets that land on a channel
+    add anything, so the loop runs at most 2C − 1 times and nothing is padded (a size of 10^9
+    used to loop 10^9 times over a padded copy)."""
     c = x.shape[1]
-    sq = np.pad(x * x, ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (x.ndim - 2))
+    sq = x * x
     acc = np.zeros_like(x)
-    for i in range(size):
-        acc += sq[:, i : i + c]
+    for d in range(max(-(size // 2), 1 - c), min((size - 1) // 2, c - 1) + 1):
+        lo, hi = max(0, -d), min(c, c - d)  # channels j whose neighbour j + d exists
+        acc[:, lo:hi] += sq[:, lo + d:hi + d]
     return x / (k + alpha / size * acc) ** beta
 
 
