@@ -4,7 +4,9 @@ Each example mutates a real network file (a built-in architecture or a small net
 file, a command-line option or an array file, runs the command in-process, and asserts the
 contract of README § Bad input: exit 0/1 for valid input or 2 for bad input; on 2 exactly one
 `error:` line under 300 characters on standard error and nothing on standard output; never a
-traceback; under 5 s and 1 GiB.
+traceback; under 5 s and 1 GiB. One exception to the 5 s: a mutation can leave a valid network
+(resnet18 renamed, say), and `forward` then does its real work, 2 GMACs and more: such a run
+must finish (a 60 s alarm catches hangs), but its time is the network's, not a refusal's.
 
 CI runs a small budget; `CNNCALC_FUZZ_EXAMPLES=3000 python -m pytest tests/test_fuzz.py` runs
 thousands (the numbers of such a run are quoted in the issue's closing note).
@@ -35,6 +37,7 @@ SMALL = ("input: [1, 12, 12]\nlayers:\n  - conv: {name: c1, filters: 2, kernel: 
          "  - flatten\n  - dense: 3\n")
 ANSWERS = (ROOT / "examples" / "lenet5-1998-answers-mistakes.yaml").read_text(encoding="utf-8")
 SECONDS, BYTES = 5, 1 << 30
+HANG_SECONDS = 60  # the alarm; a valid forward pass may take longer than SECONDS
 
 GARBAGE_SCALARS = st.one_of(
     st.integers(-10**6, 10**6), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
@@ -112,7 +115,7 @@ def run_bounded(args: list[str], stdin: str | bytes | None = None):
     """Run the CLI in-process under a time and memory bound; return the click Result."""
     runner = CliRunner()
     old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(SECONDS)
+    signal.alarm(HANG_SECONDS)
     tracemalloc.start()
     start = time.perf_counter()
     try:
@@ -123,9 +126,10 @@ def run_bounded(args: list[str], stdin: str | bytes | None = None):
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     elapsed = time.perf_counter() - start
-    assert not isinstance(result.exception, _Hang), f"hung past {SECONDS} s: {args}"
+    assert not isinstance(result.exception, _Hang), f"hung past {HANG_SECONDS} s: {args}"
     assert peak < BYTES, f"{peak / 2**30:.1f} GiB: {args}"
-    assert elapsed < SECONDS, f"{elapsed:.1f} s: {args}"
+    real_work = args[0] == "forward" and result.exit_code in (0, 1)
+    assert elapsed < SECONDS or real_work, f"{elapsed:.1f} s: {args}"
     return result
 
 
