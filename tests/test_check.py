@@ -70,9 +70,55 @@ layers:
   - softmax
 """
 
+# Issue 11's kinds (MobileNet, EfficientNet, ConvNeXt), by hand:
+KINDS_NET_3 = """
+name: kinds3
+input: [3, 6, 5]
+layers:
+  - dense: {name: pw, units: 4, per_position: true}
+  # per position 3·4 + 4 = 16 params; connections 6·5·4·(3 + 1) = 480; MACs 6·5·3·4 = 360
+  - layernorm: {name: ln}                       # params 2·4 = 8
+  - prelu: {name: pc, per_channel: true}        # params 4 (one slope per channel)
+  - prelu: {name: ps}                           # params 1 (one shared slope)
+  - layer_scale: {name: ls}                     # params 4
+  - dense: {name: pwb, units: 2, per_position: true, bias: false}
+  # params 4·2 = 8; connections 6·5·2·4 = 240; MACs 6·5·4·2 = 240
+  - relu6
+  - hardtanh: {min: -2, max: 3}
+  - hardsigmoid
+  - hardswish
+  - silu
+  - mish
+  - elu: 0.5
+  - stochastic_depth: 0.1
+  - flatten                                     # 2·6·5 = 60
+  - layernorm: {name: lnv}                      # params 2·60 = 120
+"""
+KINDS_EXPECTED_3 = {  # layer: (output, params, non_trainable, connections, macs)
+    "pw": ((4, 6, 5), 16, 0, 480, 360),
+    "ln": ((4, 6, 5), 8, 0, 0, 0),
+    "pc": ((4, 6, 5), 4, 0, 0, 0),
+    "ps": ((4, 6, 5), 1, 0, 0, 0),
+    "ls": ((4, 6, 5), 4, 0, 0, 0),
+    "pwb": ((2, 6, 5), 8, 0, 240, 240),
+    "relu6_1": ((2, 6, 5), 0, 0, 0, 0),
+    "stochastic_depth1": ((2, 6, 5), 0, 0, 0, 0),
+    "lnv": ((60,), 120, 0, 0, 0),
+}
+
+
+def test_issue_11_kinds_hand_derivations():
+    a = loads(KINDS_NET_3, "kinds3.yaml").analyse()
+    for name, expected in KINDS_EXPECTED_3.items():
+        r = a.layer(name)
+        assert (r.output, r.params, r.non_trainable, r.connections, r.macs) == expected, name
+    # A per-position dense layer reads only its own position: the field stays 1×1.
+    assert a.layer("pwb").rf.size == (1, 1)
+
 
 def _networks():
-    nets = [loads(KINDS_NET, "kinds.yaml").analyse(), loads(KINDS_NET_2, "kinds2.yaml").analyse()]
+    nets = [loads(KINDS_NET, "kinds.yaml").analyse(), loads(KINDS_NET_2, "kinds2.yaml").analyse(),
+            loads(KINDS_NET_3, "kinds3.yaml").analyse()]
     nets += [load(name).analyse() for name in zoo.names()]
     return nets
 

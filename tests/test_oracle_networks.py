@@ -88,11 +88,46 @@ layers:
       shortcut: projection
 """
 
+# Issue 11's kinds. Inputs are spread (σ = 2) and the first conv adds more, so hardswish and
+# hardsigmoid see both sides of ±3, relu6 values above 6, hardtanh both bounds (asymmetric, so a
+# swapped min/max shows); PReLU per channel and shared; layer norm with a large eps on a map (over the
+# channels, not over H·W) and on a vector; a per-position dense layer with and without bias.
+MODERN_KINDS = """
+name: oracle-modern-kinds
+input: [3, 7, 6]
+layers:
+  - conv: {name: c1, filters: 6, kernel: 3, padding: 1}
+  - layernorm: {name: ln, eps: 0.3}
+  - dense: {name: pw1, units: 8, per_position: true}
+  - hardswish
+  - dense: {name: pw2, units: 6, per_position: true, bias: false}
+  - layer_scale: {name: ls}
+  - prelu: {name: pc, per_channel: true}
+  - residual:
+      body:
+        - conv: {name: c2, filters: 6, kernel: 3, padding: 1}
+        - hardtanh: {min: -0.5, max: 2.5}
+        - stochastic_depth: {p: 0.2, mode: row}
+  - relu6
+  - elu: 0.7
+  - conv: {name: c3, filters: 6, kernel: 3, padding: 1}
+  - mish
+  - conv: {name: c4, filters: 6, kernel: 1}
+  - silu
+  - conv: {name: c5, filters: 6, kernel: 1}
+  - hardsigmoid
+  - prelu: {name: ps}
+  - flatten
+  - layernorm: {name: lnv, eps: 0.01}
+  - dense: 4
+"""
+
 NETS = {
     "normalisation-and-activations": NORMALISATION_AND_ACTIVATIONS,
     "pooling-and-conv-geometry": POOLING_AND_CONV_GEOMETRY,
     "lenet-kinds": LENET_KINDS,
     "branches": BRANCHES,
+    "modern-kinds": MODERN_KINDS,
 }
 
 

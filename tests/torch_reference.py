@@ -60,8 +60,34 @@ def _batchnorm(net, L, x):
                         net.w(L.name, "bias"), training=False, eps=L.eps)
 
 
+def _layernorm(net, L, x):
+    w, b = net.w(L.name, "weight"), net.w(L.name, "bias")
+    if x.dim() == 2:
+        return F.layer_norm(x, (x.shape[1],), w, b, L.eps)
+    # ConvNeXt's LayerNorm2d: permute to (N, H, W, C), normalise the last axis, permute back.
+    return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), w, b, L.eps).permute(0, 3, 1, 2)
+
+
+def _dense(net, L, x):
+    w, b = net.w(L.name, "weight"), net.w(L.name, "bias")
+    if L.per_position:  # ConvNeXt: nn.Linear on the permuted (N, H, W, C) map
+        return F.linear(x.permute(0, 2, 3, 1), w, b).permute(0, 3, 1, 2)
+    return F.linear(x, w, b)
+
+
 def _rbf(net, L, x):
     return ((x[:, None, :] - net.w(L.name, "prototypes")[None]) ** 2).sum(-1)
+
+
+def torchvision_stochastic_depth(x, p, mode, training):
+    """torchvision.ops.stochastic_depth, written out (torchvision is not installed here): at
+    inference, or with p = 0, the input itself; else a Bernoulli(1 − p) mask per row or per batch,
+    scaled by 1/(1 − p)."""
+    if not training or p == 0.0:
+        return x
+    shape = [x.shape[0]] + [1] * (x.ndim - 1) if mode == "row" else [1] * x.ndim
+    keep = torch.empty(shape, dtype=x.dtype).bernoulli_(1.0 - p)
+    return x * keep / (1.0 - p) if p < 1.0 else x * keep
 
 
 Kernel = Callable[["TorchNet", object, torch.Tensor], torch.Tensor]
@@ -74,7 +100,7 @@ ORACLE: dict[str, Kernel] = {
     "globalmaxpool": lambda net, L, x: F.adaptive_max_pool2d(x, 1),
     "adaptiveavgpool": lambda net, L, x: F.adaptive_avg_pool2d(x, L.size),
     "subsample": _subsample,
-    "dense": lambda net, L, x: F.linear(x, net.w(L.name, "weight"), net.w(L.name, "bias")),
+    "dense": _dense,
     "flatten": lambda net, L, x: torch.flatten(x, 1),
     "batchnorm": _batchnorm,
     "lrn": lambda net, L, x: F.local_response_norm(x, L.size, L.alpha, L.beta, L.k),
@@ -87,6 +113,17 @@ ORACLE: dict[str, Kernel] = {
     "tanh": lambda net, L, x: torch.tanh(x),
     "gelu": lambda net, L, x: F.gelu(x),
     "softmax": lambda net, L, x: F.softmax(x, dim=1),
+    "relu6": lambda net, L, x: F.relu6(x),
+    "hardtanh": lambda net, L, x: F.hardtanh(x, L.min, L.max),
+    "hardsigmoid": lambda net, L, x: F.hardsigmoid(x),
+    "hardswish": lambda net, L, x: F.hardswish(x),
+    "silu": lambda net, L, x: F.silu(x),
+    "mish": lambda net, L, x: F.mish(x),
+    "elu": lambda net, L, x: F.elu(x, L.alpha),
+    "prelu": lambda net, L, x: F.prelu(x, net.w(L.name, "weight")),
+    "layernorm": _layernorm,
+    "layer_scale": lambda net, L, x: x * net.w(L.name, "weight"),  # torchvision: self.layer_scale * result
+    "stochastic_depth": lambda net, L, x: torchvision_stochastic_depth(x, L.p, L.mode, training=False),
 }
 
 MERGES: dict[str, Callable[[list[torch.Tensor]], torch.Tensor]] = {

@@ -146,3 +146,146 @@ def subsample(x, weight, bias, kernel, axes):
 def rbf(x, prototypes):
     """LeNet-5 output: y_i = Σ_j (x_j − w_ij)²."""
     return (x * x).sum(axis=1, keepdims=True) - 2 * x @ prototypes.T + (prototypes * prototypes).sum(axis=1)
+
+
+# -- the activations of MobileNet, EfficientNet and ConvNeXt ------------------------------------
+# Each is written as PyTorch's formula (torch.nn.functional, named per function) and runs in x's
+# dtype. Those that need temporaries work block by block (`_blockwise`): the temporaries stay in the
+# CPU's cache and never grow with the input, so the forward pass's memory estimate needs no scratch
+# term for them. `out=x` is safe for every one: a block's result is written after its last read.
+_BLOCK = 1 << 16
+
+
+def _blockwise(fn, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """Apply fn(block, out_block) over x flattened, block by block (x and out C-contiguous, or
+    copied to be)."""
+    x = np.ascontiguousarray(x)
+    if out is not None and not out.flags.c_contiguous:  # its flat view would be a copy
+        out[...] = _blockwise(fn, x, None)
+        return out
+    if out is None:
+        out = np.empty_like(x)
+    flat, dst = x.reshape(-1), out.reshape(-1)
+    for i in range(0, flat.size, _BLOCK):
+        fn(flat[i:i + _BLOCK], dst[i:i + _BLOCK])
+    return out
+
+
+def relu6(x, out=None):
+    """F.relu6: min(max(x, 0), 6)."""
+    return np.clip(x, 0, 6, out=out)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0, out=None):
+    """F.hardtanh: x clipped to [min_val, max_val]."""
+    return np.clip(x, x.dtype.type(min_val), x.dtype.type(max_val), out=out)
+
+
+def hardsigmoid(x, out=None):
+    """F.hardsigmoid: min(max(x + 3, 0), 6) / 6."""
+    y = np.add(x, 3, out=out)
+    np.clip(y, 0, 6, out=y)
+    y /= 6
+    return y
+
+
+def _hardswish_block(x, out):
+    t = x + 3
+    np.clip(t, 0, 6, out=t)
+    t *= x
+    np.divide(t, 6, out=out)
+
+
+def hardswish(x, out=None):
+    """F.hardswish: x · min(max(x + 3, 0), 6) / 6."""
+    return _blockwise(_hardswish_block, x, out)
+
+
+def _silu_block(x, out):
+    # x / (1 + e^−x) without overflow: with e = e^−|x|, x/(1 + e) where x ≥ 0 and x·e/(1 + e) where
+    # x < 0 (the same value: e^x/(1 + e^x) = 1/(1 + e^−x)).
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    d = e + 1
+    np.copyto(e, 1, where=x >= 0)
+    e *= x
+    np.divide(e, d, out=out)
+
+
+def silu(x, out=None):
+    """F.silu (swish): x · sigmoid(x)."""
+    return _blockwise(_silu_block, x, out)
+
+
+def _mish_block(x, out):
+    # tanh(softplus(x)) = ((1 + eˣ)² − 1) / ((1 + eˣ)² + 1), written with e = e^−|x| so nothing
+    # overflows: for x ≥ 0 it is (1 + 2e) / (1 + 2e + 2e²), for x < 0 e(e + 2) / (e(e + 2) + 2).
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    pos = x >= 0
+    num = np.where(pos, 1 + 2 * e, e * (e + 2))
+    e *= e
+    e *= 2
+    den = np.where(pos, num + e, num + 2)
+    num *= x
+    np.divide(num, den, out=out)
+
+
+def mish(x, out=None):
+    """F.mish: x · tanh(softplus(x)), softplus(x) = ln(1 + eˣ)."""
+    return _blockwise(_mish_block, x, out)
+
+
+def _elu_block(x, out, alpha):
+    t = np.minimum(x, 0)
+    np.expm1(t, out=t)
+    t *= alpha
+    np.maximum(x, 0, out=out)
+    out += t
+
+
+def elu(x, alpha=1.0, out=None):
+    """F.elu: x where x > 0, else alpha·(eˣ − 1); as max(x, 0) + alpha·expm1(min(x, 0)), which adds
+    an exact 0 to one of the two terms (expm1 never sees a positive x, so it never overflows)."""
+    a = x.dtype.type(alpha)
+    return _blockwise(lambda block, dst: _elu_block(block, dst, a), x, out)
+
+
+def prelu(x, weight, out=None):
+    """F.prelu: x where x > 0, else weight·x, one weight per channel (axis 1) or one shared. The
+    product is written only where x ≤ 0 (a ufunc `where`): the one temporary is that mask, a byte
+    per value."""
+    w = weight.astype(x.dtype, copy=False).reshape((1, -1) + (1,) * (x.ndim - 2))
+    negative = x <= 0
+    if out is None:
+        out = x.copy()
+    elif out is not x:
+        np.copyto(out, x)
+    return np.multiply(out, w, out=out, where=negative)
+
+
+def layer_norm(x, weight, bias, eps=1e-5, out=None):
+    """Layer normalization over axis 1 (the channels at each position of (N, C, H, W), or the
+    features of (N, F)): (x − mean) / √(var + eps) · weight + bias, var the biased variance, as
+    F.layer_norm over the last axis of ConvNeXt's permuted map. The squares are summed by einsum,
+    which makes no array of them."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    c = x.shape[1]
+    mean = x.mean(axis=1, keepdims=True)
+    y = np.subtract(x, mean, out=out)
+    letters = "nc" + "hwxyz"[:x.ndim - 2]
+    var = np.einsum(f"{letters},{letters}->{letters.replace('c', '')}", y, y)[:, None]
+    var /= c
+    var += x.dtype.type(eps)
+    np.sqrt(var, out=var)
+    y /= var
+    y *= weight.astype(x.dtype, copy=False).reshape(shape)
+    y += bias.astype(x.dtype, copy=False).reshape(shape)
+    return y
+
+
+def layer_scale(x, weight, out=None):
+    """ConvNeXt's layer scale: each channel times its own trainable factor."""
+    return np.multiply(x, weight.astype(x.dtype, copy=False).reshape((1, -1) + (1,) * (x.ndim - 2)), out=out)

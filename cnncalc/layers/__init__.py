@@ -1,13 +1,14 @@
 """The registry of layer kinds: one class each; adding a kind means one class and one line here."""
 from __future__ import annotations
 
-from .activation import GELU, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (ELU, GELU, Dropout, HardSigmoid, HardSwish, HardTanh, Identity, LeakyReLU, Mish, PReLU, ReLU,
+                         ReLU6, Sigmoid, SiLU, Softmax, StochasticDepth, Tanh)
 from .base import GLOBAL, Counts, Layer, Option, Output, Window
 from .conv import Conv2d
 from .dense import Dense, Flatten
 from .lenet import RBF, Subsample
 from .merge import Add, Concat
-from .normalization import BatchNorm, LocalResponseNorm
+from .normalization import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
 from .pooling import AdaptiveAvgPool, AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d
 
 KINDS: dict[str, type[Layer]] = {
@@ -33,6 +34,18 @@ KINDS: dict[str, type[Layer]] = {
         Softmax,
         Identity,
         RBF,
+        # issue 11: MobileNet, EfficientNet, ConvNeXt
+        ReLU6,
+        HardTanh,
+        HardSigmoid,
+        HardSwish,
+        SiLU,
+        Mish,
+        ELU,
+        PReLU,
+        LayerNorm,
+        LayerScale,
+        StochasticDepth,
     )
 }
 

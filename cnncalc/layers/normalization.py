@@ -1,4 +1,4 @@
-"""Batch normalization and local response normalization."""
+"""Batch, layer and local response normalization, and ConvNeXt's layer scale."""
 from __future__ import annotations
 
 from ..formula import Num
@@ -45,3 +45,44 @@ class LocalResponseNorm(Elementwise):
     def forward(self, x, weights):
         from ..kernels.elementwise import local_response_norm
         return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+
+class LayerNorm(Elementwise):
+    """Layer normalization over the channels at each position of a (C, H, W) map (ConvNeXt's
+    LayerNorm2d), or over the entries of a vector: 2·C trainable params (γ, β), no running
+    statistics. Each output reads the C values at its position; like the other normalizations it
+    adds no connections and no MACs, and the receptive field is unchanged."""
+
+    kind = "layernorm"
+    auto_name = "ln"
+    options = {"eps": Option(opt.number, 1e-5, "added to the variance")}
+    supports_in_place = True
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        return Counts(params=Num(2) * in_shape[0])
+
+    def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        c = (in_shape[0],)
+        return {"weight": c, "bias": c}
+
+    def forward(self, x, weights, in_place: bool = False):
+        from ..kernels.elementwise import layer_norm
+        return layer_norm(x, weights["weight"], weights["bias"], self.eps, out=x if in_place else None)
+
+
+class LayerScale(Elementwise):
+    """ConvNeXt's layer scale (torchvision's `layer_scale`, the paper's γ): each channel multiplied
+    by its own trainable factor. C params, shaped (C, 1, 1) on a map as torchvision stores them."""
+
+    kind = "layer_scale"
+    supports_in_place = True
+
+    def counts(self, in_shape: Shape, out: Output) -> Counts:
+        return Counts(params=Num(in_shape[0]))
+
+    def weight_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        return {"weight": (in_shape[0], 1, 1) if len(in_shape) == 3 else (in_shape[0],)}
+
+    def forward(self, x, weights, in_place: bool = False):
+        from ..kernels.elementwise import layer_scale
+        return layer_scale(x, weights["weight"], out=x if in_place else None)

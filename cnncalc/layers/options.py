@@ -62,6 +62,13 @@ def probability(v: Any) -> float:
     return x
 
 
+def unit_interval(v: Any) -> float:
+    x = number(v)
+    if not 0 <= x <= 1:
+        raise ValueError(f"must be a number from 0 to 1, got {shown(v)}")
+    return x
+
+
 def connection_table(v: Any) -> tuple[tuple[int, ...], ...]:
     """One list per output map: the input maps it reads (0-based), as in LeNet-5's Table I."""
     if not isinstance(v, list) or not v:

@@ -37,7 +37,9 @@ def _pad(text: str, width: int) -> str:
 # Layer kinds as textbooks name them (identity in English: the kind is its own name).
 _KIND_LABELS = ("conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "adaptiveavgpool", "subsample",
                 "dense", "flatten", "batchnorm", "lrn", "dropout", "rbf", "concat", "add", "relu", "leaky_relu",
-                "sigmoid", "tanh", "gelu", "softmax", "identity")
+                "sigmoid", "tanh", "gelu", "softmax", "identity",
+                "relu6", "hardtanh", "hardsigmoid", "hardswish", "silu", "mish", "elu", "prelu", "layernorm",
+                "layer_scale", "stochastic_depth")
 
 
 def kind_label(kind: str) -> str:
