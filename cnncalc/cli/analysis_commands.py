@@ -4,6 +4,8 @@ from __future__ import annotations
 import click
 
 from .. import zoo
+from ..conventions import NAMES, convention as convention_of
+from ..errors import CnnError
 from ..network import load
 from ..render import FORMATS, render_analysis, render_top_down, render_zoo
 from ..render.analysis_view import render_explain
@@ -21,9 +23,26 @@ def explain_options(func):
     return func
 
 
-def _show(analysis, view: str, fmt: str, explain: bool, lang: str | None) -> None:
+def convention_option(func):
+    """--convention: another tool's figures, computed from the records (cnncalc.conventions)."""
+    return click.option("--convention", type=click.Choice(NAMES), default=None,
+                        help="Also give torchinfo's, fvcore's, ptflops's or thop's figures for this network "
+                             "(docs/conventions.md); --explain shows each formula.")(func)
+
+
+def _convention(analysis, name: str | None, fmt: str):
+    if name is None:
+        return None
+    if fmt == "csv":
+        raise CnnError("--convention gives whole-network figures, which CSV's one row a layer has no place for; "
+                       "use --format table, json or markdown (or `cnncalc compare --format csv`)")
+    return convention_of(analysis, name)
+
+
+def _show(analysis, view: str, fmt: str, explain: bool, lang: str | None, convention_name: str | None = None) -> None:
+    conv = _convention(analysis, convention_name, fmt)
     explanations = _explanations(analysis, explain, lang)
-    emit(render_analysis(analysis, view, fmt, explanations))
+    emit(render_analysis(analysis, view, fmt, explanations, conv))
     if explanations is not None and fmt == "table":
         emit(render_explain(analysis, view, explanations))
 
@@ -41,9 +60,10 @@ _FILE_HELP = "FILE is a YAML path, - for standard input, or a built-in name (see
 @click.command()
 @network_options
 @explain_options
+@convention_option
 @translated_errors
 def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
-           lang: str | None) -> None:
+           lang: str | None, convention: str | None) -> None:
     """Per layer: output shape, parameters and connections; then the totals.
 
     \b
@@ -53,7 +73,7 @@ def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str,
       cnncalc params lenet5-1998 --explain --lang zh
     """
     analysis = open_network(file, input_shape).analyse(batch=batch, dtype=dtype)
-    _show(analysis, "params", fmt, explain, lang)
+    _show(analysis, "params", fmt, explain, lang, convention)
 
 
 @click.command()
@@ -82,9 +102,10 @@ def rf(file: str, input_shape: str | None, fmt: str, layer: str | None, explain:
 @click.command()
 @network_options
 @explain_options
+@convention_option
 @translated_errors
 def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
-            lang: str | None) -> None:
+           lang: str | None, convention: str | None) -> None:
     """Every column at once: the torchinfo-like view.
 
     \b
@@ -93,7 +114,7 @@ def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str
       cnncalc summary resnet18 --batch 8
     """
     analysis = open_network(file, input_shape).analyse(batch=batch, dtype=dtype)
-    _show(analysis, "summary", fmt, explain, lang)
+    _show(analysis, "summary", fmt, explain, lang, convention)
 
 
 @click.command(name="list")

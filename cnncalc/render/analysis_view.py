@@ -12,6 +12,8 @@ from rich.text import Text
 
 from ..i18n import _, tr
 from ..records import Analysis, TopDown
+from ..conventions import Convention
+from .convention_view import convention_json, convention_markdown, convention_table
 from .columns import HIDE_ORDER, VIEWS, pair_text, shape_text
 from .explain_view import EXPLAIN_FIELDS, explain_lines, select
 from .fit_table import FitColumn, FitTable
@@ -71,8 +73,13 @@ def _notes(a: Analysis) -> Text | None:
     return Text("\n".join(_("note: {note}").format(note=tr(w)) for w in a.warnings), style="yellow")
 
 
-def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[str, str]] | None = None) -> object:
+def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[str, str]] | None = None,
+                    convention: Convention | None = None) -> object:
     """A rich renderable for `table`, a string for the other formats.
+
+    `convention` (from `--convention`) adds another tool's figures after the totals: a
+    "convention" object in JSON, a section in the table and in Markdown (CSV has none: the command
+    refuses the pair).
 
     `explain` (layer name → field → "formula = value", from `--explain`) adds the worked
     solution: an "explain" object per layer in JSON, `explain_*` columns in CSV, a section in
@@ -88,6 +95,8 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
         if explain is not None:
             for layer in data["layers"]:
                 layer["explain"] = explain.get(layer["name"], {})
+        if convention is not None:
+            data["convention"] = convention_json(convention, explain is not None)
         return json_one_item_a_line(data, "layers")
     if fmt == "csv":
         out = io.StringIO()
@@ -112,10 +121,14 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
         lines += ["", f"| {_('Total')} | |", "|---|---:|"]
         lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]
         lines += ["\n" + _("note: {note}").format(note=tr(w)) for w in a.warnings]
+        if convention is not None:
+            lines += convention_markdown(convention, explain is not None)
         if explain is not None:
             lines += [""] + explain_lines(a, explain, markdown=True)
         return "\n".join(lines) + "\n"
     parts = [_table(a, view), _totals_table(a)]
+    if convention is not None:
+        parts.append(convention_table(convention, explain is not None))
     notes = _notes(a)
     if notes is not None:
         parts.append(notes)

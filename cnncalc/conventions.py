@@ -1,0 +1,279 @@
+"""What torchinfo, fvcore, ptflops and thop report for a network, computed from cnncalc's records.
+
+Each tool counts with its own rules (docs/conventions.md gives each rule and the reason for it).
+None of them needs anything cnncalc does not already know: every figure is a sum, over the
+layers, of a per-layer term read from the layer's record (its MACs, connections, params, input
+and output shape), times the batch or a byte size. A convention is therefore data: for each
+figure, the groups of layers it sums and what each group contributes.
+
+The tools count PyTorch modules, so a layer kind needs a PyTorch module for a tool's figure to
+exist. The kinds that have none (LeNet-5's trainable subsampling and RBF output, a conv with a
+connection table) are refused by name: what a tool would say about them depends on how someone
+writes them in PyTorch. A kind with no rule here is refused too, never counted as zero.
+
+Versions reproduced (the test extra pins them and tests/test_conventions.py runs them):
+torchinfo 1.8.0, fvcore 0.1.5.post20221221, ptflops 0.7.5, thop 0.1.1.post2209072238.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import CnnError
+from .formula import Expr, Num, total
+from .records import Analysis, LayerRecord
+
+NAMES = ("torchinfo", "fvcore", "ptflops", "thop")
+VERSIONS = {
+    "torchinfo": "1.8.0",
+    "fvcore": "0.1.5.post20221221",
+    "ptflops": "0.7.5",
+    "thop": "0.1.1.post2209072238",
+}
+
+# The PyTorch module each kind is written as (torchvision's choice), for the messages and the docs.
+MODULES = {
+    "conv": "nn.Conv2d", "dense": "nn.Linear", "batchnorm": "nn.BatchNorm2d",
+    "maxpool": "nn.MaxPool2d", "avgpool": "nn.AvgPool2d", "globalavgpool": "nn.AdaptiveAvgPool2d(1)",
+    "globalmaxpool": "nn.AdaptiveMaxPool2d(1)", "adaptiveavgpool": "nn.AdaptiveAvgPool2d",
+    "relu": "nn.ReLU", "leaky_relu": "nn.LeakyReLU", "gelu": "nn.GELU", "sigmoid": "nn.Sigmoid",
+    "tanh": "nn.Tanh", "softmax": "nn.Softmax(dim=1)", "lrn": "nn.LocalResponseNorm", "dropout": "nn.Dropout",
+    "flatten": "nn.Flatten", "identity": "nn.Identity", "concat": "torch.cat", "add": "a + b",
+}
+# No PyTorch module: what a tool says depends on how one writes them.
+NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output"}
+
+
+# -- per-layer quantities, per sample ----------------------------------------------------------
+def units_out(r: LayerRecord) -> int:
+    return math.prod(r.output)
+
+
+def units_in(r: LayerRecord) -> int:
+    return math.prod(r.input)
+
+
+def positions(r: LayerRecord) -> int:
+    """Output positions H_out·W_out (1 for a vector)."""
+    return math.prod(r.output[1:])
+
+
+def bias_units(r: LayerRecord) -> int:
+    """The bias's share of a conv's or dense layer's connections: one per output unit."""
+    return units_out(r) if r.options.get("bias") else 0
+
+
+def adaptive_thop(r: LayerRecord) -> int:
+    """thop's adaptive average pooling: int((Π over H, W of in/out + 1) · output units), computed
+    as thop computes it, in float64 (in/out need not divide), then truncated."""
+    kernel = 1.0
+    for i, o in zip(r.input[1:], r.output[1:]):
+        kernel *= float(i) / float(o)
+    return int((kernel + 1) * units_out(r))
+
+
+def softmax_thop(r: LayerRecord) -> int:
+    """thop's softmax over the channels (dim 1): (exp, add, divide) = 3F − 1 per softmax of F values."""
+    features = r.input[0]
+    return units_in(r) // features * (3 * features - 1)
+
+
+def lrn_ptflops(r: LayerRecord) -> int:
+    """F.local_response_norm as ptflops's patched calls see it: x.mul(x), .mul(alpha) and .add(k)
+    over the input (3 · units), and avg_pool3d over the squares padded with size − 1 channels."""
+    c, h, w = r.input
+    return 3 * units_in(r) + (c + r.options["size"] - 1) * h * w
+
+
+# -- conventions as data -------------------------------------------------------------------------
+Rule = Callable[[LayerRecord], int]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One sum of a figure: the kinds it runs over and each layer's term."""
+
+    label: str  # "conv and dense MACs"
+    kinds: tuple[str, ...]
+    term: Rule
+
+
+@dataclass(frozen=True)
+class FigureRule:
+    key: str
+    formula: str  # the symbolic formula, as docs/conventions.md writes it
+    groups: tuple[Group, ...]
+    scale: str = "batch"  # "batch", "one" (per sample / per network), "bytes" (·bytes), "2·batch·bytes", "batch·bytes"
+
+
+CONV_DENSE = ("conv", "dense")
+RELU_FAMILY = ("relu", "leaky_relu", "gelu")  # ptflops's module hooks; sigmoid, tanh have none
+POOLS = ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "adaptiveavgpool")
+ALL_KINDS = tuple(MODULES)
+
+
+def _macs(r: LayerRecord) -> int:
+    return r.macs
+
+
+def _params(r: LayerRecord) -> int:
+    return r.params
+
+
+def _connections(r: LayerRecord) -> int:
+    return r.connections
+
+
+def _zero(r: LayerRecord) -> int:
+    return 0
+
+
+def _has_params(r: LayerRecord) -> int:
+    return units_out(r) if r.params else 0
+
+
+_PTFLOPS_MODULES = (
+    Group("conv and dense connections (bias included)", CONV_DENSE, _connections),
+    Group("batch norm 2·input units", ("batchnorm",), lambda r: 2 * units_in(r)),
+    Group("ReLU, LeakyReLU, GELU output units", RELU_FAMILY, units_out),
+    Group("pooling input units", POOLS, units_in),
+)
+_PTFLOPS_FUNCTIONAL = (
+    Group("F.relu, F.gelu again (count_functional)", ("relu", "gelu"), units_out),
+    Group("F.*pool* again (count_functional)", POOLS, units_in),
+    Group("F.softmax input units (count_functional)", ("softmax",), units_in),
+    Group("F.local_response_norm's mul, mul, add, avg_pool3d (count_functional)", ("lrn",), lrn_ptflops),
+)
+
+RULES: dict[str, tuple[FigureRule, ...]] = {
+    "torchinfo": (
+        FigureRule("total_params", "Σ params (batch-norm running statistics are buffers, not parameters)",
+                   (Group("params", ALL_KINDS, _params),), "one"),
+        FigureRule("trainable_params", "Σ params with requires_grad (all of them)",
+                   (Group("params", ALL_KINDS, _params),), "one"),
+        FigureRule("non_trainable_params", "Σ frozen params (none: cnncalc's non-trainable values are buffers)",
+                   (Group("frozen params", ALL_KINDS, _zero),), "one"),
+        FigureRule("total_mult_adds",
+                   "batch·(Σ conv, dense MACs + Σ conv, dense bias·output units + Σ batch norm 2·C)",
+                   (Group("conv and dense MACs", CONV_DENSE, _macs),
+                    Group("conv and dense bias·output units", CONV_DENSE, bias_units),
+                    Group("batch norm 2·C (its params)", ("batchnorm",), _params))),
+        FigureRule("input_size_bytes", "batch·C·H·W·bytes (torchinfo adds Python's 56–64-byte object header)",
+                   (Group("input units", ("input",), _zero),), "batch·bytes"),
+        FigureRule("forward_backward_pass_size_bytes",
+                   "2·batch·bytes·Σ output units of the layers that have parameters",
+                   (Group("output units of layers with params", ALL_KINDS, _has_params),), "2·batch·bytes"),
+        FigureRule("params_size_bytes", "Σ params·bytes", (Group("params", ALL_KINDS, _params),), "bytes"),
+    ),
+    "fvcore": (
+        FigureRule("flops",
+                   "batch·(Σ conv, dense MACs + Σ batch norm 2·units (eval mode) + Σ adaptive average pooling "
+                   "input units)",
+                   (Group("conv and dense MACs", CONV_DENSE, _macs),
+                    Group("batch norm 2·units", ("batchnorm",), lambda r: 2 * units_out(r)),
+                    Group("adaptive average pooling input units", ("globalavgpool", "adaptiveavgpool"), units_in))),
+        FigureRule("activations", "batch·Σ conv, dense output units",
+                   (Group("conv and dense output units", CONV_DENSE, units_out),)),
+    ),
+    "ptflops": (
+        FigureRule("macs",
+                   "Σ conv, dense connections + Σ batch norm 2·units + Σ ReLU-family units + Σ pooling input "
+                   "units, then the F.relu/F.gelu/F.*pool*/F.softmax calls inside those modules once more, and "
+                   "LocalResponseNorm's mul, add and avg_pool3d (count_functional=True); per sample",
+                   _PTFLOPS_MODULES + _PTFLOPS_FUNCTIONAL, "one"),
+        FigureRule("macs_no_functional", "the same without the second count (count_functional=False); per sample",
+                   _PTFLOPS_MODULES, "one"),
+        FigureRule("macs_aten", "batch·Σ conv, dense connections (backend='aten')",
+                   (Group("conv and dense connections", CONV_DENSE, _connections),)),
+        FigureRule("params", "Σ params with requires_grad", (Group("params", ALL_KINDS, _params),), "one"),
+    ),
+    "thop": (
+        FigureRule("macs",
+                   "batch·(Σ conv, dense MACs + 4·Σ batch norm units + Σ average pooling output units + "
+                   "Σ adaptive average pooling (Π(in/out) + 1)·output units + Σ softmax (3F − 1)·units/F)",
+                   (Group("conv and dense MACs", CONV_DENSE, _macs),
+                    Group("batch norm 4·units", ("batchnorm",), lambda r: 4 * units_in(r)),
+                    Group("average pooling output units", ("avgpool",), units_out),
+                    Group("adaptive average pooling (Π(in/out) + 1)·output units",
+                          ("globalavgpool", "adaptiveavgpool"), adaptive_thop),
+                    Group("softmax (3F − 1)·units/F", ("softmax",), softmax_thop))),
+        FigureRule("params", "Σ params of the modules thop has a rule for (all that hold params here)",
+                   (Group("params", ALL_KINDS, _params),), "one"),
+    ),
+}
+
+
+# -- results -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    formula: str  # symbolic
+    expr: Expr  # the numbers in: its text is the substituted formula, its value the figure
+    groups: tuple[tuple[str, int], ...]  # (label, per-sample sum) of each group
+
+    @property
+    def value(self) -> int:
+        return self.expr.int_value()
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str
+    version: str
+    batch: int
+    dtype_bytes: int
+    figures: tuple[Figure, ...]
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "figures": {f.key: f.value for f in self.figures}}
+
+    def figure(self, key: str) -> int:
+        return next(f.value for f in self.figures if f.key == key)
+
+
+def check_supported(a: Analysis, name: str) -> None:
+    """Refuse, by layer and reason, what the tool has no PyTorch module to count."""
+    for r in a.layers:
+        reason = None
+        if r.type in NO_MODULE:
+            reason = f"{NO_MODULE[r.type]} has no PyTorch module"
+        elif r.type == "conv" and r.options.get("table") is not None:
+            reason = "a conv with a connection table has no PyTorch module"
+        elif r.type not in MODULES:
+            reason = f"cnncalc has no {name} rule for the layer kind '{r.type}' yet"
+        elif r.type == "lrn" and len(r.input) != 3:
+            reason = "PyTorch's LocalResponseNorm needs feature maps, not a vector"
+        elif name == "ptflops" and r.type in ("maxpool", "avgpool") and any(a.pad_lo != a.pad_hi for a in r.axes):
+            # ptflops counts the pooling module's input: with padding on one side only the module
+            # would read a padded copy, whose size depends on how the padding is written.
+            reason = "pooling with uneven padding reads a padded copy whose size ptflops counts"
+        if reason:
+            where = f"{r.where}: " if r.where else ""
+            raise CnnError(f"{where}{r.name}: --convention {name}: {reason}, so {name}'s figure depends on how "
+                           f"it is written in PyTorch; conventions cover layers with a standard torch.nn module")
+
+
+def convention(a: Analysis, name: str) -> Convention:
+    """The tool's figures for the analysed network at its batch and dtype."""
+    if name not in RULES:
+        raise CnnError(f"unknown convention '{name}'; use one of {', '.join(NAMES)}")
+    check_supported(a, name)
+    figures = tuple(_figure(a, rule) for rule in RULES[name])
+    return Convention(name, VERSIONS[name], a.batch, a.dtype_bytes, figures)
+
+
+def _figure(a: Analysis, rule: FigureRule) -> Figure:
+    sums = []
+    for g in rule.groups:
+        if g.kinds == ("input",):
+            sums.append((g.label, math.prod(a.input)))
+        else:
+            sums.append((g.label, sum(g.term(r) for r in a.layers if r.type in g.kinds)))
+    inner: Expr = total(Num(v) for _, v in sums)
+    factors = {"batch": [a.batch], "one": [], "bytes": [a.dtype_bytes], "batch·bytes": [a.batch, a.dtype_bytes],
+               "2·batch·bytes": [2, a.batch, a.dtype_bytes]}[rule.scale]
+    expr = inner
+    for f in reversed(factors):
+        expr = Num(f) * expr
+    return Figure(rule.key, rule.formula, expr, tuple(sums))

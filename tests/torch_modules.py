@@ -1,0 +1,108 @@
+"""A cnncalc graph as a tree of standard torch.nn modules, as torchvision writes its models
+(nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.AdaptiveAvgPool2d(1), ...; residual sums with `+`, branches
+joined with torch.cat), for the counting tools (torchinfo, fvcore, ptflops, thop), which count
+modules and operators and never see cnncalc. Test oracle only.
+
+tests/torch_reference.py is the numerical oracle (functional calls on cnncalc's weights); this
+one holds no particular weights, only the module structure the tools inspect."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnncalc.graph import iter_layers, walk
+from torch_reference import tf_same
+
+
+def _pads(layer, h, w):
+    if layer.padding == "same":
+        d = getattr(layer, "dilation", (1, 1))
+        return (*tf_same(h, layer.kernel[0], layer.stride[0], d[0]),
+                *tf_same(w, layer.kernel[1], layer.stride[1], d[1]))
+    return tuple(layer.padding)
+
+
+def _symmetric(layer, shape) -> tuple[int, int]:
+    t, b, l, r = _pads(layer, shape[1], shape[2])
+    assert t == b and l == r, f"{layer.name}: uneven padding is not in the tested networks"
+    return t, l
+
+
+def module_for(layer, shape: tuple[int, ...]) -> nn.Module:
+    """The torch.nn module for one cnncalc layer, given the shape it reads (batch excluded)."""
+    k = layer.kind
+    if k == "conv":
+        assert layer.table is None, "a connection table has no torch.nn module"
+        return nn.Conv2d(shape[0], layer.filters, layer.kernel, layer.stride, _symmetric(layer, shape), layer.dilation,
+                         layer.groups, bias=layer.bias)
+    if k == "dense":
+        return nn.Linear(shape[0], layer.units, bias=layer.bias)
+    if k == "batchnorm":
+        return (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0], eps=layer.eps)
+    if k == "maxpool":
+        return nn.MaxPool2d(layer.kernel, layer.stride, _symmetric(layer, shape), ceil_mode=layer.ceil_mode)
+    if k == "avgpool":
+        return nn.AvgPool2d(layer.kernel, layer.stride, _symmetric(layer, shape), ceil_mode=layer.ceil_mode,
+                            count_include_pad=layer.count_include_pad)
+    simple = {
+        "globalavgpool": lambda: nn.AdaptiveAvgPool2d(1),
+        "globalmaxpool": lambda: nn.AdaptiveMaxPool2d(1),
+        "adaptiveavgpool": lambda: nn.AdaptiveAvgPool2d(layer.size),
+        "flatten": lambda: nn.Flatten(),
+        "lrn": lambda: nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k),
+        "dropout": lambda: nn.Dropout(layer.p),
+        "identity": lambda: nn.Identity(),
+        "relu": lambda: nn.ReLU(),
+        "leaky_relu": lambda: nn.LeakyReLU(layer.slope),
+        "sigmoid": lambda: nn.Sigmoid(),
+        "tanh": lambda: nn.Tanh(),
+        "gelu": lambda: nn.GELU(),
+        "softmax": lambda: nn.Softmax(dim=1),
+    }
+    return simple[k]()
+
+
+class ModuleNet(nn.Module):
+    """The graph's layers as modules (one per layer, named by its dotted path), run by graph.walk,
+    the walk the analysis uses. A module is made from the shape its layer reads, taken from the
+    analysis's records: only the channel count and `same` padding use it, and a wrong shape would
+    make PyTorch refuse the forward pass or the tools' counts differ."""
+
+    def __init__(self, graph, analysis):
+        super().__init__()
+        self.graph = graph
+        reads = {r.name: r.input for r in analysis.layers}
+        self.layers = nn.ModuleDict()
+        # Made on the meta device, then given zeroed memory: initialising VGG-16's 138 million
+        # weights at random takes seconds, and the tools only read shapes.
+        with torch.device("meta"):
+            for layer in iter_layers(graph.nodes):
+                if layer.kind not in ("concat", "add"):
+                    self.layers[self.key(layer.name)] = module_for(layer, reads[layer.name])
+        self.to_empty(device="cpu")
+        with torch.no_grad():
+            for t in [*self.parameters(), *self.buffers()]:
+                t.zero_()
+        self.eval()
+
+    @staticmethod
+    def key(name: str) -> str:
+        return name.replace(".", "__")
+
+    def forward(self, x):
+        return walk(self.graph.nodes, x, self)
+
+    # -- graph.Visitor ------------------------------------------------------------------------
+    def layer(self, layer, x, source):
+        return self.layers[self.key(layer.name)](x)
+
+    def merge(self, layer, xs, source):
+        if layer.kind == "concat":
+            return torch.cat(xs, dim=1)
+        out = xs[0]
+        for y in xs[1:]:
+            out = out + y  # torchvision's `out += identity`: an operator, not a module
+        return out
+
+    def shape(self, x):
+        return tuple(x.shape[1:])
