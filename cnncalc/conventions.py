@@ -40,9 +40,14 @@ MODULES = {
     "relu": "nn.ReLU", "leaky_relu": "nn.LeakyReLU", "gelu": "nn.GELU", "sigmoid": "nn.Sigmoid",
     "tanh": "nn.Tanh", "softmax": "nn.Softmax(dim=1)", "lrn": "nn.LocalResponseNorm", "dropout": "nn.Dropout",
     "flatten": "nn.Flatten", "identity": "nn.Identity", "concat": "torch.cat", "add": "a + b",
+    "relu6": "nn.ReLU6", "hardtanh": "nn.Hardtanh", "hardsigmoid": "nn.Hardsigmoid", "hardswish": "nn.Hardswish",
+    "silu": "nn.SiLU", "mish": "nn.Mish", "elu": "nn.ELU", "prelu": "nn.PReLU",
+    "layernorm": "nn.LayerNorm (channels last on maps, permuted around it as in ConvNeXt's blocks)",
+    "stochastic_depth": "nothing at inference (torchvision's StochasticDepth returns its input)",
 }
 # No PyTorch module: what a tool says depends on how one writes them.
-NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output"}
+NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output",
+             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)"}
 
 
 # -- per-layer quantities, per sample ----------------------------------------------------------
@@ -108,7 +113,11 @@ class FigureRule:
 
 
 CONV_DENSE = ("conv", "dense")
-RELU_FAMILY = ("relu", "leaky_relu", "gelu")  # ptflops's module hooks; sigmoid, tanh have none
+# ptflops's activation module hooks (one per output unit); the other activations have none.
+RELU_FAMILY = ("relu", "leaky_relu", "gelu", "relu6", "elu", "prelu")
+# The activation modules whose forward calls a torch.nn.functional function ptflops patches
+# (count_functional): F.relu, F.gelu, F.elu, F.prelu, F.silu. nn.ReLU6 calls F.hardtanh, unpatched.
+PATCHED_ACTIVATIONS = ("relu", "gelu", "elu", "prelu", "silu")
 POOLS = ("maxpool", "avgpool", "globalavgpool", "globalmaxpool", "adaptiveavgpool")
 ALL_KINDS = tuple(MODULES)
 
@@ -133,14 +142,19 @@ def _has_params(r: LayerRecord) -> int:
     return units_out(r) if r.params else 0
 
 
+def _conv_params_positions(r: LayerRecord) -> int:
+    return r.params * positions(r)
+
+
 _PTFLOPS_MODULES = (
     Group("conv and dense connections (bias included)", CONV_DENSE, _connections),
     Group("batch norm 2·input units", ("batchnorm",), lambda r: 2 * units_in(r)),
-    Group("ReLU, LeakyReLU, GELU output units", RELU_FAMILY, units_out),
+    Group("layer norm input units (its 'affine' test misses LayerNorm)", ("layernorm",), units_in),
+    Group("ReLU, LeakyReLU, GELU, ReLU6, ELU, PReLU output units", RELU_FAMILY, units_out),
     Group("pooling input units", POOLS, units_in),
 )
 _PTFLOPS_FUNCTIONAL = (
-    Group("F.relu, F.gelu again (count_functional)", ("relu", "gelu"), units_out),
+    Group("F.relu, F.gelu, F.elu, F.prelu, F.silu (count_functional)", PATCHED_ACTIVATIONS, units_out),
     Group("F.*pool* again (count_functional)", POOLS, units_in),
     Group("F.softmax input units (count_functional)", ("softmax",), units_in),
     Group("F.local_response_norm's mul, mul, add, avg_pool3d (count_functional)", ("lrn",), lrn_ptflops),
@@ -155,10 +169,12 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
         FigureRule("non_trainable_params", "Σ frozen params (none: cnncalc's non-trainable values are buffers)",
                    (Group("frozen params", ALL_KINDS, _zero),), "one"),
         FigureRule("total_mult_adds",
-                   "batch·(Σ conv, dense MACs + Σ conv, dense bias·output units + Σ batch norm 2·C)",
-                   (Group("conv and dense MACs", CONV_DENSE, _macs),
-                    Group("conv and dense bias·output units", CONV_DENSE, bias_units),
-                    Group("batch norm 2·C (its params)", ("batchnorm",), _params))),
+                   "batch·(Σ conv params·H_out·W_out + Σ params of every other layer)",
+                   (Group("conv params·output positions (MACs + bias·units)", ("conv",), _conv_params_positions),
+                    Group("dense params (MACs + bias·units on a vector; once, not per position, with "
+                          "per_position)", ("dense",), _params),
+                    Group("other params (batch norm, layer norm 2·C, PReLU)", ("batchnorm", "layernorm", "prelu"),
+                          _params))),
         FigureRule("input_size_bytes", "batch·C·H·W·bytes (torchinfo adds Python's 56–64-byte object header)",
                    (Group("input units", ("input",), _zero),), "batch·bytes"),
         FigureRule("forward_backward_pass_size_bytes",
@@ -168,19 +184,21 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
     ),
     "fvcore": (
         FigureRule("flops",
-                   "batch·(Σ conv, dense MACs + Σ batch norm 2·units (eval mode) + Σ adaptive average pooling "
-                   "input units)",
+                   "batch·(Σ conv, dense MACs + Σ batch norm 2·units (eval mode) + Σ layer norm 5·units + "
+                   "Σ adaptive average pooling input units)",
                    (Group("conv and dense MACs", CONV_DENSE, _macs),
                     Group("batch norm 2·units", ("batchnorm",), lambda r: 2 * units_out(r)),
+                    Group("layer norm 5·units", ("layernorm",), lambda r: 5 * units_out(r)),
                     Group("adaptive average pooling input units", ("globalavgpool", "adaptiveavgpool"), units_in))),
         FigureRule("activations", "batch·Σ conv, dense output units",
                    (Group("conv and dense output units", CONV_DENSE, units_out),)),
     ),
     "ptflops": (
         FigureRule("macs",
-                   "Σ conv, dense connections + Σ batch norm 2·units + Σ ReLU-family units + Σ pooling input "
-                   "units, then the F.relu/F.gelu/F.*pool*/F.softmax calls inside those modules once more, and "
-                   "LocalResponseNorm's mul, add and avg_pool3d (count_functional=True); per sample",
+                   "Σ conv, dense connections + Σ batch norm 2·units + Σ layer norm units + Σ ReLU, LeakyReLU, "
+                   "GELU, ReLU6, ELU, PReLU units + Σ pooling input units, then what the patched functions count "
+                   "(count_functional=True): F.relu, F.gelu, F.elu, F.prelu, F.silu units, F.*pool* input units "
+                   "again, F.softmax input units, LocalResponseNorm's mul, add and avg_pool3d; per sample",
                    _PTFLOPS_MODULES + _PTFLOPS_FUNCTIONAL, "one"),
         FigureRule("macs_no_functional", "the same without the second count (count_functional=False); per sample",
                    _PTFLOPS_MODULES, "one"),
@@ -190,10 +208,12 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
     ),
     "thop": (
         FigureRule("macs",
-                   "batch·(Σ conv, dense MACs + 4·Σ batch norm units + Σ average pooling output units + "
-                   "Σ adaptive average pooling (Π(in/out) + 1)·output units + Σ softmax (3F − 1)·units/F)",
+                   "batch·(Σ conv, dense MACs + 4·Σ batch norm, layer norm units + Σ PReLU units + Σ average "
+                   "pooling output units + Σ adaptive average pooling (Π(in/out) + 1)·output units + "
+                   "Σ softmax (3F − 1)·units/F)",
                    (Group("conv and dense MACs", CONV_DENSE, _macs),
-                    Group("batch norm 4·units", ("batchnorm",), lambda r: 4 * units_in(r)),
+                    Group("batch norm, layer norm 4·units", ("batchnorm", "layernorm"), lambda r: 4 * units_in(r)),
+                    Group("PReLU input units", ("prelu",), units_in),
                     Group("average pooling output units", ("avgpool",), units_out),
                     Group("adaptive average pooling (Π(in/out) + 1)·output units",
                           ("globalavgpool", "adaptiveavgpool"), adaptive_thop),

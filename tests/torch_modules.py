@@ -36,7 +36,13 @@ def module_for(layer, shape: tuple[int, ...]) -> nn.Module:
         return nn.Conv2d(shape[0], layer.filters, layer.kernel, layer.stride, _symmetric(layer, shape), layer.dilation,
                          layer.groups, bias=layer.bias)
     if k == "dense":
-        return nn.Linear(shape[0], layer.units, bias=layer.bias)
+        linear = nn.Linear(shape[0], layer.units, bias=layer.bias)
+        # ConvNeXt's Linear at every position: channels last, as torchvision permutes around it.
+        return nn.Sequential(Permute(0, 2, 3, 1), linear, Permute(0, 3, 1, 2)) if layer.per_position else linear
+    if k == "layernorm":
+        norm = nn.LayerNorm(shape[0], eps=layer.eps)
+        # Over the channels at each position: permute around nn.LayerNorm, as ConvNeXt's blocks do.
+        return nn.Sequential(Permute(0, 2, 3, 1), norm, Permute(0, 3, 1, 2)) if len(shape) == 3 else norm
     if k == "batchnorm":
         return (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0], eps=layer.eps)
     if k == "maxpool":
@@ -57,9 +63,30 @@ def module_for(layer, shape: tuple[int, ...]) -> nn.Module:
         "sigmoid": lambda: nn.Sigmoid(),
         "tanh": lambda: nn.Tanh(),
         "gelu": lambda: nn.GELU(),
+        "relu6": lambda: nn.ReLU6(),
+        "hardtanh": lambda: nn.Hardtanh(layer.min, layer.max),
+        "hardsigmoid": lambda: nn.Hardsigmoid(),
+        "hardswish": lambda: nn.Hardswish(),
+        "silu": lambda: nn.SiLU(),
+        "mish": lambda: nn.Mish(),
+        "elu": lambda: nn.ELU(layer.alpha),
+        "prelu": lambda: nn.PReLU(shape[0] if layer.per_channel else 1),
+        # At inference torchvision's StochasticDepth returns its input: no operations, no parameters.
+        "stochastic_depth": lambda: nn.Identity(),
         "softmax": lambda: nn.Softmax(dim=1),
     }
     return simple[k]()
+
+
+class Permute(nn.Module):
+    """torchvision.ops.Permute: reorders axes; no parameters, no rule in any of the tools."""
+
+    def __init__(self, *dims: int):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(*self.dims)
 
 
 class ModuleNet(nn.Module):
