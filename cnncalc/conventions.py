@@ -64,11 +64,6 @@ def positions(r: LayerRecord) -> int:
     return math.prod(r.output[1:])
 
 
-def bias_units(r: LayerRecord) -> int:
-    """The bias's share of a conv's or dense layer's connections: one per output unit."""
-    return units_out(r) if r.options.get("bias") else 0
-
-
 def adaptive_thop(r: LayerRecord) -> int:
     """thop's adaptive average pooling: int((Π over H, W of in/out + 1) · output units), computed
     as thop computes it, in float64 (in/out need not divide), then truncated."""
