@@ -14,6 +14,7 @@ from .document import MAX_NAME, STRUCTURAL, read_document, read_input_data
 from .errors import CnnError, Where, did_you_mean
 from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
 from .layers import KINDS, Add, Concat, Layer
+from .layers.borders import Crop
 from .quoting import cut, shown
 from .yaml_source import MarkedDict, MarkedList, where_of_key
 
@@ -131,7 +132,9 @@ def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
 def build_graph(doc: Any, source: str, input_override: tuple[int, ...] | None = None) -> Graph:
     """The graph of a parsed YAML document (`input_override`: the CLI's `--input`)."""
     document = read_document(doc, source, input_override)
-    nodes = Expander(document.blocks).sequence(document.layers, Scope("", set()), {}, document.where("layers"))
+    expander = Expander(document.blocks)
+    nodes = expander.sequence(document.layers, Scope("", set()), {}, document.where("layers"))
+    expander.check_crops_placed()
     # Checked after the layers, as it always was: a file with both mistakes reports the layer's first.
     data = read_input_data(document)
     return Graph(document.name, document.text("description"), document.input_shape, nodes, source,
@@ -145,6 +148,13 @@ class Expander:
         self.blocks = blocks
         self.active_blocks: list[str] = []  # the block calls being expanded, to refuse recursion
         self.nesting = 0  # lists of layers being expanded, one inside the other
+        self.unplaced_crops: dict[int, Crop] = {}  # `crop: {to: B}` not (yet) at the top of a concat branch
+
+    def check_crops_placed(self) -> None:
+        for crop in self.unplaced_crops.values():
+            raise CnnError(f"crop `to: {cut(crop.to, 30)}` crops to the size of another branch of a concat, so it "
+                           "must be a layer of a concat branch itself (not inside a residual, gate or deeper "
+                           "concat); use `size: [h, w]` for a fixed size", crop.where, crop.name)
 
     # -- sequences and entries -----------------------------------------------------------
     def sequence(self, entries: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
@@ -216,7 +226,10 @@ class Expander:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
                 raise CnnError(f"{kind} has no option '{cut(key)}'; {did_you_mean(key, allowed)}", kw)
         path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
-        return cls.from_options(path, opts, where, value_where=owhere)
+        layer = cls.from_options(path, opts, where, value_where=owhere)
+        if isinstance(layer, Crop) and layer.to is not None:
+            self.unplaced_crops[id(layer)] = layer  # until a concat claims it (`_crops_to_branches`)
+        return layer
 
     # -- structure ------------------------------------------------------------------------
     def _options(self, opts: Any, allowed: tuple[str, ...], what: str, where: Where | None) -> dict:
@@ -229,11 +242,17 @@ class Expander:
         return opts
 
     def concat(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> ConcatNode:
-        opts = self._options(opts, ("name", "branches"), "concat", where)
+        opts = self._options(opts, ("name", "branches", "transparent"), "concat", where)
         path = scope.name(opts.get("name"), "concat", where)
         branches = opts.get("branches")
         bw = where_of_key(opts, "branches", where)
-        inner = scope.child(path)
+        transparent = opts.get("transparent", False)
+        if not isinstance(transparent, bool):
+            raise CnnError(f"concat's `transparent` must be true or false, got {shown(transparent)}",
+                           where_of_key(opts, "transparent", where), path)
+        # A transparent concat names its branches in the enclosing scope, as torchvision's modules
+        # do (`stage2.1.branch2.0`, not `stage2.1.concat1.branch2.0`).
+        inner = scope if transparent else scope.child(path)
         if isinstance(branches, dict):
             named = [(str(k), v, where_of_key(branches, k, bw)) for k, v in branches.items()]
         elif isinstance(branches, list):
@@ -248,7 +267,47 @@ class Expander:
                 layers = []  # an identity branch: DenseNet passes its input on
             branch_scope = inner.child(inner.name(bname, bname, lw))
             built.append(self.sequence(layers, branch_scope, args, lw) if layers else [])
-        return ConcatNode(Concat(path, {}, where), built)
+        node = ConcatNode(Concat(path, {}, where), built)
+        self._crops_to_branches(node, [n for n, _, _ in named], path)
+        return node
+
+    def _crops_to_branches(self, node: ConcatNode, names: list[str], path: str) -> None:
+        """`crop: {to: B}` at the top of a branch: note which branch it measures, and walk every
+        branch after the branches it crops to (U-Net: the decoder's branch before the skip's crop)."""
+        needs: dict[int, set[int]] = {}
+        for i, branch in enumerate(node.branches):
+            for item in branch:
+                crop = item.layer if isinstance(item, LayerNode) else None
+                if not isinstance(crop, Crop) or crop.to is None:
+                    continue
+                self.unplaced_crops.pop(id(crop), None)
+                if crop.to not in names or names.index(crop.to) == i:
+                    others = [n for j, n in enumerate(names) if j != i]
+                    raise CnnError(f"crop `to: {cut(crop.to, 30)}` must name another branch of concat {cut(path, 40)} "
+                                   f"({', '.join(cut(n, 20) for n in others)})", crop.where, crop.name)
+                ref = names.index(crop.to)
+                node.crops.setdefault(i, []).append((crop, ref))
+                needs.setdefault(i, set()).add(ref)
+        if not needs:
+            return
+        order: list[int] = []
+        visiting: set[int] = set()
+
+        def visit(i: int) -> None:
+            if i in order:
+                return
+            if i in visiting:
+                crop = node.crops[i][0][0]
+                raise CnnError(f"the branches of concat {cut(path, 40)} crop to each other; one branch must keep "
+                               "its size", crop.where, crop.name)
+            visiting.add(i)
+            for ref in sorted(needs.get(i, ())):
+                visit(ref)
+            order.append(i)
+
+        for i in range(len(node.branches)):
+            visit(i)
+        node.order = order
 
     def residual(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> ResidualNode:
         opts = self._options(opts, ("name", "body", "shortcut"), "residual", where)

@@ -47,7 +47,11 @@ MODULES = {
 }
 # No PyTorch module: what a tool says depends on how one writes them.
 NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output",
-             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)"}
+             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)",
+             # Tensor operations rather than modules (slicing, x * s), and ZeroPad2d, whose figures in
+             # the four tools have not been run yet.
+             "pad": "explicit padding (nn.ZeroPad2d, not yet checked against the tools)",
+             "crop": "cropping (a slice of the tensor)"}
 
 
 # -- per-layer quantities, per sample ----------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Iterator, Protocol, TypeVar, Union
 
 from .errors import CnnError
 from .layers import Add, Concat, Layer
+from .layers.borders import Crop
 from .layers.conv import Conv2d
 from .layers.normalization import BatchNorm
 from .shapes import Shape
@@ -25,6 +26,15 @@ class LayerNode:
 class ConcatNode:
     merge: Concat
     branches: list[list["Node"]]
+    # `crop: {to: B}` in a branch needs branch B's output size first: the branches are walked in
+    # `order` (each referenced branch before the branches that crop to it), and `crops` lists, per
+    # branch index, the crop layers to measure and the index of the branch each one names. The
+    # concat still joins the branches in the order written.
+    order: list[int] = field(default_factory=list)
+    crops: dict[int, list[tuple["Crop", int]]] = field(default_factory=dict)
+
+    def walk_order(self) -> list[int]:
+        return self.order or list(range(len(self.branches)))
 
 
 @dataclass
@@ -102,7 +112,11 @@ def walk(nodes: list[Node], x: S, visitor: Visitor[S]) -> S:
         if isinstance(node, LayerNode):
             x = visitor.layer(node.layer, x, source)
         elif isinstance(node, ConcatNode):
-            ends = [walk(branch, x, visitor) if branch else x for branch in node.branches]
+            ends: list = [None] * len(node.branches)
+            for i in node.walk_order():
+                for crop, ref in node.crops.get(i, ()):
+                    crop.target = tuple(visitor.shape(ends[ref]))
+                ends[i] = walk(node.branches[i], x, visitor) if node.branches[i] else x
             x = visitor.merge(node.merge, ends, x)
         else:
             body = walk(node.body, x, visitor)
@@ -118,8 +132,8 @@ def iter_layers(nodes: list[Node]) -> Iterator[Layer]:
         if isinstance(node, LayerNode):
             yield node.layer
         elif isinstance(node, ConcatNode):
-            for branch in node.branches:
-                yield from iter_layers(branch)
+            for i in node.walk_order():
+                yield from iter_layers(node.branches[i])
             yield node.merge
         else:
             yield from iter_layers(node.body)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from cnncalc.analysis import analyse
 from cnncalc.graph import walk
-from torch_reference import tf_same
+from torch_reference import crop_sides, tf_same
 
 
 @dataclass
@@ -87,6 +87,12 @@ class _Connectivity:
             return _norm(x.sum(dim=1, keepdim=True).expand(-1, L.units).contiguous())
         if k == "flatten":
             return torch.flatten(x, 1)
+        if k == "pad":
+            t, b, l, r = L.sides
+            return F.pad(x, (l, r, t, b), value=pad_value)
+        if k == "crop":
+            t, b, l, r = crop_sides(L, x.shape[2], x.shape[3])
+            return x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
         return x  # elementwise: activations, batch norm, LRN (mixes channels, not positions), dropout
 
     @staticmethod

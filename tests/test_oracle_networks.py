@@ -122,7 +122,30 @@ layers:
   - dense: 4
 """
 
+# U-Net's skip connection (a branch centre-cropped to its sibling's size, odd differences so the
+# before/after split shows), explicit padding per side, crops by sides and to a fixed size.
+BORDERS = """
+name: oracle-borders
+input: [3, 17, 15]
+layers:
+  - conv: {name: c0, filters: 4, kernel: 3}
+  - concat:
+      transparent: true
+      branches:
+        skip: [crop: up]
+        up:
+          - maxpool: 2
+          - conv: {name: c1, filters: 5, kernel: 2}
+          - pad: [0, 1, 2, 0]
+  - pad: [2, 1, 0, 3]
+  - crop: {sides: [1, 0, 2, 1]}
+  - relu
+  - crop: {size: [4, 3]}
+  - conv: {name: c2, filters: 2, kernel: 2, padding: 1}
+"""
+
 NETS = {
+    "borders": BORDERS,
     "normalisation-and-activations": NORMALISATION_AND_ACTIVATIONS,
     "pooling-and-conv-geometry": POOLING_AND_CONV_GEOMETRY,
     "lenet-kinds": LENET_KINDS,

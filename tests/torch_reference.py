@@ -90,6 +90,20 @@ def torchvision_stochastic_depth(x, p, mode, training):
     return x * keep / (1.0 - p) if p < 1.0 else x * keep
 
 
+def crop_sides(L, h, w):
+    """(top, bottom, left, right) a crop removes from an h×w map, from its options: a centred crop
+    removes ⌊(h − target)/2⌋ before and the rest after (docs/format.md § crop)."""
+    if L.sides is not None:
+        return tuple(L.sides)
+    th, tw = L.size if L.size is not None else L.target[1:]  # `to`: the branch's shape, set by graph.walk
+    return ((h - th) // 2, h - th - (h - th) // 2, (w - tw) // 2, w - tw - (w - tw) // 2)
+
+
+def _crop(net, L, x):
+    t, b, l, r = crop_sides(L, x.shape[2], x.shape[3])
+    return x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
+
+
 Kernel = Callable[["TorchNet", object, torch.Tensor], torch.Tensor]
 
 ORACLE: dict[str, Kernel] = {
@@ -124,6 +138,10 @@ ORACLE: dict[str, Kernel] = {
     "layernorm": _layernorm,
     "layer_scale": lambda net, L, x: x * net.w(L.name, "weight"),  # torchvision: self.layer_scale * result
     "stochastic_depth": lambda net, L, x: torchvision_stochastic_depth(x, L.p, L.mode, training=False),
+
+
+    "pad": lambda net, L, x: F.pad(x, (L.sides[2], L.sides[3], L.sides[0], L.sides[1])),
+    "crop": _crop,
 }
 
 MERGES: dict[str, Callable[[list[torch.Tensor]], torch.Tensor]] = {

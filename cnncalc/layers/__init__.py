@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .activation import (ELU, GELU, Dropout, HardSigmoid, HardSwish, HardTanh, Identity, LeakyReLU, Mish, PReLU, ReLU,
                          ReLU6, Sigmoid, SiLU, Softmax, StochasticDepth, Tanh)
+from .borders import Crop, Pad
 from .base import GLOBAL, Counts, Layer, Option, Output, Window
 from .conv import Conv2d
 from .dense import Dense, Flatten
@@ -46,6 +47,8 @@ KINDS: dict[str, type[Layer]] = {
         LayerNorm,
         LayerScale,
         StochasticDepth,
+        Pad,
+        Crop,
     )
 }
 

@@ -39,7 +39,8 @@ _KIND_LABELS = ("conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", 
                 "dense", "flatten", "batchnorm", "lrn", "dropout", "rbf", "concat", "add", "relu", "leaky_relu",
                 "sigmoid", "tanh", "gelu", "softmax", "identity",
                 "relu6", "hardtanh", "hardsigmoid", "hardswish", "silu", "mish", "elu", "prelu", "layernorm",
-                "layer_scale", "stochastic_depth")
+                "layer_scale", "stochastic_depth",
+                "pad", "crop")
 
 
 def kind_label(kind: str) -> str:
