@@ -13,6 +13,7 @@ import pytest
 
 from cnncalc import yaml_source
 from cnncalc.cli import main
+from cnncalc.document import STRUCTURAL
 from cnncalc.layers import KINDS
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -57,7 +58,7 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     # every kind and concat, residual, repeat: listed alphabetically, cut to one readable line
     "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'",
                                               "expected one of: adaptiveavgpool, avgpool",
-                                              f"({len(KINDS) + 3} in all)"]),
+                                              f"({len(KINDS) + len(STRUCTURAL)} in all)"]),
     "misspelled-option.yaml": ("3:24", None, ["no option 'kernal'", "did you mean 'kernel'?"]),
     "missing-filters.yaml": ("3:5", "conv1", ["conv needs `filters`"]),
     "missing-kernel.yaml": ("3:5", "conv1", ["conv needs `kernel`"]),
@@ -92,7 +93,7 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     # branches and merges: 8 − 3 + 1 = 6 against 8 − 1 + 1 = 8; 4 maps against 1
     "concat-different-sizes.yaml": ("4:7", "concat1", ["same spatial size", "2×6×6, 2×8×8"]),
     "concat-no-branches.yaml": ("3:24", "concat1", ["at least two branches"]),
-    "concat-as-list.yaml": ("4:7", None, ["concat takes a mapping of options (name, branches)"]),
+    "concat-as-list.yaml": ("4:7", None, ["concat takes a mapping of options (name, branches, transparent)"]),
     "add-different-shapes.yaml": ("4:7", "add1", ["4×8×8 and 1×8×8", "shortcut: projection"]),
     "residual-unknown-shortcut.yaml": ("5:17", "add1", ["identity, projection or a list of layers"]),
     # blocks and repeats
