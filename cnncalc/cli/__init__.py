@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "cnncalc.cli.forward_command",
     "cnncalc.cli.bench_command",
     "cnncalc.cli.check_command",
+    "cnncalc.cli.compare_command",
 )
 
 
