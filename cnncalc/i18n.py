@@ -102,6 +102,10 @@ def set_language(lang: str | None = None) -> str:
     return _current_lang
 
 
+def current_language() -> str:
+    return _current_lang
+
+
 def _(message: str) -> str:
     """Translate a message id (the English text) into the current language."""
     return _current.gettext(message)

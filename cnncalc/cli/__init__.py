@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cnncalc.cli.bench_command",
     "cnncalc.cli.check_command",
     "cnncalc.cli.compare_command",
+    "cnncalc.cli.draw_commands",
 )
 
 

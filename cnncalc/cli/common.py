@@ -9,7 +9,7 @@ from rich.console import Console
 from ..errors import CnnError
 from ..network import DTYPE_BYTES, Network, load, loads
 from ..quoting import shown
-from ..render import FORMATS
+from ..render import TABLE_FORMATS
 from ..yaml_source import read_stdin_text
 
 
@@ -44,8 +44,8 @@ def network_options(func=None, *, memory: bool = True):
     leaves out --batch and --dtype (for `rf`, where they change nothing)."""
     if func is None:
         return lambda f: network_options(f, memory=memory)
-    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                        help="Output format; json is the stable machine interface.")(func)
+    func = click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table",
+                        show_default=True, help="Output format; json is the stable machine interface.")(func)
     if memory:
         func = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
                             help="Bytes per value for the memory columns.")(func)

@@ -4,5 +4,7 @@ from __future__ import annotations
 from .analysis_view import render_analysis, render_top_down, render_zoo
 
 FORMATS = ("table", "json", "csv", "markdown")
+# Where a table is printed (params, rf, summary, list), also a self-contained HTML page.
+TABLE_FORMATS = (*FORMATS, "html")
 
-__all__ = ["FORMATS", "render_analysis", "render_top_down", "render_zoo"]
+__all__ = ["FORMATS", "TABLE_FORMATS", "render_analysis", "render_top_down", "render_zoo"]

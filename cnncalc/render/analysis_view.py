@@ -86,6 +86,9 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
     Markdown. For `table` the worked solution is a separate plain string, `render_explain`
     (formulas are long: plain text wraps in the terminal instead of being cut by the table)."""
     columns = VIEWS[view]
+    if fmt == "html":
+        from .html_report import render_table_html  # it builds on this module's helpers
+        return render_table_html(a, view, explain)
     if explain is not None:
         explain = {name: select(fields, view) for name, fields in explain.items()}
     if fmt == "json":
@@ -167,6 +170,9 @@ def _step_rows(steps) -> list[tuple[str, str, str]]:
 def render_top_down(td: TopDown, fmt: str) -> object:
     """The textbook walk; one walk per axis where the axes' fields came through different layers."""
     walks = [("", td.steps)] if not td.per_axis else list(zip(("H", "W"), td.per_axis))
+    if fmt == "html":
+        from .html_report import render_top_down_html
+        return render_top_down_html(td)
     if fmt == "json":
         def steps_json(steps):
             return [{"layer": l, "formula": f, "rf": list(s.size)} for (l, f, _), s in zip(_step_rows(steps), steps)]

@@ -1,0 +1,280 @@
+"""The network's nesting, for pictures: which layers run side by side, which form a block or the
+passes of a repeat, and the totals of each such group.
+
+The analysis gives one flat record per layer; a diagram also needs to know which records sit in
+parallel lanes (a residual's body beside its shortcut, a concat's branches) and which belong to one
+block or one pass of a repeat. This module reads that from the graph and the records' dotted names
+(the builder names a repeat's passes `stage.0`, `stage.1`, …), and sums the counts of each group,
+so that the renderers in `cnncalc.render` only place and print what it hands them: they never add.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, iter_layers
+from .records import Analysis, LayerRecord
+
+
+@dataclass(frozen=True)
+class Box:
+    """One layer, with the shape-keeping, connection-free layers right after it folded in (a conv's
+    batch norm and ReLU): `records[0]` is the layer, the rest its followers."""
+
+    records: tuple[LayerRecord, ...]
+    params: int  # all records together
+    macs: int
+
+    @property
+    def record(self) -> LayerRecord:
+        return self.records[0]
+
+    @property
+    def output(self) -> tuple[int, ...]:
+        return self.records[-1].output
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Paths that run side by side from one tensor and rejoin at `merge` (add, concat, …). An empty
+    lane is the identity (a residual's plain shortcut, a DenseNet layer's input passed on)."""
+
+    merge: LayerRecord
+    lanes: tuple[tuple["Part", ...], ...]
+    lane_scopes: tuple[str, ...]  # the dotted prefix the lane's layers share ("" for an identity)
+    params: int
+    macs: int
+
+    @property
+    def output(self) -> tuple[int, ...]:
+        return self.merge.output
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A named group of parts: a block call, or the passes of a repeat. `passes` is how many passes
+    of a repeat `parts` stands for (1 for a block, or a repeat drawn in full); the counts are those
+    of every pass together."""
+
+    name: str
+    parts: tuple["Part", ...]
+    passes: int
+    params: int
+    macs: int
+    layers: int  # records inside, every pass counted
+    output: tuple[int, ...]
+    first_pass: str = ""  # for a collapsed repeat: the name of the pass drawn (`layer3.1`)
+    last_pass: str = ""
+
+
+Part = Union[Box, Lanes, Frame]
+
+
+def build_structure(graph: Graph, analysis: Analysis, expand: bool = False) -> tuple[Part, ...]:
+    """The top-level parts of the network. `expand=False` draws identical passes of a repeat once
+    (a frame with `passes` > 1) and folds shape-keeping followers into the layer before them;
+    `expand=True` keeps every pass and every layer."""
+    records = {r.name: r for r in analysis.layers}
+    return tuple(_Builder(records, expand).sequence(graph.nodes))
+
+
+def _node_name(node: Node) -> str:
+    if isinstance(node, LayerNode):
+        return node.layer.name
+    if isinstance(node, (ConcatNode, ResidualNode)):
+        return node.merge.name
+    layers = list(iter_layers([node]))  # a construct this module does not know: its last layer names it
+    return layers[-1].name if layers else ""
+
+
+def _scope_of(name: str, prefix: str) -> str | None:
+    """The next segment of `name` below `prefix`, or None when `name` sits directly in it."""
+    rest = name[len(prefix) + 1:] if prefix else name
+    return rest.split(".", 1)[0] if "." in rest else None
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The longest dotted prefix shared by every name's scope (its name without the last segment)."""
+    scopes = [n.split(".")[:-1] for n in names]
+    if not scopes:
+        return ""
+    common = scopes[0]
+    for s in scopes[1:]:
+        n = 0
+        while n < min(len(common), len(s)) and common[n] == s[n]:
+            n += 1
+        common = common[:n]
+    return ".".join(common)
+
+
+def _is_follower(r: LayerRecord) -> bool:
+    """Shape-keeping and connection-free: batch norm, activations, dropout, LRN, identity."""
+    return r.input == r.output and r.connections == 0 and r.macs == 0 and r.type not in ("add", "concat")
+
+
+def _signature(part: Part) -> tuple:
+    """What must agree for two passes of a repeat to be drawn as one: kinds, shapes, counts."""
+    if isinstance(part, Box):
+        return tuple((r.type, r.input, r.output, r.params, r.macs) for r in part.records)
+    if isinstance(part, Lanes):
+        return ("lanes", part.merge.type, part.merge.output, tuple(tuple(_signature(p) for p in lane)
+                                                                    for lane in part.lanes))
+    return ("frame", part.passes, tuple(_signature(p) for p in part.parts))
+
+
+def _layer_count(part: Part) -> int:
+    if isinstance(part, Box):
+        return len(part.records)
+    if isinstance(part, Lanes):
+        return 1 + sum(_layer_count(p) for lane in part.lanes for p in lane)
+    return part.layers
+
+
+class _Builder:
+    def __init__(self, records: dict[str, LayerRecord], expand: bool):
+        self.records = records
+        self.expand = expand
+
+    def sequence(self, nodes: list[Node]) -> list[Part]:
+        prefix = _common_prefix([_node_name(n) for n in nodes])
+        parts: list[Part] = []
+        i = 0
+        while i < len(nodes):
+            scope = _scope_of(_node_name(nodes[i]), prefix)
+            if scope is None:
+                parts.extend(self.node(nodes[i]))
+                i += 1
+                continue
+            j = i
+            while j < len(nodes) and _scope_of(_node_name(nodes[j]), prefix) == scope:
+                j += 1
+            name = f"{prefix}.{scope}" if prefix else scope
+            parts.append(self.frame(name, nodes[i:j]))
+            i = j
+        return self.fold(parts)
+
+    def node(self, node: Node) -> list[Part]:
+        if isinstance(node, LayerNode):
+            r = self.records[node.layer.name]
+            return [Box((r,), r.params, r.macs)]
+        if isinstance(node, ConcatNode):
+            lanes = [list(b) for b in node.branches]
+        elif isinstance(node, ResidualNode):
+            shortcut = node.shortcut if node.projection_scope is None else node._projection or []
+            lanes = [list(node.body), list(shortcut)]
+        else:  # a construct this module does not know yet: its layers one after another
+            return [self.node(LayerNode(layer))[0] for layer in iter_layers([node])]
+        built = tuple(tuple(self.sequence(lane)) if lane else () for lane in lanes)
+        merge = self.records[node.merge.name]
+        inner = [p for lane in built for p in lane]
+        scopes = tuple(_common_prefix([_node_name(n) for n in lane]) if lane else "" for lane in lanes)
+        return [Lanes(merge, built, scopes, merge.params + sum(p.params for p in inner),
+                      merge.macs + sum(p.macs for p in inner))]
+
+    def frame(self, name: str, nodes: list[Node]) -> Frame:
+        inner = self.sequence(nodes)
+        output = inner[-1].output
+        params, macs, layers = sum(p.params for p in inner), sum(p.macs for p in inner), sum(map(_layer_count, inner))
+        if self.expand:
+            return Frame(name, tuple(inner), 1, params, macs, layers, output)
+        passes = [p for p in inner if isinstance(p, Frame) and p.name.startswith(name + ".")]
+        numbered = len(passes) == len(inner) >= 2 and all(
+            p.name == f"{name}.{k}" for k, p in enumerate(passes))
+        if not numbered:
+            return Frame(name, tuple(inner), 1, params, macs, layers, output)
+        # A repeat: the first pass often differs (stride 2, a projection shortcut); the passes after
+        # it that are identical to each other are drawn once, as one frame marked ×n.
+        head, rest = passes[:1], passes[1:]
+        if all(_signature(p) == _signature(passes[0]) for p in rest):
+            head, rest = [], passes
+        shown: list[Part] = list(head)
+        if len(rest) > 1 and all(_signature(p) == _signature(rest[0]) for p in rest):
+            shown.append(Frame(rest[0].name, rest[0].parts, len(rest), sum(p.params for p in rest),
+                               sum(p.macs for p in rest), sum(p.layers for p in rest), rest[-1].output,
+                               rest[0].name, rest[-1].name))
+        else:
+            shown.extend(rest)
+        if len(shown) == 1:
+            return Frame(name, shown[0].parts, shown[0].passes, params, macs, layers, output,
+                         shown[0].first_pass, shown[0].last_pass)
+        return Frame(name, tuple(shown), 1, params, macs, layers, output)
+
+    def fold(self, parts: list[Part]) -> list[Part]:
+        """A layer's followers (batch norm, activation) joined to its box, unless expanded."""
+        if self.expand:
+            return parts
+        out: list[Part] = []
+        for p in parts:
+            if (isinstance(p, Box) and out and isinstance(out[-1], Box) and all(map(_is_follower, p.records))
+                    and out[-1].records[-1].output == p.record.input):
+                last = out[-1]
+                out[-1] = Box(last.records + p.records, last.params + p.params, last.macs + p.macs)
+            else:
+                out.append(p)
+        return out
+
+
+def walk_parts(parts: tuple[Part, ...]):
+    """Every part, depth first (frames and lanes before what they hold)."""
+    for p in parts:
+        yield p
+        if isinstance(p, Frame):
+            yield from walk_parts(p.parts)
+        elif isinstance(p, Lanes):
+            for lane in p.lanes:
+                yield from walk_parts(lane)
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One bar of the cost picture: a layer or a top-level group, and its share of the totals."""
+
+    name: str
+    kind: str
+    params: int
+    macs: int
+    params_share: float  # of the network's trainable params, 0..1
+    macs_share: float
+
+
+def cost_rows(analysis: Analysis, parts: tuple[Part, ...], max_rows: int = 60) -> tuple[list[CostRow], bool]:
+    """Per layer with counts when there are at most `max_rows` of them, else per top-level part
+    (block, repeat, layer). Returns the rows and whether they are groups."""
+    total_p, total_m = analysis.totals.params, analysis.totals.macs // max(analysis.batch, 1)
+
+    def share(x: int, total: int) -> float:
+        return x / total if total else 0.0
+
+    counted = [r for r in analysis.layers if r.params or r.macs]
+    if len(counted) <= max_rows:
+        return [CostRow(r.name, r.type, r.params, r.macs, share(r.params, total_p), share(r.macs, total_m))
+                for r in counted], False
+    rows = []
+    for p in parts:
+        if not (p.params or p.macs):
+            continue
+        name = p.name if isinstance(p, Frame) else p.merge.name if isinstance(p, Lanes) else p.record.name
+        kind = "block" if isinstance(p, Frame) else p.merge.type if isinstance(p, Lanes) else p.record.type
+        rows.append(CostRow(name, kind, p.params, p.macs, share(p.params, total_p), share(p.macs, total_m)))
+    return rows, True
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """Everything the pictures need, computed once: the records, the nesting and the cost rows."""
+
+    analysis: Analysis
+    parts: tuple[Part, ...]
+    cost: tuple[CostRow, ...]
+    cost_grouped: bool
+
+    @property
+    def sequential(self) -> bool:
+        """No lanes anywhere: one path from input to output (LeNet, AlexNet, VGG)."""
+        return not any(isinstance(p, Lanes) for p in walk_parts(self.parts))
+
+
+def drawing_of(graph: Graph, analysis: Analysis, expand: bool = False) -> Drawing:
+    parts = build_structure(graph, analysis, expand)
+    rows, grouped = cost_rows(analysis, parts)
+    return Drawing(analysis, parts, tuple(rows), grouped)
