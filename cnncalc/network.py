@@ -31,6 +31,18 @@ class Network:
             raise CnnError(f"unknown dtype '{dtype}'; use one of {', '.join(DTYPE_BYTES)}")
         return analyse(self.graph, batch=batch, dtype_bytes=DTYPE_BYTES[dtype])
 
+    def _repr_svg_(self) -> str:
+        """A notebook shows the network's picture: the paper figure for one path, else the graph."""
+        from .render.pictures import default_style, render_picture
+        from .structure import drawing_of
+        drawing = drawing_of(self.graph, self.analyse())
+        return render_picture(drawing, default_style(drawing), "nb")
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the summary table, the totals and the picture."""
+        from .render.html_report import render_notebook_html
+        return render_notebook_html(self.analyse(), self._repr_svg_())
+
     def receptive_field(self, layer: str) -> TopDown:
         analysis = self.analyse()
         names = [r.name for r in analysis.layers]

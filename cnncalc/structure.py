@@ -9,7 +9,7 @@ so that the renderers in `cnncalc.render` only place and print what it hands the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Union
 
 from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, iter_layers
@@ -44,10 +44,11 @@ class Lanes:
     lane_scopes: tuple[str, ...]  # the dotted prefix the lane's layers share ("" for an identity)
     params: int
     macs: int
+    followers: tuple[LayerRecord, ...] = ()  # folded after the merge (ResNet's ReLU after the add)
 
     @property
     def output(self) -> tuple[int, ...]:
-        return self.merge.output
+        return self.followers[-1].output if self.followers else self.merge.output
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,28 @@ class Frame:
     macs: int
     layers: int  # records inside, every pass counted
     output: tuple[int, ...]
-    first_pass: str = ""  # for a collapsed repeat: the name of the pass drawn (`layer3.1`)
-    last_pass: str = ""
+    pass_names: tuple[str, ...] = ()  # a collapsed repeat: the passes it stands for; `parts` are the first's
+
+    @property
+    def first_pass(self) -> str:
+        return self.pass_names[0] if self.pass_names else ""
+
+    @property
+    def last_pass(self) -> str:
+        return self.pass_names[-1] if self.pass_names else ""
 
 
 Part = Union[Box, Lanes, Frame]
 
 
-def build_structure(graph: Graph, analysis: Analysis, expand: bool = False) -> tuple[Part, ...]:
+def build_structure(graph: Graph, analysis: Analysis, expand: bool = False, collapse: bool | None = None
+                    ) -> tuple[Part, ...]:
     """The top-level parts of the network. `expand=False` draws identical passes of a repeat once
     (a frame with `passes` > 1) and folds shape-keeping followers into the layer before them;
-    `expand=True` keeps every pass and every layer."""
+    `expand=True` keeps every pass and every layer. `collapse` overrides the first half alone."""
     records = {r.name: r for r in analysis.layers}
-    return tuple(_Builder(records, expand).sequence(graph.nodes))
+    return tuple(_Builder(records, fold=not expand, collapse=not expand if collapse is None else collapse)
+                 .sequence(graph.nodes))
 
 
 def _node_name(node: Node) -> str:
@@ -118,7 +128,8 @@ def _signature(part: Part) -> tuple:
         return tuple((r.type, r.input, r.output, r.params, r.macs) for r in part.records)
     if isinstance(part, Lanes):
         return ("lanes", part.merge.type, part.merge.output, tuple(tuple(_signature(p) for p in lane)
-                                                                    for lane in part.lanes))
+                                                                    for lane in part.lanes),
+                tuple((r.type, r.output) for r in part.followers))
     return ("frame", part.passes, tuple(_signature(p) for p in part.parts))
 
 
@@ -126,14 +137,14 @@ def _layer_count(part: Part) -> int:
     if isinstance(part, Box):
         return len(part.records)
     if isinstance(part, Lanes):
-        return 1 + sum(_layer_count(p) for lane in part.lanes for p in lane)
+        return 1 + len(part.followers) + sum(_layer_count(p) for lane in part.lanes for p in lane)
     return part.layers
 
 
 class _Builder:
-    def __init__(self, records: dict[str, LayerRecord], expand: bool):
+    def __init__(self, records: dict[str, LayerRecord], fold: bool, collapse: bool):
         self.records = records
-        self.expand = expand
+        self.fold_followers, self.collapse = fold, collapse
 
     def sequence(self, nodes: list[Node]) -> list[Part]:
         prefix = _common_prefix([_node_name(n) for n in nodes])
@@ -175,7 +186,7 @@ class _Builder:
         inner = self.sequence(nodes)
         output = inner[-1].output
         params, macs, layers = sum(p.params for p in inner), sum(p.macs for p in inner), sum(map(_layer_count, inner))
-        if self.expand:
+        if not self.collapse:
             return Frame(name, tuple(inner), 1, params, macs, layers, output)
         passes = [p for p in inner if isinstance(p, Frame) and p.name.startswith(name + ".")]
         numbered = len(passes) == len(inner) >= 2 and all(
@@ -191,24 +202,26 @@ class _Builder:
         if len(rest) > 1 and all(_signature(p) == _signature(rest[0]) for p in rest):
             shown.append(Frame(rest[0].name, rest[0].parts, len(rest), sum(p.params for p in rest),
                                sum(p.macs for p in rest), sum(p.layers for p in rest), rest[-1].output,
-                               rest[0].name, rest[-1].name))
+                               tuple(p.name for p in rest)))
         else:
             shown.extend(rest)
         if len(shown) == 1:
-            return Frame(name, shown[0].parts, shown[0].passes, params, macs, layers, output,
-                         shown[0].first_pass, shown[0].last_pass)
+            return Frame(name, shown[0].parts, shown[0].passes, params, macs, layers, output, shown[0].pass_names)
         return Frame(name, tuple(shown), 1, params, macs, layers, output)
 
     def fold(self, parts: list[Part]) -> list[Part]:
         """A layer's followers (batch norm, activation) joined to its box, unless expanded."""
-        if self.expand:
+        if not self.fold_followers:
             return parts
         out: list[Part] = []
         for p in parts:
-            if (isinstance(p, Box) and out and isinstance(out[-1], Box) and all(map(_is_follower, p.records))
-                    and out[-1].records[-1].output == p.record.input):
-                last = out[-1]
+            last = out[-1] if out else None
+            follows = isinstance(p, Box) and all(map(_is_follower, p.records)) and last is not None
+            if follows and isinstance(last, Box) and last.output == p.record.input:
                 out[-1] = Box(last.records + p.records, last.params + p.params, last.macs + p.macs)
+            elif follows and isinstance(last, Lanes) and last.output == p.record.input:
+                out[-1] = replace(last, followers=last.followers + p.records, params=last.params + p.params,
+                                  macs=last.macs + p.macs)
             else:
                 out.append(p)
         return out
@@ -237,26 +250,25 @@ class CostRow:
     macs_share: float
 
 
-def cost_rows(analysis: Analysis, parts: tuple[Part, ...], max_rows: int = 60) -> tuple[list[CostRow], bool]:
-    """Per layer with counts when there are at most `max_rows` of them, else per top-level part
-    (block, repeat, layer). Returns the rows and whether they are groups."""
+def cost_rows(analysis: Analysis, boxes: tuple[Part, ...], parts: tuple[Part, ...], max_rows: int = 60
+              ) -> tuple[list[CostRow], bool]:
+    """Per box (a layer with its batch norm and activation) of `boxes`, the network with no repeat
+    collapsed, when at most `max_rows` have counts; else per top-level part of `parts` (block,
+    repeat, layer). Returns the rows and whether they are groups."""
     total_p, total_m = analysis.totals.params, analysis.totals.macs // max(analysis.batch, 1)
 
     def share(x: int, total: int) -> float:
         return x / total if total else 0.0
 
-    counted = [r for r in analysis.layers if r.params or r.macs]
-    if len(counted) <= max_rows:
-        return [CostRow(r.name, r.type, r.params, r.macs, share(r.params, total_p), share(r.macs, total_m))
-                for r in counted], False
-    rows = []
-    for p in parts:
-        if not (p.params or p.macs):
-            continue
+    def row(p: Part) -> CostRow:
         name = p.name if isinstance(p, Frame) else p.merge.name if isinstance(p, Lanes) else p.record.name
         kind = "block" if isinstance(p, Frame) else p.merge.type if isinstance(p, Lanes) else p.record.type
-        rows.append(CostRow(name, kind, p.params, p.macs, share(p.params, total_p), share(p.macs, total_m)))
-    return rows, True
+        return CostRow(name, kind, p.params, p.macs, share(p.params, total_p), share(p.macs, total_m))
+
+    counted = [p for p in walk_parts(boxes) if isinstance(p, Box) and (p.params or p.macs)]
+    if len(counted) <= max_rows:
+        return [row(p) for p in counted], False
+    return [row(p) for p in parts if p.params or p.macs], True
 
 
 @dataclass(frozen=True)
@@ -276,5 +288,5 @@ class Drawing:
 
 def drawing_of(graph: Graph, analysis: Analysis, expand: bool = False) -> Drawing:
     parts = build_structure(graph, analysis, expand)
-    rows, grouped = cost_rows(analysis, parts)
+    rows, grouped = cost_rows(analysis, build_structure(graph, analysis, expand, collapse=False), parts)
     return Drawing(analysis, parts, tuple(rows), grouped)

@@ -94,6 +94,25 @@ def draw(file: str, input_shape: str | None, output: str | None, style: str | No
     _write(path, rasterize(svg) if fmt == "png" else svg.encode("utf-8"))
 
 
+# A layer's receptive-field derivation walks back to the input, one step per windowed layer: at a
+# thousand layers, every layer's walk together is megabytes of text (and 70 s to write). Past this
+# many steps the report names the command that prints the walk instead.
+MAX_RF_STEPS = 64
+
+
+def _explanations(analysis, file: str) -> dict[str, dict[str, str]]:
+    from ..homework.derive import COUNT_FIELDS, worked
+    out = {}
+    for r in analysis.layers:
+        fields = {q: worked(r, q) for q in ("output", *COUNT_FIELDS)}
+        steps = max(len(chain) for chain in r.rf.chains)
+        fields["rf"] = worked(r, "rf") if steps <= MAX_RF_STEPS else _(
+            "{size}, a walk of {n} layers back to the input: cnncalc rf {file} --layer {layer}").format(
+            size="×".join(map(str, r.rf.size)), n=steps, file=file, layer=r.name)
+        out[r.name] = fields
+    return out
+
+
 def _default_rf_layer(analysis) -> str | None:
     """The deepest layer whose field is defined and not the whole input: its derivation says most."""
     for r in reversed(analysis.layers):
@@ -123,8 +142,7 @@ def report(file: str, input_shape: str | None, output: str | None, layer: str | 
     set_language(lang)
     net = open_network(file, input_shape)
     analysis = net.analyse()
-    from ..homework.derive import explain as explain_layer
-    explain = {r.name: explain_layer(r) for r in analysis.layers}
+    explain = _explanations(analysis, file)
     layer = layer or _default_rf_layer(analysis)
     top_down = net.receptive_field(layer) if layer else None
     drawing = drawing_of(net.graph, analysis, expand)

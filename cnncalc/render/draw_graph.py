@@ -29,8 +29,8 @@ def _box_lines(part: Box, scope: str) -> list[tuple[str, str]]:
 
 
 def _join_lines(part: Lanes, scope: str) -> list[tuple[str, str]]:
-    return [("lbl-b", local_name(part.merge.name, scope)),
-            ("lbl", f"{kind_label(part.merge.type)} → {shape_text(part.output)}")]
+    kinds = kind_label(part.merge.type) + "".join(" + " + kind_label(f.type) for f in part.followers)
+    return [("lbl-b", local_name(part.merge.name, scope)), ("lbl", f"{kinds} → {shape_text(part.output)}")]
 
 
 def _frame_title(part: Frame) -> str:

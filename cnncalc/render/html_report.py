@@ -166,3 +166,13 @@ def render_report(a: Analysis, pictures: list[tuple[str, str]], explain: dict[st
         body += _top_down(top_down)
     body += _explain(a, "summary", explain)
     return _page(f"{a.name} · cnncalc report", body, script=True)
+
+
+def render_notebook_html(a: Analysis, svg: str) -> str:
+    """`Network._repr_html_`: a fragment for a notebook cell (no page, no script, scoped style)."""
+    rows = "\n".join(_layer_table(a, "summary")[2:])  # the table without its heading and filter box
+    totals = "".join(f'<tr><td>{escape(k)}</td><td style="text-align:right">{escape(v)}</td></tr>'
+                     for k, v in _totals_lines(a))
+    return (f'<div class="cnncalc"><p><b>{escape(a.name)}</b> · {escape(shape_text(a.input))}</p>'
+            f'<div style="max-height:400px;overflow:auto">{rows}</div>'
+            f"<table>{totals}</table><div style=\"overflow:auto\">{svg}</div></div>")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
-FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
+# Chinese labels fall back, glyph by glyph, to a CJK font (WenQuanYi on Debian, YaHei on Windows).
+FONT_FAMILY = "DejaVu Sans, Verdana, Arial, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif"
 _CHARS = (' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`'
           'abcdefghijklmnopqrstuvwxyz{|}~×·→−…≥≤⊕⊗²–—σ')
 _REGULAR = (
