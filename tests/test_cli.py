@@ -132,6 +132,8 @@ def test_every_readme_command_runs(runner, command, tmp_path, monkeypatch):
         net = tmp_path / "my_net.yaml"
         net.write_text("input: [1, 32, 32]\nlayers:\n  - conv: {filters: 6, kernel: 5}\n  - maxpool: 2\n")
         args = [str(net) if a == "my_net.yaml" else a for a in args]
+    # `-o out.svg` (draw, report) writes into tmp_path, not into the repository.
+    args = [str(tmp_path / a) if i and args[i - 1] == "-o" else a for i, a in enumerate(args)]
     result = runner.invoke(main, args)
     assert result.exit_code in (0, 1) if args[0] == "check" else result.exit_code == 0, result.output
 
