@@ -44,14 +44,11 @@ MODULES = {
     "silu": "nn.SiLU", "mish": "nn.Mish", "elu": "nn.ELU", "prelu": "nn.PReLU",
     "layernorm": "nn.LayerNorm (channels last on maps, permuted around it as in ConvNeXt's blocks)",
     "stochastic_depth": "nothing at inference (torchvision's StochasticDepth returns its input)",
+    "pad": "nn.ZeroPad2d", "crop": "a slice, x[..., a:b, c:d]",
 }
 # No PyTorch module: what a tool says depends on how one writes them.
 NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output",
-             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)",
-             # Tensor operations rather than modules (slicing, x * s), and ZeroPad2d, whose figures in
-             # the four tools have not been run yet.
-             "pad": "explicit padding (nn.ZeroPad2d, not yet checked against the tools)",
-             "crop": "cropping (a slice of the tensor)"}
+             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)"}
 
 
 # -- per-layer quantities, per sample ----------------------------------------------------------

@@ -28,7 +28,19 @@ def _symmetric(layer, shape) -> tuple[int, int]:
     return t, l
 
 
-def module_for(layer, shape: tuple[int, ...]) -> nn.Module:
+class Crop(nn.Module):
+    """A slice to the layer's output height and width, as a model would write `x[..., a:b, c:d]`
+    (where the slice starts changes no tool's count: none of them counts a slice)."""
+
+    def __init__(self, out_hw: tuple[int, int]):
+        super().__init__()
+        self.out_hw = out_hw
+
+    def forward(self, x):
+        return x[..., :self.out_hw[0], :self.out_hw[1]]
+
+
+def module_for(layer, shape: tuple[int, ...], out: tuple[int, ...] = ()) -> nn.Module:
     """The torch.nn module for one cnncalc layer, given the shape it reads (batch excluded)."""
     k = layer.kind
     if k == "conv":
@@ -45,6 +57,11 @@ def module_for(layer, shape: tuple[int, ...]) -> nn.Module:
         return nn.Sequential(Permute(0, 2, 3, 1), norm, Permute(0, 3, 1, 2)) if len(shape) == 3 else norm
     if k == "batchnorm":
         return (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0], eps=layer.eps)
+    if k == "pad":
+        t, b, l, r = layer.sides
+        return nn.ZeroPad2d((l, r, t, b))
+    if k == "crop":
+        return Crop(out[1:])
     if k == "maxpool":
         return nn.MaxPool2d(layer.kernel, layer.stride, _symmetric(layer, shape), ceil_mode=layer.ceil_mode)
     if k == "avgpool":
@@ -99,13 +116,14 @@ class ModuleNet(nn.Module):
         super().__init__()
         self.graph = graph
         reads = {r.name: r.input for r in analysis.layers}
+        writes = {r.name: r.output for r in analysis.layers}
         self.layers = nn.ModuleDict()
         # Made on the meta device, then given zeroed memory: initialising VGG-16's 138 million
         # weights at random takes seconds, and the tools only read shapes.
         with torch.device("meta"):
             for layer in iter_layers(graph.nodes):
                 if layer.kind not in ("concat", "add"):
-                    self.layers[self.key(layer.name)] = module_for(layer, reads[layer.name])
+                    self.layers[self.key(layer.name)] = module_for(layer, reads[layer.name], writes[layer.name])
         self.to_empty(device="cpu")
         with torch.no_grad():
             for t in [*self.parameters(), *self.buffers()]:
