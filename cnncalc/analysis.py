@@ -298,6 +298,7 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
         flops=2 * macs,
         param_bytes=(params + non_trainable) * dtype_bytes,
         activation_bytes=sum(math.prod(r.output) for r in records) * dtype_bytes * batch,
+        batch=batch,
     )
     return Analysis(graph.name, graph.description, tuple(graph.input_shape), batch, dtype_bytes, records, totals,
                     warnings, graph.source)

@@ -1,7 +1,7 @@
 """Plain records the engine returns and the renderers print. No behaviour beyond conversions."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from .receptive_field import NO_CHAIN, AxisField, AxisStep, Chain, Step, TopDownStep, combined_chain
@@ -83,7 +83,10 @@ class LayerRecord:
     axes: tuple = field(default=(), repr=False)  # shapes.AxisResult per spatial axis
     options: dict = field(default_factory=dict, repr=False)  # option name → value (kernel, bias, table…)
 
-    def to_json(self) -> dict:
+    def to_json(self, batch: int = 1) -> dict:
+        """`macs` for the whole batch, as the totals give it (the layers' `macs` add up to
+        `totals.macs`), and `macs_per_sample`; params and connections are the network's, whatever
+        the batch."""
         return {
             "name": self.name,
             "type": self.type,
@@ -91,7 +94,8 @@ class LayerRecord:
             "params": self.params,
             "non_trainable": self.non_trainable,
             "connections": self.connections,
-            "macs": self.macs,
+            "macs": self.macs * batch,
+            "macs_per_sample": self.macs,
             "rf": self.rf.to_json(),
         }
 
@@ -105,6 +109,7 @@ class Totals:
     flops: int  # 2·MACs
     param_bytes: int  # (params + non-trainable) · bytes per value
     activation_bytes: int  # every layer's output, for the whole batch
+    batch: int = 1
 
     def to_json(self) -> dict:
         return {
@@ -114,6 +119,8 @@ class Totals:
             "macs": self.macs,
             "param_bytes": self.param_bytes,
             "activation_bytes": self.activation_bytes,
+            "macs_per_sample": self.macs // self.batch,
+            "activation_bytes_per_sample": self.activation_bytes // self.batch,
         }
 
 
@@ -133,9 +140,17 @@ class Analysis:
         return {
             "name": self.name,
             "input": list(self.input),
-            "layers": [r.to_json() for r in self.layers],
+            "layers": [r.to_json(self.batch) for r in self.layers],
             "totals": self.totals.to_json(),
         }
+
+    @property
+    def batch_layers(self) -> tuple[LayerRecord, ...]:
+        """The layers with `macs` for the whole batch, as the table and CSV show them beside the
+        batch totals (the records themselves are per sample, as the explanations are)."""
+        if self.batch == 1:
+            return self.layers
+        return tuple(replace(r, macs=r.macs * self.batch) for r in self.layers)
 
     def layer(self, name: str) -> LayerRecord:
         for r in self.layers:

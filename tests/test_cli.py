@@ -28,9 +28,11 @@ def test_json_is_the_documented_schema(runner):
     data = json.loads(run(runner, "params", "lenet5-1998", "--format", "json"))
     assert set(data) == {"name", "input", "layers", "totals", "batch", "notes"}
     assert data["input"] == [1, 32, 32]
-    assert set(data["totals"]) == {"params", "non_trainable", "connections", "macs", "param_bytes", "activation_bytes"}
+    assert set(data["totals"]) == {"params", "non_trainable", "connections", "macs", "param_bytes", "activation_bytes",
+                                   "macs_per_sample", "activation_bytes_per_sample"}
     for layer in data["layers"]:
-        assert set(layer) == {"name", "type", "output", "params", "non_trainable", "connections", "macs", "rf"}
+        assert set(layer) == {"name", "type", "output", "params", "non_trainable", "connections", "macs",
+                              "macs_per_sample", "rf"}
         assert set(layer["rf"]) == {"size", "jump", "start", "eff_padding", "aligned", "global"}
     c3 = next(l for l in data["layers"] if l["name"] == "C3")
     assert (c3["params"], c3["connections"], c3["output"]) == (1516, 151600, [16, 10, 10])

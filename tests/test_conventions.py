@@ -173,3 +173,19 @@ def test_json_convention_keys(runner):
         assert data["convention"]["name"] == tool
         assert set(data["convention"]["figures"]) == keys
         assert all(isinstance(v, int) for v in data["convention"]["figures"].values())
+
+
+def test_batch_json_layers_add_up_to_the_totals(runner):
+    """With --batch N every MACs figure of the JSON is for the batch, and the per-sample ones say so:
+    LeNet-5's 416,520 MACs a sample (test_hand_derived_lenet5) are 1,666,080 at batch 4; C1 alone
+    6·28·28·25 = 117,600 a sample, 470,400 for four. The CSV's rows add up to its total row too."""
+    data = json.loads(runner.invoke(main, ["summary", "lenet5", "--batch", "4", "--format", "json"]).output)
+    assert sum(layer["macs"] for layer in data["layers"]) == data["totals"]["macs"] == 1_666_080
+    assert sum(layer["macs_per_sample"] for layer in data["layers"]) == data["totals"]["macs_per_sample"] == 416_520
+    c1 = data["layers"][0]
+    assert (c1["macs"], c1["macs_per_sample"], c1["connections"]) == (470_400, 117_600, 122_304)
+    assert data["totals"]["activation_bytes"] == 4 * data["totals"]["activation_bytes_per_sample"]
+    import csv as csv_module
+    rows = list(csv_module.DictReader(io.StringIO(
+        runner.invoke(main, ["summary", "lenet5", "--batch", "4", "--format", "csv"]).output)))
+    assert sum(int(r["macs"]) for r in rows[:-1]) == int(rows[-1]["macs"]) == 1_666_080

@@ -57,8 +57,10 @@ def _table(a: Analysis, view: str) -> FitTable:
     fit = [FitColumn(_(c.header), _(c.short) if c.short else "", c.numeric, hide.get(c.key, 0), c.key == "name")
            for c in columns]
     texts = [c.text for c in columns]
-    rows = [[text(r) for text in texts] for r in a.layers]
+    rows = [[text(r) for text in texts] for r in a.batch_layers]
     title = _("{name}  input {shape}").format(name=a.name, shape=shape_text(a.input))
+    if a.batch != 1:  # the MACs column is for the whole batch, as the totals are
+        title += "  " + _("batch {n}").format(n=a.batch)
     return FitTable(fit, rows, title, _hidden_hint)
 
 
@@ -108,7 +110,7 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
         writer.writerow([c.key for c in columns] + [f"explain_{f}" for f in extra])
         raw = [c.raw for c in columns]
         writer.writerows([get(r) for get in raw] + [explain.get(r.name, {}).get(f, "") for f in extra]
-                         for r in a.layers)
+                         for r in a.batch_layers)
         totals = a.totals.to_json()
         if any(c.key in totals for c in columns):  # the rf view has no counts to total
             total = ["total" if c.key == "name" else totals.get(c.key, "") for c in columns]
@@ -119,7 +121,7 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
         lines = ["**" + title.replace("  ", "** — ", 1), ""]
         lines.append("| " + " | ".join(_(c.header) for c in columns) + " |")
         lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
-        for r in a.layers:
+        for r in a.batch_layers:
             lines.append("| " + " | ".join(c.text(r).replace("|", "\\|") for c in columns) + " |")
         lines += ["", f"| {_('Total')} | |", "|---|---:|"]
         lines += [f"| {label} | {value} |" for label, value in _totals_lines(a)]

@@ -54,6 +54,8 @@ def select(explanations: dict[str, str], view: str) -> dict[str, str]:
 
 def explain_lines(a: Analysis, explain: dict[str, dict[str, str]], markdown: bool = False) -> list[str]:
     lines = [("### " if markdown else "") + _("Worked solution (formula = value, per layer)"), ""]
+    if a.batch != 1:  # the table's MACs are for the batch; a layer's formula is for one sample
+        lines[1:1] = [_("MACs per sample; the table's MACs are {n} times these (batch {n})").format(n=a.batch), ""]
     for r in a.layers:
         fields = explain.get(r.name, {})
         kind = kind_label(r.type)
