@@ -120,8 +120,9 @@ class _Walker:
         rf = RF.merge([e.rf for e in ends])
         tensor = self._tensor(shape)
         self.ops.append(_Op(len(self.records), [e.tensor for e in ends], tensor, elementwise=True))
-        # Concat and add have no weights and, per docs/design.md, add no connections.
-        self._record(layer, ends[0].shape, Output(shape), rf, {}, ZERO, ZERO, ZERO, ZERO)
+        # Concat, add and a gate's product have no weights and, per docs/design.md, add no connections.
+        self._record(layer, ends[0].shape, Output(shape, notes=_gate_note(layer, ends[0], rf)), rf, {}, ZERO, ZERO,
+                     ZERO, ZERO)
         return _State(shape, rf, tensor)
 
     def _record(self, layer: Layer, in_shape: Shape, out: Output, rf: RF, derivations: dict[str, str],
@@ -182,8 +183,20 @@ class _Walker:
         if op.axes:
             return tuple(_window_read(a, op.dilation[i], out_live[i], in_shape[1 + i]) for i, a in enumerate(op.axes))
         if op.elementwise and len(out_live) == 2:
-            return out_live
+            # A broadcast input (a gate's C×1×1) is read by every live output position.
+            return tuple(live if in_shape[1 + i] != 1 else _any(live) for i, live in enumerate(out_live))
         return (any_live, any_live)
+
+
+def _gate_note(layer: Layer, gated: _State, rf: RF) -> tuple[Msg, ...]:
+    """Where a gate that pools its whole input makes a local field global, say so: every unit of the
+    product depends on every input pixel (through the gate), which the field reports from here on."""
+    if layer.kind != "multiply" or not any(f.is_global and not g.is_global for f, g in zip(rf.axes, gated.rf.axes)):
+        return ()
+    local = rf_record(gated.rf, gated.shape).size
+    return (msg("the gate sees its whole input, so every unit from here on depends on the whole network input: the "
+                "field is global, not the {size} of the gated input alone",
+                size="×".join("—" if v is None else str(v) for v in local)),)
 
 
 # Which positions of one axis of a tensor some path to the network's output reads: True (all),

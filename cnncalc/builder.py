@@ -12,8 +12,8 @@ from typing import Any
 from .arith import ArithError, evaluate_int
 from .document import MAX_NAME, STRUCTURAL, read_document, read_input_data
 from .errors import CnnError, Where, did_you_mean
-from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode
-from .layers import KINDS, Add, Concat, Layer
+from .graph import ConcatNode, GateNode, Graph, LayerNode, Node, ResidualNode
+from .layers import KINDS, Add, Concat, Layer, Multiply
 from .layers.borders import Crop
 from .quoting import cut, shown
 from .yaml_source import MarkedDict, MarkedList, where_of_key
@@ -206,6 +206,8 @@ class Expander:
             return [self.residual(opts, scope, args, owhere)]
         if kind == "repeat":
             return self.repeat(opts, scope, args, owhere)
+        if kind == "gate":
+            return [self.gate(opts, scope, args, owhere)]
         if kind in self.blocks:
             return self.block_call(kind, opts, scope, owhere)
         if kind in KINDS:
@@ -332,6 +334,20 @@ class Expander:
             raise CnnError(f"shortcut must be identity, projection or a list of layers, got {shown(shortcut)}", sw,
                            merge_path)
         return node
+
+    def gate(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> GateNode:
+        """`gate: {name, layers}`: named like a residual. A named gate puts its layers under its name
+        and its product record is the name itself (torchvision's `features.4.block.2.fc1`, the
+        product `features.4.block.2`); an unnamed one is transparent, its product `multiply1`."""
+        opts = self._options(opts, ("name", "layers"), "gate", where)
+        explicit = opts.get("name")
+        inner = scope.child(scope.name(explicit, "", where)) if explicit is not None else scope
+        if "layers" not in opts:
+            raise CnnError("gate needs `layers: [...]`: what computes the gate from the input (squeeze-and-"
+                           "excitation: globalavgpool, conv 1×1, relu, conv 1×1, sigmoid)", where)
+        layers = self.sequence(opts["layers"], inner, args, where_of_key(opts, "layers", where))
+        merge_path = inner.prefix if explicit is not None else scope.name(None, "multiply", where)
+        return GateNode(Multiply(merge_path, {}, where), layers)
 
     def repeat(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:
         opts = self._options(opts, ("name", "times", "layers", "block", "args", "first"), "repeat", where)

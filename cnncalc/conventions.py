@@ -48,7 +48,10 @@ MODULES = {
 }
 # No PyTorch module: what a tool says depends on how one writes them.
 NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output",
-             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)"}
+             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)",
+             # Tensor operations rather than modules: what a tool counts depends on how one writes them.
+             "slice": "a channel slice (torch.chunk, x[:, a:b])", "shuffle": "channel shuffle (view, transpose)",
+             "multiply": "a gate's product (x * s)"}
 
 
 # -- per-layer quantities, per sample ----------------------------------------------------------

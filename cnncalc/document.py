@@ -17,7 +17,7 @@ from .yaml_source import MarkedDict, where_of_key
 
 MAX_NAME = 64  # characters in a layer or block name: each message about a layer repeats it
 TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "input_data", "blocks", "layers")
-STRUCTURAL = ("concat", "residual", "repeat")
+STRUCTURAL = ("concat", "residual", "repeat", "gate")
 BLOCK_KEYS = ("args", "layers", "description")
 
 

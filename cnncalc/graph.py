@@ -1,12 +1,13 @@
 """The network as a graph of layers: a sequence of nodes, where a node is a layer, parallel
-branches joined by concat, or a residual body joined to its shortcut by add."""
+branches joined by concat, a residual body joined to its shortcut by add, or the input multiplied
+by a gate computed from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol, TypeVar, Union
 
 from .errors import CnnError
-from .layers import Add, Concat, Layer
+from .layers import Add, Concat, Layer, Multiply
 from .layers.borders import Crop
 from .layers.conv import Conv2d
 from .layers.normalization import BatchNorm
@@ -76,7 +77,16 @@ class ResidualNode:
         return [LayerNode(conv), LayerNode(bn)]
 
 
-Node = Union[LayerNode, ConcatNode, ResidualNode]
+@dataclass
+class GateNode:
+    """The input multiplied by what `gate` computes from it (squeeze-and-excitation: pool → 1×1
+    convs → sigmoid gives a C×1×1 scale broadcast over H×W)."""
+
+    merge: Multiply
+    gate: list["Node"]
+
+
+Node = Union[LayerNode, ConcatNode, ResidualNode, GateNode]
 S = TypeVar("S")
 
 
@@ -118,6 +128,8 @@ def walk(nodes: list[Node], x: S, visitor: Visitor[S]) -> S:
                     crop.target = tuple(visitor.shape(ends[ref]))
                 ends[i] = walk(node.branches[i], x, visitor) if node.branches[i] else x
             x = visitor.merge(node.merge, ends, x)
+        elif isinstance(node, GateNode):
+            x = visitor.merge(node.merge, [x, walk(node.gate, x, visitor)], x)
         else:
             body = walk(node.body, x, visitor)
             shortcut = node.shortcut_nodes(visitor.shape(x), visitor.shape(body))
@@ -134,6 +146,9 @@ def iter_layers(nodes: list[Node]) -> Iterator[Layer]:
         elif isinstance(node, ConcatNode):
             for i in node.walk_order():
                 yield from iter_layers(node.branches[i])
+            yield node.merge
+        elif isinstance(node, GateNode):
+            yield from iter_layers(node.gate)
             yield node.merge
         else:
             yield from iter_layers(node.body)

@@ -66,6 +66,8 @@ layers:
   - identity
   - pad: [1, 0, 2, 1]                 # H 9 + 1 + 0 = 10, W 9 + 2 + 1 = 12
   - crop: {sides: [0, 2, 1, 1]}       # H 10 − 0 − 2 = 8, W 12 − 1 − 1 = 10
+  - shuffle: 3
+  - slice: {stop: 3}                  # all 3 channels
   - adaptiveavgpool: {name: aap, size: 2}
   - globalmaxpool: {name: gmp}        # connections 3·2·2 = 12
   - flatten

@@ -14,7 +14,7 @@ from cnncalc.errors import CnnError
 from cnncalc.forward import run_forward
 from cnncalc.graph import iter_layers
 from cnncalc.i18n import LOCALE_DIR, parse_po
-from cnncalc.layers import KINDS, Add, Concat, Layer
+from cnncalc.layers import KINDS, Add, Concat, Layer, Multiply
 from cnncalc.layers.base import Counts, Output
 from cnncalc.render.explain_view import _KIND_LABELS
 
@@ -25,7 +25,7 @@ import test_oracle_networks
 from torch_reference import MERGES, ORACLE
 
 ROOT = Path(__file__).resolve().parent.parent
-MERGE_KINDS = {cls.kind: cls for cls in (Concat, Add)}
+MERGE_KINDS = {cls.kind: cls for cls in (Concat, Add, Multiply)}
 ALL_KINDS = {**KINDS, **MERGE_KINDS}
 QUESTIONS = ("output", "counts", "window", "forward")
 
@@ -132,8 +132,9 @@ def _docs_entry(kind: str) -> str | None:
     """A kind's documentation: its own section, or its row in a table of kinds ("| `relu` | … |"),
     or for `add` the residual section that makes it."""
     sections = _format_sections()
-    if kind == "add":
-        return sections["residual"] if "`add`" in sections.get("residual", "") else None
+    if kind in ("add", "multiply"):  # the merges that `residual` and `gate` make
+        section = sections.get("residual" if kind == "add" else "gate", "")
+        return section if f"`{kind}`" in section else None
     if kind in sections:
         return sections[kind]
     text = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")

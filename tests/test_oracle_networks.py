@@ -144,8 +144,49 @@ layers:
   - conv: {name: c2, filters: 2, kernel: 2, padding: 1}
 """
 
+# Squeeze-and-excitation (a C×1×1 gate), a spatial gate of the input's own shape, a gate over
+# one channel broadcast over the channels (1×H×W), an unnamed gate; ShuffleNetV2's split (chunk)
+# and shuffle, a channel range with an odd count, chunks of an odd channel count (torch.chunk's
+# shorter last chunk), and a gate on a vector.
+GATES_AND_CHANNELS = """
+name: oracle-gates-and-channels
+input: [6, 9, 8]
+layers:
+  - conv: {name: c0, filters: 8, kernel: 3, padding: 1}
+  - gate:
+      name: se
+      layers:
+        - globalavgpool: {name: avgpool}
+        - conv: {name: fc1, filters: 3, kernel: 1}
+        - relu
+        - conv: {name: fc2, filters: 8, kernel: 1}
+        - sigmoid
+  - concat:
+      name: unit
+      transparent: true
+      branches:
+        x1: [slice: {chunks: 2, index: 0}]
+        branch2:
+          - slice: {chunks: 2, index: 1}
+          - conv: {name: "0", filters: 4, kernel: 1}
+          - gate: {layers: [conv: {filters: 4, kernel: 3, padding: 1}, sigmoid]}
+          - conv: {name: "1", filters: 4, kernel: 3, padding: 1, groups: 4}
+  - shuffle: 2
+  - gate: {name: spatial, layers: [conv: {filters: 1, kernel: 3, padding: 1}, tanh]}
+  - concat:
+      branches:
+        - [slice: {start: 1, stop: 4}]
+        - [slice: {start: 5}]
+        - [slice: {chunks: 3, index: 2}, conv: {filters: 2, kernel: 1}]
+  - globalavgpool
+  - flatten
+  - gate: {name: vec, layers: [dense: 8, hardsigmoid]}
+  - dense: 3
+"""
+
 NETS = {
     "borders": BORDERS,
+    "gates-and-channels": GATES_AND_CHANNELS,
     "normalisation-and-activations": NORMALISATION_AND_ACTIVATIONS,
     "pooling-and-conv-geometry": POOLING_AND_CONV_GEOMETRY,
     "lenet-kinds": LENET_KINDS,

@@ -107,6 +107,119 @@ BAD = {
 }
 
 
+# -- gate (squeeze-and-excitation) ----------------------------------------------------------------
+SE = """
+input: [4, 10, 9]
+layers:
+  - conv: {name: c0, filters: 8, kernel: 3}
+  - gate:
+      name: se
+      layers:
+        - globalavgpool: {name: avgpool}
+        - conv: {name: fc1, filters: 2, kernel: 1}
+        - relu
+        - conv: {name: fc2, filters: 8, kernel: 1}
+        - sigmoid
+  - conv: {name: c1, filters: 3, kernel: 3}
+"""
+
+
+def test_se_counts_by_hand():
+    # torchvision's SqueezeExcitation(8, 2): fc1 8·2 + 2 = 18, fc2 2·8 + 8 = 24 params; the product
+    # adds nothing (it is elementwise, as batch norm's scale counts no MACs either).
+    a = cnncalc.loads(SE).analyse()
+    assert (a.layer("se.fc1").params, a.layer("se.fc2").params) == (18, 24)
+    assert (a.layer("se.fc1").macs, a.layer("se.fc2").macs) == (16, 16)  # 1×1 positions
+    se = a.layer("se")
+    assert se.type == "multiply" and se.output == (8, 8, 7)
+    assert (se.params, se.macs, se.connections) == (0, 0, 0)
+    names = [r.name for r in a.layers]
+    assert names[1:7] == ["se.avgpool", "se.fc1", "se.relu1", "se.fc2", "se.sigmoid1", "se"]
+
+
+def test_se_field_is_the_whole_input_as_measured():
+    """The product depends on every input pixel through the gate's global pool: the engine reports
+    the whole input (global), and the brute-force oracle measures exactly that reach for every unit
+    of the product and of the conv after it (check_against_oracle checks only the size of a global
+    field, so the reach is checked here)."""
+    from rf_oracle import measure
+    net = cnncalc.loads(SE)
+    a = net.analyse()
+    assert a.layer("c0").rf.size == (3, 3) and not a.layer("c0").rf.is_global
+    assert a.layer("se").rf.is_global and a.layer("se").rf.size == (10, 9)
+    assert a.layer("c1").rf.is_global
+    assert any("the field is global, not the 3×3 of the gated input alone" in str(w) for w in a.warnings)
+    m = measure(net.graph)
+    for name in ("se", "c1"):
+        assert m[name].rows.all() and m[name].cols.all(), name  # every input row and column reaches every unit
+    check_against_oracle(net)
+
+
+SPATIAL_GATE = """
+input: [2, 13, 11]
+layers:
+  - conv: {filters: 3, kernel: 3, stride: 2, padding: 1}
+  - gate: {layers: [conv: {filters: 3, kernel: [5, 1], padding: [2, 0]}, sigmoid]}
+  - gate: {layers: [conv: {filters: 1, kernel: [1, 3], padding: [0, 0, 2, 0]}, sigmoid]}
+  - conv: {filters: 2, kernel: 3}
+"""
+
+
+def test_a_local_gate_merges_fields_like_a_residual():
+    """A gate without global pooling: the product's field is the union of the input's and the
+    gate's, per axis and per unit, exactly as the oracle measures (the second gate is off-centre,
+    so the field is not aligned)."""
+    a = cnncalc.loads(SPATIAL_GATE).analyse()
+    # conv 3/2 pad 1: r 3, j 2; gate 5×1 on H: r 3 + 4·2 = 11 on H, 3 on W → the product 11×3.
+    assert a.layer("multiply1").rf.size == (11, 3)
+    assert check_against_oracle(cnncalc.loads(SPATIAL_GATE)) > 0
+
+
+def test_gates_and_channels_equal_pytorch():
+    from test_oracle_networks import GATES_AND_CHANNELS
+    assert compare_with_pytorch(cnncalc.loads(GATES_AND_CHANNELS)) <= 1e-12
+
+
+# -- channel split and shuffle ----------------------------------------------------------------------
+def test_shuffle_by_hand():
+    # 6 channels, 2 groups: rows [0 1 2] [3 4 5] transposed → 0 3 1 4 2 5 (torchvision's channel_shuffle).
+    x = np.arange(6, dtype=float).reshape(1, 6, 1, 1)
+    y = run_forward(net("  - shuffle: 2\n", "[6, 1, 1]").graph, x, dtype="float64").output
+    assert y.ravel().tolist() == [0, 3, 1, 4, 2, 5]
+
+
+@pytest.mark.parametrize("opts, channels", [
+    ("{chunks: 2, index: 1}", [5, 6, 7, 8, 9]),    # torch.chunk of 10: 5 + 5
+    ("{chunks: 3, index: 2}", [8, 9]),             # ⌈10/3⌉ = 4: 4 + 4 + 2
+    ("{start: 2, stop: 5}", [2, 3, 4]),
+    ("{stop: 2}", [0, 1]),
+    ("{start: 7}", [7, 8, 9]),
+])
+def test_slice_by_hand(opts, channels):
+    x = np.arange(10, dtype=float).reshape(1, 10, 1, 1)
+    y = run_forward(net(f"  - slice: {opts}\n", "[10, 1, 1]").graph, x, dtype="float64").output
+    assert y.ravel().tolist() == channels
+
+
+BAD.update({
+    "gate-wrong-channels": ("  - gate: {layers: [globalavgpool, conv: {filters: 2, kernel: 1}]}\n", "1:11",
+                            ["the gate ends with 2×1×1 but multiplies a 1×8×8 input", "1×1×1 (one value per channel)",
+                             "`filters: 1`"]),
+    "gate-without-layers": ("  - gate: {name: se}\n", "1:11", ["gate needs `layers: [...]`"]),
+    "gate-unknown-option": ("  - gate: {body: [relu]}\n", "1:12", ["gate has no option 'body'", "layers"]),
+    "slice-past-the-end": ("  - slice: {start: 0, stop: 3}\n", "1:5", ["channels 0 … 2 are not a slice of the "
+                                                                         "input's 1 channels", "stop ≤ 1"]),
+    "slice-both-forms": ("  - slice: {start: 0, chunks: 2, index: 0}\n", "1:5", ["`start` and/or `stop`",
+                                                                                 "or `chunks` and `index`"]),
+    "slice-chunk-index": ("  - slice: {chunks: 2, index: 2}\n", "1:5", ["index 2 is not one of the 2 chunks"]),
+    "slice-empty-chunk": ("  - conv: {filters: 4, kernel: 1}\n  - slice: {chunks: 3, index: 2}\n", "2:5",
+                          ["4 channels make only 2 chunks of 2", "chunk 2 is empty"]),
+    "shuffle-indivisible": ("  - conv: {filters: 6, kernel: 1}\n  - shuffle: 4\n", "2:5",
+                            ["6 channels do not split into 4 equal groups"]),
+    "shuffle-zero": ("  - shuffle: 0\n", "1:14", ["groups must be a whole number ≥ 1"]),
+})
+
+
 @pytest.mark.parametrize("case", BAD)
 def test_bad_structures_give_one_located_message(runner, case):
     layers, position, fragments = BAD[case]
@@ -119,3 +232,50 @@ def test_bad_structures_give_one_located_message(runner, case):
     assert line.startswith(f"error: <stdin>:{int(row) + 2}:{col}:"), line  # two lines of header
     for fragment in fragments:
         assert fragment in line, (fragment, line)
+
+
+# -- docs/format.md's worked examples --------------------------------------------------------------
+def _doc_example(name: str) -> cnncalc.Network:
+    return cnncalc.loads(_doc_source(name))
+
+
+def test_docs_se_example_says_what_it_gives():
+    a = _doc_example("se-demo").analyse()
+    # By hand, as the docs write it: fc1 64·16 + 16, fc2 16·64 + 64; 1×1 positions: MACs 64·16.
+    assert (a.layer("block.se.fc1").params, a.layer("block.se.fc1").macs) == (1_040, 1_024)
+    assert (a.layer("block.se.fc2").params, a.layer("block.se.fc2").macs) == (1_088, 1_024)
+    assert a.layer("block.se").output == (64, 28, 28) and a.layer("block.se").rf.size == (28, 28)
+    assert a.layer("block.se").rf.is_global
+
+
+def test_docs_shufflenet_unit_example_says_what_it_gives():
+    net = _doc_example("shuffle-unit-demo")
+    a = net.analyse()
+    assert a.layer("stage2.1.branch2.0").params == 58 * 58
+    assert a.layer("stage2.1.branch2.3").params == 58 * 9
+    assert a.layer("stage2.1.concat1").output == (116, 28, 28)
+    # PyTorch's module, written from torchvision's InvertedResidual (stride 1), on the same weights.
+    nn = torch.nn
+    branch2 = nn.Sequential(nn.Conv2d(58, 58, 1, bias=False), nn.BatchNorm2d(58), nn.ReLU(),
+                            nn.Conv2d(58, 58, 3, padding=1, groups=58, bias=False), nn.BatchNorm2d(58),
+                            nn.Conv2d(58, 58, 1, bias=False), nn.BatchNorm2d(58), nn.ReLU()).double().eval()
+    assert sum(p.numel() for p in branch2.parameters()) == a.totals.params
+    x = np.random.default_rng(0).standard_normal((2, 116, 6, 6))
+    small = cnncalc.loads(_doc_source("shuffle-unit-demo").replace("[116, 28, 28]", "[116, 6, 6]"))
+    result = run_forward(small.graph, x, dtype="float64", seed=1)
+    state = {k.removeprefix("stage2.1.branch2."): torch.from_numpy(v) for k, v in result.weights.items()}
+    branch2.load_state_dict(state)
+    with torch.no_grad():
+        t = torch.from_numpy(x)
+        x1, x2 = t.chunk(2, dim=1)
+        out = torch.cat((x1, branch2(x2)), dim=1)
+        b, c, h, w = out.shape
+        ref = out.view(b, 2, c // 2, h, w).transpose(1, 2).contiguous().view(b, c, h, w).numpy()
+    assert np.max(np.abs(result.output - ref)) <= 1e-12 * np.max(np.abs(ref))
+
+
+def _doc_source(name: str) -> str:
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text(encoding="utf-8")
+    return re.search(rf"```yaml\n(name: {name}\n.*?)```", text, re.S).group(1)

@@ -104,6 +104,12 @@ def _crop(net, L, x):
     return x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
 
 
+def channel_shuffle(x, groups):
+    """torchvision.models.shufflenetv2.channel_shuffle, written out."""
+    b, c, h, w = x.shape
+    return x.view(b, groups, c // groups, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
+
+
 Kernel = Callable[["TorchNet", object, torch.Tensor], torch.Tensor]
 
 ORACLE: dict[str, Kernel] = {
@@ -142,11 +148,14 @@ ORACLE: dict[str, Kernel] = {
 
     "pad": lambda net, L, x: F.pad(x, (L.sides[2], L.sides[3], L.sides[0], L.sides[1])),
     "crop": _crop,
+    "slice": lambda net, L, x: x.chunk(L.chunks, dim=1)[L.index] if L.chunks else x[:, L.start or 0:L.stop],
+    "shuffle": lambda net, L, x: channel_shuffle(x, L.groups),
 }
 
 MERGES: dict[str, Callable[[list[torch.Tensor]], torch.Tensor]] = {
     "concat": lambda xs: torch.cat(xs, dim=1),
     "add": lambda xs: torch.stack(xs).sum(0),
+    "multiply": lambda xs: xs[0] * xs[1],  # a gate: input × its (broadcast) gate
 }
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 from .activation import (ELU, GELU, Dropout, HardSigmoid, HardSwish, HardTanh, Identity, LeakyReLU, Mish, PReLU, ReLU,
                          ReLU6, Sigmoid, SiLU, Softmax, StochasticDepth, Tanh)
 from .borders import Crop, Pad
+from .channels import Shuffle, Slice
 from .base import GLOBAL, Counts, Layer, Option, Output, Window
 from .conv import Conv2d
 from .dense import Dense, Flatten
 from .lenet import RBF, Subsample
-from .merge import Add, Concat
+from .merge import Add, Concat, Multiply
 from .normalization import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
 from .pooling import AdaptiveAvgPool, AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d
 
@@ -49,7 +50,9 @@ KINDS: dict[str, type[Layer]] = {
         StochasticDepth,
         Pad,
         Crop,
+        Slice,
+        Shuffle,
     )
 }
 
-__all__ = ["KINDS", "GLOBAL", "Counts", "Layer", "Option", "Output", "Window", "Concat", "Add"]
+__all__ = ["KINDS", "GLOBAL", "Counts", "Layer", "Option", "Output", "Window", "Concat", "Add", "Multiply"]

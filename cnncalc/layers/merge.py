@@ -1,4 +1,4 @@
-"""Where branches meet: concatenation along channels and elementwise addition."""
+"""Where branches meet: concatenation along channels, elementwise addition, and a gate's product."""
 from __future__ import annotations
 
 from ..shapes import Shape
@@ -51,3 +51,24 @@ class Add(Layer):
         for x in xs[1:]:
             out += x
         return out
+
+
+class Multiply(Layer):
+    """A gate's product: the input times the gate computed from it, the gate broadcast where its
+    size is 1 (squeeze-and-excitation's C×1×1 scale over H×W). No weights, no MACs: the product is
+    elementwise, like batch norm's scale, which counts none either."""
+
+    kind = "multiply"
+
+    def merge(self, shapes: list[Shape]) -> Shape:
+        x, g = shapes
+        if len(g) != len(x) or any(b not in (a, 1) for a, b in zip(x, g)):
+            if len(x) == 3:
+                want = f"{x[0]}×1×1 (one value per channel) or {_fmt(x)} (give its last conv `filters: {x[0]}`)"
+            else:
+                want = f"{x[0]} (give its last dense layer `units: {x[0]}`)"
+            raise self.fail(f"the gate ends with {_fmt(g)} but multiplies a {_fmt(x)} input; it must end with {want}")
+        return x
+
+    def forward(self, xs, weights):
+        return xs[0] * xs[1]
