@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from .arith import ArithError, evaluate_int
-from .document import MAX_NAME, STRUCTURAL, read_document, read_input_data
+from .document import STRUCTURAL, checked_name, read_document, read_input_data
 from .errors import CnnError, Where, did_you_mean
 from .graph import ConcatNode, GateNode, Graph, LayerNode, Node, ResidualNode
 from .layers import KINDS, Add, Concat, Layer, Multiply
 from .layers.borders import Crop
+from .layers.suggest import suggest_kind, suggest_option
 from .quoting import cut, shown
 from .yaml_source import MarkedDict, MarkedList, where_of_key
 
@@ -29,7 +30,7 @@ MAX_LAYERS = 100_000
 # each other was a RecursionError).
 MAX_NESTING = 24
 # Characters in a full path (`layer1.0.conv1`): every message about a layer repeats its path, and
-# the message must stay one readable line. One name is held to document.MAX_NAME.
+# the message must stay one readable line. One name is held to document.MAX_NAME by document.checked_name.
 MAX_PATH = 120
 
 
@@ -46,7 +47,7 @@ class Scope:
 
     def name(self, explicit: Any, auto: str, where: Where | None) -> str:
         if explicit is not None:
-            path = self.full(_checked_name(explicit, where))
+            path = self.full(checked_name(explicit, where))
             if path in self.taken:
                 raise CnnError(f"the name '{cut(path, 60)}' is used twice; names must be unique", where, path)
         else:
@@ -72,16 +73,6 @@ def _chain(blocks: list[str]) -> str:
     """`a → b → c`, its middle left out when long: the two ends say where to look."""
     ends = blocks if len(blocks) <= 6 else [*blocks[:3], "…", *blocks[-2:]]
     return " → ".join(cut(block, 20) for block in ends)
-
-
-def _checked_name(explicit: Any, where: Where | None) -> str:
-    """A name as written: a word (or a number) of at most MAX_NAME characters."""
-    if not isinstance(explicit, (str, int)) or isinstance(explicit, bool) or str(explicit) == "":
-        raise CnnError(f"name must be a word, got {shown(explicit)}", where)
-    if len(str(explicit)) > MAX_NAME:
-        raise CnnError(f"name '{cut(explicit)}' has {len(str(explicit)):,} characters; a name has at most "
-                       f"{MAX_NAME}", where)
-    return str(explicit)
 
 
 def _shortcut_scope(inner: Scope, where: Where | None) -> Scope:
@@ -194,6 +185,11 @@ class Expander:
                 "indent the options under the kind (two more spaces)",
                 where,
             )
+        elif isinstance(entry, list):
+            # A `$argument` holding a list of layers, written as one item of a list.
+            raise CnnError(f"a list of {len(entry)} layers stands where one layer belongs; a list of layers "
+                           "goes where a list is expected (`body: $layers`, `layers: $layers`, a branch), "
+                           "not as an item `- $layers`", where)
         else:
             raise CnnError(f"a layer is written `- kind: {{options}}` or `- kind`, got {shown(entry)}", where)
         if opts is None:
@@ -213,7 +209,7 @@ class Expander:
         if kind in KINDS:
             return [LayerNode(self.layer(kind, opts, scope, where, owhere))]
         known = list(KINDS) + list(STRUCTURAL) + list(self.blocks)
-        raise CnnError(f"unknown layer kind '{cut(kind)}'; {did_you_mean(kind, known)}", where)
+        raise CnnError(f"unknown layer kind '{cut(kind)}'; {suggest_kind(kind, known)}", where)
 
     def layer(self, kind: str, opts: Any, scope: Scope, where: Where | None, owhere: Where | None) -> Layer:
         """One layer entry: `where` is its kind's key, `owhere` its options' value."""
@@ -226,7 +222,7 @@ class Expander:
         for key in opts:
             if key not in allowed:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
-                raise CnnError(f"{kind} has no option '{cut(key)}'; {did_you_mean(key, allowed)}", kw)
+                raise CnnError(f"{kind} has no option '{cut(key)}'; {suggest_option(key, allowed)}", kw)
         path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
         layer = cls.from_options(path, opts, where, value_where=owhere)
         if isinstance(layer, Crop) and layer.to is not None:

@@ -7,13 +7,14 @@ This module knows the top level of a YAML architecture file: which keys it may h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from typing import Any
 
 from .errors import CnnError, Where, did_you_mean
 from .i18n import msg
 from .layers import KINDS
 from .quoting import cut, shown
-from .yaml_source import MarkedDict, where_of_key
+from .yaml_source import MarkedDict, WrittenInt, where_of_key
 
 MAX_NAME = 64  # characters in a layer or block name: each message about a layer repeats it
 TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "input_data", "blocks", "layers")
@@ -80,9 +81,42 @@ def read_blocks(blocks: Any, where: Where | None) -> dict[str, MarkedDict]:
     return dict(blocks)
 
 
+# docs/format.md § Naming: letters (any script), digits, `_` and `-`, in parts joined by single dots
+# (`features.3.block.1.0`, torchvision's module paths). A whole number written in plain digits is
+# read as those digits (`name: 0`).
+_NAME = re.compile(r"[\w-]+(\.[\w-]+)*")
+
+
+def checked_name(explicit: Any, where: Where | None) -> str:
+    """A name as written, by the one rule above, of at most MAX_NAME characters."""
+    if isinstance(explicit, WrittenInt):
+        raise CnnError(f"name {cut(explicit.text)} is read by YAML as the number {int(explicit)}; to keep the "
+                       f"characters, quote it: name: \"{cut(explicit.text)}\"", where)
+    if not isinstance(explicit, (str, int)) or isinstance(explicit, bool):
+        raise CnnError(f"name must be text such as conv1 or features.3, got {shown(explicit)}"
+                       + ("; quote it" if isinstance(explicit, float) else ""), where)
+    text = str(explicit)
+    if len(text) > MAX_NAME:
+        raise CnnError(f"name '{cut(text)}' has {len(text):,} characters; a name has at most {MAX_NAME}", where)
+    if not _NAME.fullmatch(text):
+        raise CnnError(f"name {shown(text)} is not a name: {_name_fault(text)}; a name is letters, digits, "
+                       "`_` and `-`, in parts joined by dots (features.3.conv)", where)
+    return text
+
+
+def _name_fault(text: str) -> str:
+    if text == "":
+        return "it is empty"
+    if text.startswith(".") or text.endswith(".") or ".." in text:
+        return "a dot must stand between two parts"
+    bad = next((c for c in text if not (c.isalnum() or c in "_-.")), text[0])
+    return "it has a space" if bad == " " else f"it has {shown(bad)}"
+
+
 def _check_block(name: Any, body: Any, where: Where | None) -> None:
-    if not isinstance(name, str) or len(name) > MAX_NAME:
-        raise CnnError(f"a block's name is a word of at most {MAX_NAME} characters, got {shown(name)}", where)
+    if not isinstance(name, str):
+        raise CnnError(f"a block's name is text such as basic or fire, got {shown(name)}", where)
+    checked_name(name, where)  # the one rule for names: it prefixes the names of unnamed calls
     if name in KINDS or name in STRUCTURAL:
         raise CnnError(f"block name '{name}' is already a layer kind; pick another name", where)
     if not isinstance(body, dict) or "layers" not in body:
@@ -91,9 +125,16 @@ def _check_block(name: Any, body: Any, where: Where | None) -> None:
         if key not in BLOCK_KEYS:
             raise CnnError(f"unknown key '{cut(key)}' in block '{name}'; {did_you_mean(key, BLOCK_KEYS)}",
                            body.key_where[key])
-    if not isinstance(body.get("args") or {}, dict):
+    args = body.get("args") or {}
+    if not isinstance(args, dict):
         raise CnnError(f"block '{name}': args must map argument names to defaults (null: required)",
                        where_of_key(body, "args"))
+    if "name" in args:
+        # A call's `name` names the block's scope (`- b: {name: layer1}`), so an argument of that
+        # name could never be given: refused here, where it is written, not at each call.
+        raise CnnError(f"block '{name}': `name` cannot be an argument, since `name` in a call names the "
+                       "block's scope (`- b: {name: x}`); call the argument something else",
+                       args.key_where["name"] if isinstance(args, MarkedDict) else where_of_key(body, "args"))
 
 
 def read_input_data(document: Document) -> list | None:

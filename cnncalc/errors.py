@@ -65,6 +65,12 @@ def did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.5)
     if close:
         return msg("did you mean '{x}'?", x=close[0])
+    return one_of(choices)
+
+
+def one_of(choices) -> str:
+    """'expected one of: a, b, c' (sorted), cut to one readable line."""
+    choices = sorted(str(c) for c in choices)
     listed = ", ".join(choices)
     if len(listed) > _MAX_LISTED:  # a network's 170 layer names would make one 3,000-character line
         listed = listed[:listed.rfind(", ", 0, _MAX_LISTED)] + f", … ({len(choices)} in all)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -97,7 +98,20 @@ def _construct_int(loader: SafeConstructor, node: yaml.ScalarNode) -> int:
     if value is None or abs(value) > MAX_WHOLE:
         raise CnnError(f"the number {cut(text)} is too large; cnncalc reads whole numbers up to "
                        f"2^63 − 1 ({MAX_WHOLE:,})", _where(loader.source_name, node.start_mark))
-    return value
+    return value if text == str(value) else WrittenInt(value, text)
+
+
+class WrittenInt(int):
+    """A whole number YAML read from other digits than its own (`010` is 8, `1_000`, `0x1f`, `+5`):
+    it keeps the text, so that where digits are a name (`name: 010`) the reading can be refused
+    instead of silently naming the layer `8`. Arithmetic on it gives plain ints."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> "WrittenInt":
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
 
 
 class _MarkedConstructor(SafeConstructor):
@@ -231,8 +245,38 @@ def _char_at(text: str, mark) -> str:
     return line[mark.column] if mark.column < len(line) else ""
 
 
+# `${expr}` written bare inside `{…}` or `[…]`: YAML reads its `{` as a mapping of its own. Only a
+# `$` that does not follow a quote is meant (a quoted "${…}" is fine).
+_BARE_EXPRESSION = re.compile(r"(?<![\"'])\$\{[^}\n]*\}?")
+
+
+def _offset(text: str, mark) -> int:
+    lines = text.split("\n")
+    return sum(len(line) + 1 for line in lines[:mark.line]) + mark.column
+
+
+def _bare_expression(exc: yaml.MarkedYAMLError, text: str, source: str) -> CnnError | None:
+    """The message for an unquoted `${…}` inside a flow mapping or list, where there is one
+    between the bracket and the place the parser gave up."""
+    if not (exc.context or "").startswith("while parsing a flow") or exc.context_mark is None:
+        return None
+    end = _offset(text, exc.problem_mark) + 1 if exc.problem_mark is not None else len(text)
+    found = _BARE_EXPRESSION.search(text, _offset(text, exc.context_mark), end)
+    if found is None:
+        return None
+    found = _BARE_EXPRESSION.match(text, found.start())  # the whole expression, past where the parser stopped
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    expr = cut(found.group(), 30)
+    return CnnError(f"`{expr}` inside `{{…}}` or `[…]` must be quoted: write \"{expr}\" (unquoted, YAML "
+                    "reads its `{` as the start of a mapping)", Where(source, line, column))
+
+
 def _yaml_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> CnnError:
     """One message for a syntax error, at the place the user must look."""
+    bare = _bare_expression(exc, text, source)
+    if bare is not None:
+        return bare
     problem = cut(exc.problem or exc.context or "", 120)
     unclosed = _UNCLOSED.get(exc.context or "")
     if unclosed and exc.context_mark is not None:

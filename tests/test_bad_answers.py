@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from cnncalc.cli import main
+from cnncalc.errors import CnnError
 from cnncalc.homework import AnswerErrors, check, parse_answers, template
 from cnncalc.homework.verdicts import yaml_key
 from cnncalc.network import load, loads
@@ -185,13 +186,24 @@ def test_template_keys_read_back_as_the_layer_name(name):
     assert yaml.safe_load(f"{yaml_key(name)}:\n  params: 1\n") == {name: {"params": 1}}
 
 
+# The awkward names a network may hold (docs/format.md § Naming: letters, digits, `_`, `-`, dotted
+# parts); the others are refused when the network is read, so no template meets them.
+NAMEABLE = ["Yes", "NULL", "Off", "on", "12", "1e3", "0x1f", "卷积1", "a.b-c_d", "-dash", "1_000", "007"]
+
+
 def test_template_round_trips_awkward_layer_names():
-    layers = "\n".join(f"  - relu: {{name: {json.dumps(n)}}}" for n in AWKWARD_NAMES)
+    layers = "\n".join(f"  - relu: {{name: {json.dumps(n)}}}" for n in NAMEABLE)
     a = loads(f"name: odd\ninput: [1, 4, 4]\nlayers:\n{layers}\n", "odd.yaml").analyse()
-    assert [r.name for r in a.layers] == AWKWARD_NAMES
+    assert [r.name for r in a.layers] == NAMEABLE
     claims = parse_answers(template(a, "odd.yaml"), "t.yaml", [r.name for r in a.layers])
-    assert list(dict.fromkeys(c.layer for c in claims)) == AWKWARD_NAMES + ["totals"]
+    assert list(dict.fromkeys(c.layer for c in claims)) == NAMEABLE + ["totals"]
     assert all(c.value is None for c in claims)
+
+
+@pytest.mark.parametrize("name", [n for n in AWKWARD_NAMES if n not in NAMEABLE])
+def test_names_outside_the_rule_are_refused_when_read(name):
+    with pytest.raises(CnnError, match="is not a name|must be text"):
+        loads(f"input: [1, 4, 4]\nlayers:\n  - relu: {{name: {json.dumps(name)}}}\n", "odd.yaml")
 
 
 def test_an_unquoted_yaml_word_as_a_layer_name_says_to_quote_it():

@@ -112,6 +112,24 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "huge-repeat.yaml": ("3:21", None, ["1,000,000,000", "more than 100,000 layers"]),
     "nested-huge-repeat.yaml": (None, None, ["grows past 100,000 names", "`times`"]),
     "repeat-zero.yaml": ("3:21", None, ["`times`: a whole number ≥ 1", "got 0"]),
+    # issue 11: messages found while writing networks from the docs
+    # `{` at 6:15, `$` of `${c*6}` at 6:25: YAML stops on the `{` after `$`
+    "expression-unquoted-in-flow.yaml": ("6:25", None, ["`${c*6}` inside `{…}`", "must be quoted",
+                                                        'write "${c*6}"']),
+    # `name` inside `args: {` starts at column 12
+    "block-argument-called-name.yaml": ("4:12", None, ["block 'stage'", "`name` cannot be an argument",
+                                                       "names the block's scope"]),
+    "block-layer-list-as-item.yaml": ("6:9", None, ["a list of 2 layers stands where one layer belongs",
+                                                    "`body: $layers`"]),
+    "name-empty.yaml": ("3:18", None, ["name '' is not a name: it is empty", "letters, digits"]),
+    "name-with-space.yaml": ("3:18", None, ["name 'first conv' is not a name: it has a space"]),
+    "name-octal-number.yaml": ("3:18", None, ["name 010 is read by YAML as the number 8", 'name: "010"']),
+    "name-doubled-dot.yaml": ("3:18", None, ["'features..0'", "a dot must stand between two parts"]),
+    "unknown-kind-pytorch-name.yaml": ("4:5", None, ["unknown layer kind 'Linear'", "did you mean 'dense'?",
+                                                     "nn.Linear is cnncalc's dense"]),
+    # SELU is spelled like `elu` but computes something else: said so, not "corrected"
+    "unknown-kind-other-function.yaml": ("3:5", None, ["unknown layer kind 'selu'", "no kind for SELU"]),
+    "option-pytorch-name.yaml": ("3:12", None, ["conv has no option 'out_channels'", "did you mean 'filters'?"]),
 }
 
 
