@@ -57,7 +57,7 @@ def test_never_suggests_another_function(word, removed):
     ("StochasticDepth", "stochastic_depth"), ("DropPath", "stochastic_depth"), ("LayerScale", "layer_scale"),
     ("Flatten", "flatten"), ("Identity", "identity"), ("Softmax", "softmax"),
     ("cat", "concat"), ("Concatenate", "concat"),
-    ("ZeroPad2d", "pad"), ("ZeroPadding2D", "pad"), ("Cropping2D", "crop"), ("CenterCrop", "crop"),
+    ("ZeroPad2d", "pad"), ("ZeroPadding2D", "pad"), ("Cropping2D", "crop"),
 ])
 def test_suggests_by_meaning(word, kind):
     assert _suggested(suggest_kind(word, KNOWN)) == [kind], suggest_kind(word, KNOWN)

@@ -51,7 +51,6 @@ FRAMEWORK_NAMES: dict[str, tuple[str, str]] = {
     "zeropad2d": ("pad", "PyTorch's nn.ZeroPad2d"),
     "zeropadding2d": ("pad", "Keras's ZeroPadding2D"),
     "cropping2d": ("crop", "Keras's Cropping2D"),
-    "centercrop": ("crop", "torchvision's CenterCrop"),
     "cat": ("concat", "torch.cat"),
     "concatenate": ("concat", "Keras's Concatenate"),
     "add": ("residual", "Keras's Add"),
