@@ -299,7 +299,7 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     walk(graph.nodes, walker.start(), walker)
     walker.coverage_notes()
     records = tuple(walker.records)
-    warnings = _layer_notes(records) + _rf_warnings(records)
+    warnings = tuple(graph.notes) + _layer_notes(records) + _rf_warnings(records)
     params = sum(r.params for r in records)
     non_trainable = sum(r.non_trainable for r in records)
     macs = sum(r.macs for r in records) * batch

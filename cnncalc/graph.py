@@ -99,6 +99,7 @@ class Graph:
     source: str  # file name, "<stdin>" or "builtin:NAME"
     reference: str = ""
     input_data: list | None = None  # `input_data:` inline input for small examples, [C][H][W] nested lists
+    notes: tuple[str, ...] = ()  # said with the analysis: what an importer found (batch norm folded)
 
 
 class Visitor(Protocol[S]):

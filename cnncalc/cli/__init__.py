@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "cnncalc.cli.check_command",
     "cnncalc.cli.compare_command",
     "cnncalc.cli.draw_commands",
+    "cnncalc.cli.interop_commands",
 )
 
 

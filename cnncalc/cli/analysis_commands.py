@@ -1,11 +1,13 @@
 """`params`, `rf`, `summary` and `list`: the analysis engine's views."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .. import zoo
 from ..conventions import NAMES, convention as convention_of
-from ..errors import CnnError
+from ..errors import CnnError, ExitCode
 from ..network import load
 from ..render import FORMATS, render_analysis, render_top_down, render_zoo
 from ..render.analysis_view import render_explain
@@ -54,6 +56,12 @@ def _explanations(analysis, explain: bool, lang: str | None):
     from ..homework.derive import explain as explain_layer
     return {r.name: explain_layer(r) for r in analysis.layers}
 
+def _exit_if_shapes_differ(net) -> None:
+    """An .onnx file whose declared shapes differ from the engine's: the ✗ notes are shown, exit 1."""
+    if net.check_failed:
+        sys.exit(ExitCode.CHECK_FAILED)
+
+
 _FILE_HELP = "FILE is a YAML path, - for standard input, or a built-in name (see `cnncalc list`)."
 
 
@@ -72,8 +80,9 @@ def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str,
       cnncalc params lenet5-1998
       cnncalc params lenet5-1998 --explain --lang zh
     """
-    analysis = open_network(file, input_shape).analyse(batch=batch, dtype=dtype)
-    _show(analysis, "params", fmt, explain, lang, convention)
+    net = open_network(file, input_shape)
+    _show(net.analyse(batch=batch, dtype=dtype), "params", fmt, explain, lang, convention)
+    _exit_if_shapes_differ(net)
 
 
 @click.command()
@@ -97,6 +106,7 @@ def rf(file: str, input_shape: str | None, fmt: str, layer: str | None, explain:
         emit(render_top_down(net.receptive_field(layer), fmt))
     else:
         _show(net.analyse(), "rf", fmt, explain, lang)
+        _exit_if_shapes_differ(net)
 
 
 @click.command()
@@ -113,8 +123,9 @@ def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str
     Example:
       cnncalc summary resnet18 --batch 8
     """
-    analysis = open_network(file, input_shape).analyse(batch=batch, dtype=dtype)
-    _show(analysis, "summary", fmt, explain, lang, convention)
+    net = open_network(file, input_shape)
+    _show(net.analyse(batch=batch, dtype=dtype), "summary", fmt, explain, lang, convention)
+    _exit_if_shapes_differ(net)
 
 
 @click.command(name="list")

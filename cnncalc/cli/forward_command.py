@@ -115,7 +115,8 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
     \b
     Per layer: the actual output shape, the actual trainable weight elements, the time, and ✓ where
     both equal the engine's numbers (✗ and exit code 1 otherwise).
-    FILE is a YAML path, - for standard input, or a built-in name (see `cnncalc list`).
+    FILE is a YAML path, - for standard input, a built-in name (see `cnncalc list`) or an .onnx
+    file (run with its own weights unless --weights is given).
     Examples:
       cnncalc forward feature-map-example
       cnncalc forward resnet18 --input 3,64,64 --batch 2 --dtype float64
@@ -178,6 +179,9 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
     fw.guard_memory(net.graph, analysis, batch, itemsize, limit, extra, " + ".join(extra_what))
     x = fw.load_npy(input_file) if input_file is not None else None
     weights = fw.load_npz(weights_file) if weights_file is not None else None
+    if weights is None and net.imported is not None:
+        weights = net.imported.weights
+        notes.append("weights from the ONNX file")
     progress = None
     on_layer = None
     from rich.console import Console
