@@ -369,3 +369,90 @@ def test_a_missing_onnx_package_is_one_line(monkeypatch, tmp_path):
     r = CliRunner().invoke(main, ["params", path])
     assert r.exit_code == 2
     assert r.output.strip() == 'error: reading and writing ONNX needs the onnx package: pip install "cnncalc[onnx]"'
+
+
+def test_the_readmes_own_model_section_runs(tmp_path, monkeypatch):
+    """README § Your own model: its Python and its commands, in order, in an empty folder."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text[text.index("## Your own model"):text.index("## Benchmark")]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    runner = CliRunner()
+    for lang, code in re.findall(r"```(python|console)\n(.*?)```", section, re.S):
+        if lang == "python":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(code, "README.md", "exec"), {})
+            continue
+        for line in code.splitlines():
+            r = runner.invoke(main, shlex.split(line.split("  #")[0])[1:])
+            assert r.exit_code == 0, (line, r.output)
+    # The numbers the section states, from PyTorch: 3·16·3·3 + 2·16 + 16·10 + 10 = 634; 2·16 statistics.
+    a = load(str(tmp_path / "model.onnx")).analyse()
+    assert (a.totals.params, a.totals.non_trainable) == (634, 32)
+
+
+# -- issue 11's kinds as the exporters write them --------------------------------------------------
+class ConvNeXtBlock(nn.Module):
+    """torchvision's CNBlock: depthwise 7×7, permute, LayerNorm, Linear, GELU, Linear, layer scale,
+    permute back, + input (stochastic depth is the identity at inference)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pwconv1 = nn.Linear(c, 4 * c)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * c, c)
+        self.layer_scale = nn.Parameter(torch.full((c, 1, 1), 0.5))
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y)))).permute(0, 3, 1, 2)
+        return x + self.layer_scale * y
+
+
+class Modern(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.Hardswish())
+        self.dw = nn.Sequential(nn.Conv2d(8, 8, 3, 1, 1, groups=8), nn.ReLU6(), nn.Conv2d(8, 16, 1), nn.SiLU())
+        self.acts = nn.Sequential(nn.Hardsigmoid(), nn.Mish(), nn.ELU(0.5), nn.PReLU(16), nn.Hardtanh(-2, 2),
+                                  nn.LeakyReLU(0.2))
+        self.block = ConvNeXtBlock(16)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5), nn.PReLU())
+
+    def forward(self, x):
+        return self.head(self.block(self.acts(self.dw(self.stem(x)))))
+
+
+def modern_counts(model):
+    """PyTorch's parameter count; MACs by hand from the modules' shapes at 3×32×32 (16×16 maps after
+    the stem): stem 16·16·8·27, depthwise 16·16·8·9, 1×1 16·16·16·8, ConvNeXt depthwise
+    16·16·16·49, Linear per position 16·16·(16·64 + 64·16), head 16·5."""
+    macs = 256 * 8 * 27 + 256 * 8 * 9 + 256 * 16 * 8 + 256 * 16 * 49 + 256 * (16 * 64 * 2) + 16 * 5
+    return sum(p.numel() for p in model.parameters()), 16, macs
+
+
+@pytest.mark.parametrize("how", ["ts-keep", "dynamo-keep"])
+def test_modern_kinds_import_to_pytorchs_counts_and_output(how, tmp_path):
+    model = randomised(Modern(), seed=5)
+    path = export(model, tmp_path / "modern.onnx", how)
+    network = load(path)
+    a = network.analyse()
+    assert (a.totals.params, a.totals.non_trainable, a.totals.macs) == modern_counts(model)
+    kinds = [r.type for r in a.layers]
+    for kind in ("hardswish", "relu6", "silu", "hardsigmoid", "mish", "elu", "prelu", "hardtanh", "leaky_relu",
+                 "layernorm", "gelu", "layer_scale"):
+        assert kind in kinds, (kind, kinds)
+    assert [r for r in a.layers if r.type == "dense" and len(r.output) == 3]  # per position
+    assert not network.check_failed
+    x = np.random.default_rng(6).standard_normal((1, *INPUT)).astype(np.float32)
+    ours = run_forward(network.graph, x, network.imported.weights).output
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())

@@ -103,7 +103,7 @@ def import_onnx(path: str | Path) -> Imported:
         notes.append(f"{len(dead)} node(s) do not lead to the output and were left out (first: "
                      f"{cut(dead[0].node.index_name, 60)})")
     text = _document(model, lines)
-    weights, expected = _finish(text, str(path), emitter.order, model)
+    weights, expected = _finish(text, str(path), emitter.order, model, ctx.layout)
     coverage = Coverage(model.file_nodes, sum(1 + len(m.absorbed) for m in mapped if m.steps or m.merge),
                         sum(1 for m in mapped if not m.steps and m.merge is None), model.folded,
                         Counter(n.op for n in model.nodes))
@@ -268,7 +268,11 @@ class _Emitter:
             lines += self.sequence(body, inner, depth + 2)
             if shortcut:
                 lines.append(f"{pad}    shortcut:")
-                lines += self.sequence(shortcut, inner, depth + 2)  # the builder adds `.shortcut`
+                # The builder puts a shortcut's layers under `<scope>.shortcut`: a file exported by
+                # cnncalc already has that part in its names.
+                under = f"{inner}.shortcut" if inner else "shortcut"
+                ours = all(n.startswith(under + ".") for n in self.all_names(shortcut))
+                lines += self.sequence(shortcut, under if ours else inner, depth + 2)
             self.order.append(("add", item.mapped.output, {}))
             return lines
         lines.append(f"{pad}    branches:")
@@ -304,7 +308,7 @@ def _document(model: OnnxModel, lines: list[str]) -> str:
     return "\n".join([*out, "layers:", *lines]) + "\n"
 
 
-def _finish(text: str, source: str, order, model: OnnxModel):
+def _finish(text: str, source: str, order, model: OnnxModel, layout: dict[str, str]):
     """Build the text with cnncalc's own builder, then read each layer's final path from the graph
     (iter_layers lists layers in the order the emitter wrote them)."""
     from ..builder import build_graph
@@ -321,7 +325,10 @@ def _finish(text: str, source: str, order, model: OnnxModel):
         for array, value in arrays.items():
             weights[f"{layer.name}.{array}"] = value
         if tensor is not None and tensor in model.shapes:
-            expected[layer.name] = tuple(model.shapes[tensor][1:])
+            shape = tuple(model.shapes[tensor][1:])
+            if tensor in layout and len(shape) == 3:
+                shape = (shape[2], shape[0], shape[1])  # channels-last (H, W, C) as cnncalc's (C, H, W)
+            expected[layer.name] = shape
     return weights, expected
 
 

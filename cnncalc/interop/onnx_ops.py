@@ -56,6 +56,12 @@ class Context:
             for t in n.inputs:
                 self.consumers.setdefault(t, []).append(n)
         self.absorbed: set[int] = set()
+        self.layout = _layouts(model)
+
+    def channels_last(self, name: str) -> bool:
+        """Is this tensor a feature map transposed to (N, H, W, C) (ConvNeXt's permute before its
+        LayerNorm and Linear layers)?"""
+        return self.layout.get(name) == NHWC
 
     def const(self, name: str) -> np.ndarray | None:
         return self.model.constants.get(name) if name else None
@@ -79,6 +85,32 @@ class Context:
     def take(self, node: OnnxNode) -> OnnxNode:
         self.absorbed.add(id(node))
         return node
+
+
+NHWC = "nhwc"
+TO_NHWC, TO_NCHW = [0, 2, 3, 1], [0, 3, 1, 2]
+# Operators that keep their first input's layout: the rest of a channels-last stretch.
+_KEEPS_LAYOUT = {"LayerNormalization", "MatMul", "Add", "Mul", "Gelu", "Erf", "Div", "Relu", "Sigmoid", "Tanh",
+                 "Identity", "Dropout", "HardSwish", "HardSigmoid", "Clip", "Elu", "Mish", "Softplus"}
+
+
+def _layouts(model: OnnxModel) -> dict[str, str]:
+    """Which tensors are feature maps transposed to channels-last, by one pass in file order."""
+    layout: dict[str, str] = {}
+    for n in model.nodes:
+        data = [t for t in n.inputs if t and t not in model.constants]
+        if not data or not n.outputs:
+            continue
+        first = layout.get(data[0])
+        if n.op == "Transpose":
+            perm = [int(p) for p in n.attrs.get("perm", [])]
+            if perm == TO_NHWC and first is None:
+                layout[n.outputs[0]] = NHWC
+            elif perm == TO_NCHW and first == NHWC:
+                continue  # back to (N, C, H, W)
+        elif n.op in _KEEPS_LAYOUT and first == NHWC:
+            layout[n.outputs[0]] = NHWC
+    return layout
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -266,10 +298,88 @@ def _bad_bias(c: np.ndarray):
 
 def matmul(node: OnnxNode, ctx: Context) -> Mapped:
     weight = _weight(ctx, node, 1, "second operand")
-    if weight.ndim != 2 or _rank(ctx, node.inputs[0]) != 2:
-        raise Unsupported("a MatMul other than (N, in) × (in, out)")
-    return _layer(node, Step(_kind("dense"), {"units": int(weight.shape[1]), "bias": False},
-                             {"weight": np.ascontiguousarray(weight.T)}))
+    options: dict[str, Any] = {"units": int(weight.shape[1]), "bias": False}
+    if ctx.channels_last(node.inputs[0]) and weight.ndim == 2:
+        options = {"units": int(weight.shape[1]), "per_position": True, "bias": False}  # nn.Linear on (N, H, W, C)
+    elif weight.ndim != 2 or _rank(ctx, node.inputs[0]) != 2:
+        raise Unsupported("a MatMul other than (N, in) × (in, out), or per position of a channels-last map")
+    return _layer(node, Step(_kind("dense"), options, {"weight": np.ascontiguousarray(weight.T)}))
+
+
+def transpose(node: OnnxNode, ctx: Context) -> Mapped:
+    """To channels-last and back around ConvNeXt's LayerNorm and Linear layers: a view, no layer."""
+    perm = [int(p) for p in node.attrs.get("perm", [])]
+    if (perm == TO_NHWC and not ctx.channels_last(node.inputs[0])) or \
+            (perm == TO_NCHW and ctx.channels_last(node.inputs[0])):
+        return _plumbing(node)
+    raise Unsupported(f"a Transpose {perm} (only to channels-last and back)")
+
+
+def layer_norm(node: OnnxNode, ctx: Context) -> Mapped:
+    rank = _rank(ctx, node.inputs[0])
+    axis = int(node.attrs.get("axis", -1))
+    if rank is None or axis % rank != rank - 1 or not (ctx.channels_last(node.inputs[0]) or rank == 2):
+        raise Unsupported(f"a LayerNormalization over axis {axis} of a rank-{rank} tensor (only over the channels)")
+    arrays = {"weight": _weight(ctx, node, 1, "scale")}
+    bias = _optional(ctx, node, 2)
+    arrays["bias"] = bias if bias is not None else np.zeros_like(arrays["weight"])
+    eps = _short(np.float32(node.attrs.get("epsilon", 1e-5)))
+    return _layer(node, Step(_kind("layernorm"), {} if eps == 1e-5 else {"eps": eps}, arrays))
+
+
+def prelu(node: OnnxNode, ctx: Context) -> Mapped:
+    slope = _weight(ctx, node, 1, "slope").reshape(-1)
+    per_channel = slope.size > 1
+    return _layer(node, Step(_kind("prelu"), {"per_channel": True} if per_channel else {}, {"weight": slope.copy()}))
+
+
+def _gelu_pattern(node: OnnxNode, ctx: Context) -> Mapped | None:
+    """TorchScript's exact GELU before opset 20: Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5), any
+    operand order."""
+    half = [t for t in node.inputs if not ctx.is_data(t)]
+    if len(half) != 1 or not np.allclose(ctx.const(half[0]), 0.5):
+        return None
+    inner = ctx.sole(next(t for t in node.inputs if ctx.is_data(t)), "Mul")
+    if inner is None:
+        return None
+    for x, other in (inner.inputs, inner.inputs[::-1]):
+        plus = ctx.sole(other, "Add")
+        one = [t for t in plus.inputs if not ctx.is_data(t)] if plus else []
+        if plus is None or len(one) != 1 or not np.allclose(ctx.const(one[0]), 1.0):
+            continue
+        erf = ctx.sole(next(t for t in plus.inputs if ctx.is_data(t)), "Erf")
+        div = ctx.sole(erf.inputs[0], "Div") if erf else None
+        if div is None or div.inputs[0] != x or not np.allclose(ctx.const(div.inputs[1]), np.sqrt(2), rtol=1e-4):
+            continue
+        for n in (inner, plus, erf, div):
+            ctx.take(n)
+        return _layer(node, Step(_kind("gelu"), {}), data=x, absorbed=[inner, plus, erf, div])
+    return None
+
+
+def _mish_pattern(node: OnnxNode, ctx: Context) -> Mapped | None:
+    """x · tanh(softplus(x))."""
+    for x, t in (node.inputs, node.inputs[::-1]):
+        tanh = ctx.sole(t, "Tanh")
+        softplus = ctx.sole(tanh.inputs[0], "Softplus") if tanh else None
+        if softplus is not None and softplus.inputs[0] == x:
+            ctx.take(tanh)
+            ctx.take(softplus)
+            return _layer(node, Step(_kind("mish"), {}), data=x, absorbed=[tanh, softplus])
+    return None
+
+
+def _layer_scale(node: OnnxNode, ctx: Context, x: str, gamma: np.ndarray) -> Mapped:
+    """A per-channel trainable factor (ConvNeXt's γ): (C, 1, 1) on a map, (C,) channels-last."""
+    shape = ctx.shape(x)
+    channels = None if shape is None else (shape[-1] if ctx.channels_last(x) else shape[1])
+    if channels is None or gamma.size != channels:
+        raise Unsupported(f"scaling by a stored constant of shape {list(gamma.shape)} (layer scale is one factor "
+                          "per channel)")
+    weight = gamma.reshape(-1)
+    if not ctx.channels_last(x) and len(shape) == 4:
+        weight = weight.reshape(-1, 1, 1)
+    return _layer(node, Step(_kind("layer_scale"), {}, {"weight": weight.copy()}), data=x)
 
 
 def add(node: OnnxNode, ctx: Context) -> Mapped:
@@ -284,7 +394,7 @@ def add(node: OnnxNode, ctx: Context) -> Mapped:
             step = mapped.steps[0]
             units = step.options["units"]
             if bias.size in (1, units):
-                step.options = {"units": units}
+                step.options = {k: v for k, v in step.options.items() if k != "bias"}
                 step.arrays["bias"] = np.broadcast_to(bias.reshape(-1), (units,)).copy()
                 ctx.take(mm)
                 return _layer(node, step, data=mm.inputs[0], absorbed=[mm])
@@ -346,7 +456,7 @@ _HARDSWISH = _gated("HardSigmoid", "hardswish")
 def mul(node: OnnxNode, ctx: Context) -> Mapped:
     data = [t for t in node.inputs if ctx.is_data(t)]
     if len(data) == 2:
-        for rule in (_SILU, _HARDSWISH):
+        for rule in (_SILU, _HARDSWISH, _mish_pattern):
             fused = rule(node, ctx)
             if fused is not None:
                 return fused
@@ -355,7 +465,13 @@ def mul(node: OnnxNode, ctx: Context) -> Mapped:
         raise Unsupported("a product of two computed tensors (squeeze-and-excitation needs the gate construct, "
                           "which this cnncalc does not have)")
     if len(data) == 1:
-        raise Unsupported("scaling by a stored constant (layer scale)")
+        fused = _gelu_pattern(node, ctx)
+        if fused is not None:
+            return fused
+        gamma = ctx.const(next(t for t in node.inputs if not ctx.is_data(t)))
+        if gamma.size == 1 and float(gamma.reshape(-1)[0]) == 1.0:
+            return Mapped(node, [data[0]], node.outputs[0])  # × 1 (dynamo's ELU: scale and input_scale)
+        return _layer_scale(node, ctx, data[0], gamma)
     raise Unsupported("a product of two constants")
 
 
@@ -368,9 +484,15 @@ def clip(node: OnnxNode, ctx: Context) -> Mapped:
         return _layer(node, Step(_kind("relu"), {}))
     if lo == 0 and hi == 6:
         return _layer(node, Step(_kind("relu6"), {}))
-    if lo is not None and hi is not None and "hardtanh" in KINDS:
-        return _layer(node, Step("hardtanh", {"min": lo, "max": hi}))
-    raise Unsupported(f"Clip to [{lo}, {hi}] (relu is [0, ∞), relu6 is [0, 6])")
+    if lo is not None and hi is not None:
+        return _layer(node, Step(_kind("hardtanh"), {"min": lo, "max": hi}))
+    raise Unsupported(f"Clip to [{lo}, {hi}] (a one-sided clip other than relu's [0, ∞))")
+
+
+def hard_sigmoid(node: OnnxNode, ctx: Context) -> Mapped:
+    if not _is_hardswish_gate(node, "HardSigmoid"):
+        raise Unsupported("a HardSigmoid other than PyTorch's (alpha 1/6, beta 1/2)")
+    return _layer(node, Step(_kind("hardsigmoid"), {}))
 
 
 def softmax(node: OnnxNode, ctx: Context) -> Mapped:
@@ -438,7 +560,12 @@ OPS: dict[str, Callable[[OnnxNode, Context], Mapped]] = {
     "Gelu": gelu,
     "Clip": clip,
     "HardSwish": _simple("hardswish"),
-    "HardSigmoid": _simple("hardsigmoid"),
+    "HardSigmoid": hard_sigmoid,
+    "Elu": _simple("elu", lambda n: {"alpha": _short(n.attrs.get("alpha", 1.0))}),
+    "PRelu": prelu,
+    "Mish": _simple("mish"),
+    "LayerNormalization": layer_norm,
+    "Transpose": transpose,
     "Dropout": dropout,
     "Identity": identity,
 }

@@ -112,6 +112,7 @@ FOLD = {
     "Where": lambda n, c, a, b: np.where(c, a, b),
     "Expand": lambda n, x, s: np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(int(v) for v in s))).copy(),
     "CastLike": lambda n, x, like: x.astype(like.dtype),
+    "Transpose": lambda n, x: np.transpose(x, n.attrs.get("perm")),
     "Neg": lambda n, x: -x,
     "Floor": lambda n, x: np.floor(x),
     "Ceil": lambda n, x: np.ceil(x),
