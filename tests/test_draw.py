@@ -233,3 +233,49 @@ def test_notebook_reprs():
     assert net._repr_svg_().startswith("<svg") and "feature maps" in net._repr_svg_()
     html = net._repr_html_()
     assert "<svg" in html and "60,000" in html and "<script" not in html
+
+
+def _segments_cross_boxes(placed, leaf_keys) -> list:
+    """Edge and rail segments that pass through the inside of a leaf box (touching its border, where
+    an arrow ends, is allowed)."""
+    bad = []
+    rects = [placed.rects[k] for k in leaf_keys]
+    for line in placed.edges + placed.lines:
+        for (x1, y1), (x2, y2) in zip(line, line[1:]):
+            lo_x, hi_x, lo_y, hi_y = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+            for x, y, w, h in rects:
+                if lo_x < x + w - 0.5 and hi_x > x + 0.5 and lo_y < y + h - 0.5 and hi_y > y + 0.5:
+                    bad.append(((x1, y1), (x2, y2), (x, y, w, h)))
+    return bad
+
+
+@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("expand", [False, True])
+def test_no_edge_runs_through_a_box(name, expand):
+    """The layout's promise (render/layout.py): lanes keep their own columns and rails run in the
+    free bands, so no edge or rail crosses any box, on every built-in network."""
+    from cnncalc.render import layout
+    from cnncalc.render.draw_graph import MARGIN, HEADER, _Builder
+    b = _Builder()
+    placed = layout.place(b.sequence(_drawing(name, expand).parts, ""), MARGIN, HEADER)
+    assert _segments_cross_boxes(placed, b.labels) == []
+
+
+def test_the_edge_check_sees_a_crossing():
+    """The check above, on a layout broken on purpose: an edge drawn straight through a box."""
+    from cnncalc.render import layout
+    placed = layout.place(layout.Seq([layout.Leaf("a", 50, 20), layout.Leaf("b", 50, 20)]), 0, 0)
+    x, y, w, h = placed.rects["a"]
+    placed.edges.append([(x - 5, y + h / 2), (x + w + 5, y + h / 2)])
+    assert len(_segments_cross_boxes(placed, ["a", "b"])) == 1
+
+
+def test_resnet50_collapsed_passes_carry_all_their_params():
+    """torchvision's resnet50 layer3: a first Bottleneck with the projection, then five identical
+    ones drawn once as ×5. Each of those by hand: 1×1 1024→256 262,144 + bn 512 + 3×3 256→256
+    589,824 + bn 512 + 1×1 256→1024 262,144 + bn 2,048 = 1,117,184; five: 5,585,920."""
+    layer3 = next(p for p in _drawing("resnet50").parts if isinstance(p, Frame) and p.name == "layer3")
+    head, rest = layer3.parts
+    assert rest.passes == 5 and rest.pass_names == tuple(f"layer3.{i}" for i in range(1, 6))
+    assert rest.params == 5_585_920
+    assert "layer3.1–5 ×5 · 5,585,920 params" in _texts(render_picture(_drawing("resnet50"), "graph"))
