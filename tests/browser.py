@@ -57,7 +57,7 @@ _MEASURE = """<script>
   var out=document.createElement('pre');out.id='cnncalc-check';
   out.textContent=JSON.stringify({texts:texts.length,svgs:document.querySelectorAll('svg').length,
     overlaps:overlaps.slice(0,20),overlap_count:overlaps.length,escaped:escaped.slice(0,20),
-    outside:outside.slice(0,20),errors:window.__errors});
+    outside:outside.slice(0,20),errors:window.__errors,extra:window.__extra||null});
   document.body.appendChild(out);
 })();
 </script>"""
@@ -84,10 +84,12 @@ def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
                           timeout=timeout, env={**os.environ, "HOME": os.environ.get("HOME", "/tmp")})
 
 
-def check_page(page: str, work: Path, name: str) -> dict:
-    """Load `page` (HTML) in Chromium and return the measurements of _MEASURE."""
+def check_page(page: str, work: Path, name: str, script: str = "") -> dict:
+    """Load `page` (HTML) in Chromium and return the measurements of _MEASURE; `script` runs before
+    them (after the page's own) and may leave a JSON-able result in `window.__extra`."""
     text = page.replace("<head>", "<head>" + _CAPTURE, 1)
-    text = text.replace("</body>", _MEASURE + "</body>", 1) if "</body>" in text else text + _MEASURE
+    tail = (f"<script>{script}</script>" if script else "") + _MEASURE
+    text = text.replace("</body>", tail + "</body>", 1) if "</body>" in text else text + tail
     path = work / f"{name}.check.html"
     path.write_text(text, encoding="utf-8")
     done = _run(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", path.as_uri()])

@@ -95,6 +95,35 @@ def test_a_thousand_layers_open_in_the_browser(runner, tmp_path):
     _assert_clean(check_page(page, tmp_path, "big"), "1,000 layers")
 
 
+# Types "conv" into the filter, then sorts by Params twice (ascending, descending), as a user would.
+_USE_THE_TABLE = """
+var f=document.getElementById('filter');f.value='conv';f.dispatchEvent(new Event('input'));
+var visible=function(){return Array.prototype.filter.call(document.querySelectorAll('#layer-table tbody tr'),
+  function(r){return !r.hidden;}).map(function(r){return r.cells[0].textContent;});};
+var shown=visible();
+var th=Array.prototype.filter.call(document.querySelectorAll('#layer-table th'),
+  function(h){return h.textContent==='Params';})[0];
+th.click();var up=visible();th.click();var down=visible();
+window.__extra={shown:shown,count:document.getElementById('shown').textContent,up:up,down:down};
+"""
+
+
+def test_the_table_filters_and_sorts(runner, tmp_path):
+    """In the browser, on ResNet-18's report: the filter "conv" keeps the layers whose name holds it,
+    and sorting by params puts layer4's 512→512 3×3 convs (512·512·3·3 = 2,359,296 params each,
+    torchvision's largest layers) first; ascending puts them last; ties keep the table's order."""
+    out = tmp_path / "r.html"
+    assert runner.invoke(main, ["report", "resnet18", "-o", str(out)]).exit_code == 0
+    result = check_page(out.read_text(encoding="utf-8"), tmp_path, "table", _USE_THE_TABLE)
+    _assert_clean(result, "the table in use")
+    extra = result["extra"]
+    a = cnncalc.load("resnet18").analyse()
+    assert extra["shown"] == [r.name for r in a.layers if "conv" in r.name]
+    assert extra["count"] == f"{len(extra['shown'])} / {len(a.layers)}"
+    assert extra["down"][:3] == ["layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"]
+    assert extra["up"][-3:] == extra["down"][:3] and sorted(extra["up"]) == sorted(extra["shown"])
+
+
 def test_the_checker_sees_a_clash(tmp_path):
     """The measurement itself, broken on purpose: two labels on one spot, one label wider than its
     box, one past the picture's edge, and a script error are all reported."""

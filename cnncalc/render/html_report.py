@@ -54,7 +54,7 @@ SCRIPT = """
       rows.sort(function(a,b){var x=a.cells[col],y=b.cells[col],d;
         if(num){d=Number(x.dataset.v)-Number(y.dataset.v);}
         else{d=x.textContent<y.textContent?-1:x.textContent>y.textContent?1:0;}
-        if(d===0){d=Number(a.dataset.i)-Number(b.dataset.i);}return up?d:-d;});
+        return d===0?Number(a.dataset.i)-Number(b.dataset.i):up?d:-d;});  // ties keep table order
       rows.forEach(function(r){body.appendChild(r);});});});
   show();
 })();
