@@ -65,6 +65,7 @@ class Frame:
     layers: int  # records inside, every pass counted
     output: tuple[int, ...]
     pass_names: tuple[str, ...] = ()  # a collapsed repeat: the passes it stands for; `parts` are the first's
+    exact: bool = True  # every pass it stands for has the first's shapes and counts (else: the first's shown)
 
     @property
     def first_pass(self) -> str:
@@ -125,12 +126,51 @@ def _is_follower(r: LayerRecord) -> bool:
 def _signature(part: Part) -> tuple:
     """What must agree for two passes of a repeat to be drawn as one: kinds, shapes, counts."""
     if isinstance(part, Box):
-        return tuple((r.type, r.input, r.output, r.params, r.macs) for r in part.records)
+        # The window too: a 7×1 and a 1×7 conv have the same shapes and counts.
+        return tuple((r.type, r.input, r.output, r.params, r.macs, *(repr(r.options.get(k)) for k in _WINDOW_OPTIONS))
+                     for r in part.records)
     if isinstance(part, Lanes):
         return ("lanes", part.merge.type, part.merge.output, tuple(tuple(_signature(p) for p in lane)
                                                                     for lane in part.lanes),
                 tuple((r.type, r.output) for r in part.followers))
     return ("frame", part.passes, tuple(_signature(p) for p in part.parts))
+
+
+# Passes that differ in their channels are drawn once only when there are at least this many
+# (DenseNet's blocks have 6 to 32); two Inception convs in a row stay two boxes.
+MIN_GROWING_RUN = 4
+_WINDOW_OPTIONS = ("kernel", "stride", "padding", "dilation", "groups", "size")
+
+
+def _kinds(part: Part) -> tuple:
+    """The structure alone: kinds, windows and lanes, not channels or counts (DenseNet's layers
+    grow); Inception's 1×1 and 3×3 convs in a row differ."""
+    if isinstance(part, Box):
+        return tuple((r.type, *(repr(r.options.get(k)) for k in _WINDOW_OPTIONS)) for r in part.records)
+    if isinstance(part, Lanes):
+        return ("lanes", part.merge.type, tuple(tuple(_kinds(p) for p in lane) for lane in part.lanes),
+                tuple(r.type for r in part.followers))
+    return ("frame", part.passes, tuple(_kinds(p) for p in part.parts))
+
+
+def _alike(a: Part, b: Part) -> bool:
+    """Drawn as one: identical, or one structure at one resolution whose channels grow (DenseNet's
+    layers in a block). ResNet's stages, which halve the map, stay apart."""
+    return _signature(a) == _signature(b) or (_kinds(a) == _kinds(b) and a.output[1:] == b.output[1:])
+
+
+def _numbered(name: str) -> tuple[str, int] | None:
+    """`layer3.4` → ("layer3.", 4); `features.denseblock1.denselayer6` → ("…denselayer", 6)."""
+    stem = name.rstrip("0123456789")
+    return (stem, int(name[len(stem):])) if stem != name and len(name) - len(stem) <= 6 else None
+
+
+def _continues(a: Part, b: Part) -> bool:
+    """`b` is the frame numbered right after frame `a` (`layer3.1` then `layer3.2`)."""
+    if not (isinstance(a, Frame) and isinstance(b, Frame) and a.passes == b.passes == 1):
+        return False
+    na, nb = _numbered(a.name), _numbered(b.name)
+    return na is not None and nb is not None and na[0] == nb[0] and nb[1] == na[1] + 1
 
 
 def _layer_count(part: Part) -> int:
@@ -162,7 +202,8 @@ class _Builder:
             name = f"{prefix}.{scope}" if prefix else scope
             parts.append(self.frame(name, nodes[i:j]))
             i = j
-        return self.fold(parts)
+        parts = self.fold(parts)
+        return self.collapse_runs(parts) if self.collapse else parts
 
     def node(self, node: Node) -> list[Part]:
         if isinstance(node, LayerNode):
@@ -186,28 +227,33 @@ class _Builder:
         inner = self.sequence(nodes)
         output = inner[-1].output
         params, macs, layers = sum(p.params for p in inner), sum(p.macs for p in inner), sum(map(_layer_count, inner))
-        if not self.collapse:
-            return Frame(name, tuple(inner), 1, params, macs, layers, output)
-        passes = [p for p in inner if isinstance(p, Frame) and p.name.startswith(name + ".")]
-        numbered = len(passes) == len(inner) >= 2 and all(
-            p.name == f"{name}.{k}" for k, p in enumerate(passes))
-        if not numbered:
-            return Frame(name, tuple(inner), 1, params, macs, layers, output)
-        # A repeat: the first pass often differs (stride 2, a projection shortcut); the passes after
-        # it that are identical to each other are drawn once, as one frame marked ×n.
-        head, rest = passes[:1], passes[1:]
-        if all(_signature(p) == _signature(passes[0]) for p in rest):
-            head, rest = [], passes
-        shown: list[Part] = list(head)
-        if len(rest) > 1 and all(_signature(p) == _signature(rest[0]) for p in rest):
-            shown.append(Frame(rest[0].name, rest[0].parts, len(rest), sum(p.params for p in rest),
-                               sum(p.macs for p in rest), sum(p.layers for p in rest), rest[-1].output,
-                               tuple(p.name for p in rest)))
-        else:
-            shown.extend(rest)
-        if len(shown) == 1:
-            return Frame(name, shown[0].parts, shown[0].passes, params, macs, layers, output, shown[0].pass_names)
-        return Frame(name, tuple(shown), 1, params, macs, layers, output)
+        if len(inner) == 1 and isinstance(inner[0], Frame) and inner[0].passes > 1:
+            # A repeat whose passes all collapsed into one run: the repeat's frame is that run.
+            run = inner[0]
+            return Frame(name, run.parts, run.passes, params, macs, layers, output, run.pass_names, run.exact)
+        return Frame(name, tuple(inner), 1, params, macs, layers, output)
+
+    def collapse_runs(self, parts: list[Part]) -> list[Part]:
+        """Consecutive numbered frames of one structure (a repeat's passes `layer3.1`…`layer3.5`,
+        DenseNet's `denselayer1`…`denselayer6`) drawn once, as one frame marked ×n. A first pass
+        that differs (stride 2, a projection shortcut) stays on its own."""
+        out: list[Part] = []
+        i = 0
+        while i < len(parts):
+            j = i + 1
+            while j < len(parts) and _continues(parts[j - 1], parts[j]) and _alike(parts[i], parts[j]):
+                j += 1
+            run = parts[i:j]
+            exact = all(_signature(p) == _signature(run[0]) for p in run)
+            if len(run) < (2 if exact else MIN_GROWING_RUN):
+                out.append(parts[i])
+                j = i + 1
+            else:
+                out.append(Frame(run[0].name, run[0].parts, len(run), sum(p.params for p in run),
+                                 sum(p.macs for p in run), sum(p.layers for p in run), run[-1].output,
+                                 tuple(p.name for p in run), exact))
+            i = j
+        return out
 
     def fold(self, parts: list[Part]) -> list[Part]:
         """A layer's followers (batch norm, activation) joined to its box, unless expanded."""

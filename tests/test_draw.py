@@ -279,3 +279,25 @@ def test_resnet50_collapsed_passes_carry_all_their_params():
     assert rest.passes == 5 and rest.pass_names == tuple(f"layer3.{i}" for i in range(1, 6))
     assert rest.params == 5_585_920
     assert "layer3.1–5 ×5 · 5,585,920 params" in _texts(render_picture(_drawing("resnet50"), "graph"))
+
+
+def test_dense_layers_of_one_block_draw_once():
+    """DenseNet's layers: one structure at one resolution, channels growing, drawn once as ×4 with
+    the first's shapes (and said so). Convs by hand (3×3, 4 maps, no bias): 4·8·9 = 288, 4·12·9 =
+    432, 4·16·9 = 576, 4·20·9 = 720; 2,016 together. Three such layers stay three (Inception's
+    convs in a row), and ResNet's stages, which halve the map, are never merged."""
+    def dense_block(n: int):
+        net = cnncalc.loads("input: [8, 8, 8]\nblocks:\n  denselayer:\n    layers:\n"
+                            "      - concat: {branches: [identity, [{conv: {filters: 4, kernel: 3, padding: 1, "
+                            "bias: false}}]]}\nlayers:\n"
+                            + "".join(f"  - denselayer: {{name: block.layer{i}}}\n" for i in range(1, n + 1)))
+        return drawing_of(net.graph, net.analyse())
+
+    d = dense_block(4)
+    (block,) = d.parts
+    assert (block.passes, block.params, block.exact) == (4, 2_016, False)
+    assert block.pass_names == tuple(f"block.layer{i}" for i in (1, 2, 3, 4))
+    assert "block.layer1–4 ×4 · 2,016 params · shapes of layer1" in _texts(render_picture(d, "graph"))
+    three = dense_block(3).parts
+    assert [(p.name, p.passes) for p in three] == [(f"block.layer{i}", 1) for i in (1, 2, 3)]
+    assert [p.name for p in _drawing("resnet18").parts if isinstance(p, Frame)] == [f"layer{i}" for i in (1, 2, 3, 4)]

@@ -33,12 +33,25 @@ def _join_lines(part: Lanes, scope: str) -> list[tuple[str, str]]:
     return [("lbl-b", local_name(part.merge.name, scope)), ("lbl", f"{kinds} → {shape_text(part.output)}")]
 
 
-def _frame_title(part: Frame) -> str:
+def _frame_title(part: Frame, scope: str) -> str:
+    name = local_name(part.name, scope)
     if part.passes > 1:
-        last = part.last_pass.rsplit(".", 1)[-1]
-        name = f"{part.first_pass}–{last}" if part.first_pass else part.name
-        return _("{name} ×{n} · {params}").format(name=name, n=part.passes, params=params_text(part.params))
-    return f"{part.name} · {params_text(part.params)}"
+        first = local_name(part.first_pass, scope)
+        last = _numbered_end(part.last_pass)
+        title = _("{name} ×{n} · {params}").format(name=f"{first}–{last}", n=part.passes,
+                                                   params=params_text(part.params))
+        if not part.exact:  # DenseNet's layers: one structure, growing shapes
+            shown = local_name(part.first_pass, part.first_pass.rsplit(".", 1)[0])
+            title += " · " + _("shapes of {name}").format(name=shown)
+        return title
+    return f"{name} · {params_text(part.params)}"
+
+
+def _numbered_end(name: str) -> str:
+    """The number that ends a pass's name (`6` of `denselayer6`), for `denselayer1–6`."""
+    last = name.rsplit(".", 1)[-1]
+    digits = last[len(last.rstrip("0123456789")):]
+    return digits or last
 
 
 class _Builder:
@@ -64,7 +77,7 @@ class _Builder:
             lanes = [self.sequence(lane, lane_scope or scope) for lane, lane_scope in zip(part.lanes, part.lane_scopes)]
             return layout.Par(lanes, self._leaf(_join_lines(part, scope), "merge", part.merge.name))
         key = len(self.labels) + len(self.frames)
-        title = _frame_title(part)
+        title = _frame_title(part, scope)
         self.frames[key] = (title, part.passes, part.name)
         body = self.sequence(part.parts, part.first_pass or part.name)
         return layout.Group(key, text_width(title, FONT, True), LINE_H + 2, body)
