@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Union
 
-from .graph import ConcatNode, Graph, LayerNode, Node, ResidualNode, iter_layers
+from .graph import ConcatNode, GateNode, Graph, LayerNode, Node, ResidualNode, iter_layers
 from .records import Analysis, LayerRecord
 
 
@@ -92,7 +92,7 @@ def build_structure(graph: Graph, analysis: Analysis, expand: bool = False, coll
 def _node_name(node: Node) -> str:
     if isinstance(node, LayerNode):
         return node.layer.name
-    if isinstance(node, (ConcatNode, ResidualNode)):
+    if isinstance(node, (ConcatNode, ResidualNode, GateNode)):
         return node.merge.name
     layers = list(iter_layers([node]))  # a construct this module does not know: its last layer names it
     return layers[-1].name if layers else ""
@@ -214,6 +214,8 @@ class _Builder:
         elif isinstance(node, ResidualNode):
             shortcut = node.shortcut if node.projection_scope is None else node._projection or []
             lanes = [list(node.body), list(shortcut)]
+        elif isinstance(node, GateNode):  # squeeze-and-excitation: the input, and the gate computed from it
+            lanes = [[], list(node.gate)]
         else:  # a construct this module does not know yet: its layers one after another
             return [self.node(LayerNode(layer))[0] for layer in iter_layers([node])]
         built = tuple(tuple(self.sequence(lane)) if lane else () for lane in lanes)

@@ -301,3 +301,37 @@ def test_dense_layers_of_one_block_draw_once():
     three = dense_block(3).parts
     assert [(p.name, p.passes) for p in three] == [(f"block.layer{i}", 1) for i in (1, 2, 3)]
     assert [p.name for p in _drawing("resnet18").parts if isinstance(p, Frame)] == [f"layer{i}" for i in (1, 2, 3, 4)]
+
+
+SE_DEMO = """name: se-demo
+input: [64, 28, 28]
+blocks:
+  se:
+    args: {channels: null, squeeze: null}
+    layers:
+      - gate:
+          name: se
+          layers:
+            - globalavgpool: {name: avgpool}
+            - conv: {name: fc1, filters: $squeeze, kernel: 1}
+            - relu
+            - conv: {name: fc2, filters: $channels, kernel: 1}
+            - sigmoid
+layers:
+  - conv: {name: conv, filters: 64, kernel: 3, padding: 1}
+  - se: {name: block, channels: 64, squeeze: 16}
+"""
+
+
+def test_a_gate_is_a_lane_beside_its_input():
+    """Squeeze-and-excitation (docs/format.md's example): the input passes on in one lane, the gate
+    (pool, fc1 64·16 + 16 = 1,040 params, fc2 64·16 + 64 = 1,088) runs in the other, and the two
+    meet at the multiply: 2,128 params in all."""
+    net = cnncalc.loads(SE_DEMO)
+    d = drawing_of(net.graph, net.analyse())
+    (gate,) = [p for p in walk_parts(d.parts) if isinstance(p, Lanes)]
+    assert gate.merge.type == "multiply" and gate.lanes[0] == () and gate.params == 2_128
+    assert [b.record.name for b in gate.lanes[1]] == ["block.se.avgpool", "block.se.fc1", "block.se.fc2"]
+    texts = _texts(render_picture(d, "graph"))
+    assert "1×1×1 · 1,040 params" not in texts and "16×1×1 · 1,040 params" in texts
+    assert "64×1×1 · 1,088 params" in texts
