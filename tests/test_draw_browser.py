@@ -138,3 +138,24 @@ def test_the_checker_sees_a_clash(tmp_path):
     assert result["escaped"] == ["far too long for the box"]
     assert "edge" in result["outside"] and "far too long for the box" not in result["outside"]
     assert any("notDefined" in e for e in result["errors"])
+
+
+_SORT_BY_RF = """
+var th=Array.prototype.filter.call(document.querySelectorAll('#layer-table th'),
+  function(h){return h.textContent==='RF';})[0];
+th.click();th.click();
+window.__extra=Array.prototype.map.call(document.querySelectorAll('#layer-table tbody tr'),
+  function(r){return r.cells[0].textContent;});
+"""
+
+
+def test_rf_sorts_by_number(runner, tmp_path):
+    """The RF cell is text ("32 (global)"); sorted (descending), it goes by number, not by text
+    ("5" > "32 (global)"): LeNet-5's fields by hand (docs/design.md) 32 from C5 on, S4 and sigmoid2
+    16, C3 14, S2 and sigmoid1 6, C1 5; equal fields keep the table's order."""
+    out = tmp_path / "l.html"
+    assert runner.invoke(main, ["report", "lenet5-1998", "-o", str(out)]).exit_code == 0
+    result = check_page(out.read_text(encoding="utf-8"), tmp_path, "rfsort", _SORT_BY_RF)
+    assert result["extra"] == ["C5", "flatten1", "F6", "tanh1", "OUTPUT", "S4", "sigmoid2", "C3", "S2", "sigmoid1",
+                               "C1"]
+    assert result["errors"] == []

@@ -46,13 +46,15 @@ SCRIPT = """
     rows.forEach(function(r){var hit=r.cells[0].textContent.toLowerCase().indexOf(q)>=0;
       r.hidden=!hit;if(hit)n++;});count.textContent=n+' / '+rows.length;}
   filter.addEventListener('input',show);
+  // A number, or the first number of a pair (2×4); a dash (not defined) sorts first.
+  function key(cell){var v=parseFloat(cell.dataset.v);return isNaN(v)?-Infinity:v;}
   Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,col){
     th.addEventListener('click',function(){
       var up=th.getAttribute('aria-sort')!=='ascending',num=th.classList.contains('n');
       Array.prototype.forEach.call(table.tHead.rows[0].cells,function(h){h.removeAttribute('aria-sort');});
       th.setAttribute('aria-sort',up?'ascending':'descending');
       rows.sort(function(a,b){var x=a.cells[col],y=b.cells[col],d;
-        if(num){d=Number(x.dataset.v)-Number(y.dataset.v);}
+        if(num){d=key(x)-key(y);}
         else{d=x.textContent<y.textContent?-1:x.textContent>y.textContent?1:0;}
         return d===0?Number(a.dataset.i)-Number(b.dataset.i):up?d:-d;});  // ties keep table order
       rows.forEach(function(r){body.appendChild(r);});});});
@@ -90,14 +92,19 @@ def _totals(a: Analysis) -> list[str]:
 
 def _layer_table(a: Analysis, view: str) -> list[str]:
     columns = VIEWS[view]
-    head = "".join(f'<th class="n" scope="col">{escape(_(c.header))}</th>' if c.numeric
+    # The RF cell is text ("32 (global)"); it sorts by its height, an undefined field first.
+    sort_keys = {"rf": lambda r: r.rf.size[0] if r.rf.size[0] is not None else -1}
+    head = "".join(f'<th class="n" scope="col">{escape(_(c.header))}</th>' if c.numeric or c.key in sort_keys
                    else f'<th scope="col">{escape(_(c.header))}</th>' for c in columns)
     body = []
     for i, r in enumerate(a.layers):
         cells = []
         for c in columns:
             text = escape(c.text(r))
-            cells.append(f'<td class="n" data-v="{c.raw(r)}">{text}</td>' if c.numeric else f"<td>{text}</td>")
+            if c.key in sort_keys:
+                cells.append(f'<td class="n" data-v="{sort_keys[c.key](r)}">{text}</td>')
+            else:
+                cells.append(f'<td class="n" data-v="{c.raw(r)}">{text}</td>' if c.numeric else f"<td>{text}</td>")
         body.append(f'<tr data-i="{i}">' + "".join(cells) + "</tr>")
     label = escape(_("Filter by name"))
     return [f'<h2 id="layer-list">{escape(_("Layers"))}</h2>',
