@@ -456,3 +456,73 @@ def test_modern_kinds_import_to_pytorchs_counts_and_output(how, tmp_path):
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+# -- issue 11's structures: squeeze-and-excitation, channel split and shuffle, pad and crop ---------
+class SqueezeExcitation(nn.Module):
+    def __init__(self, c, squeeze, scale):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(c, squeeze, 1)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Conv2d(squeeze, c, 1)
+        self.scale_activation = scale
+
+    def forward(self, x):
+        return x * self.scale_activation(self.fc2(self.relu(self.fc1(self.avgpool(x)))))
+
+
+class ShuffleUnit(nn.Module):
+    """torchvision's ShuffleNetV2 InvertedResidual, stride 1: chunk, one half through branch2,
+    concatenate, channel shuffle."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.branch2 = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                     nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False), nn.BatchNorm2d(c),
+                                     nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        out = torch.cat((x1, self.branch2(x2)), dim=1)
+        n, c, h, w = out.shape
+        return out.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class Structures(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, 2, 1)
+        self.se = SqueezeExcitation(8, 4, nn.Sigmoid())
+        self.unit = ShuffleUnit(4)
+        self.se3 = SqueezeExcitation(8, 2, nn.Hardsigmoid())
+        self.conv = nn.Conv2d(8, 6, 3)
+        self.fc = nn.Linear(6 * 16 * 16, 4)
+
+    def forward(self, x):
+        x = self.se3(self.unit(self.se(self.stem(x))))
+        x = torch.nn.functional.pad(x, (1, 2, 0, 3))  # left 1, right 2, top 0, bottom 3: 16×16 → 19×19
+        x = self.conv(x)[:, :, 1:17, 0:16]  # 17×17 → crop to 16×16
+        return self.fc(torch.flatten(x, 1))
+
+
+@pytest.mark.parametrize("how", ["ts-keep", "dynamo-keep"])
+def test_gate_split_shuffle_pad_and_crop_import_to_pytorchs_counts_and_output(how, tmp_path):
+    model = randomised(Structures(), seed=8)
+    path = export(model, tmp_path / "structures.onnx", how)
+    network = load(path)
+    a = network.analyse()
+    params, stats, macs = torch_counts(model)
+    assert (a.totals.params, a.totals.non_trainable, a.totals.macs) == (params, stats, macs)
+    kinds = [r.type for r in a.layers]
+    assert kinds.count("multiply") == 2 and "shuffle" in kinds and "pad" in kinds and "crop" in kinds
+    assert kinds.count("slice") == 2  # the chunk's two halves, folded from Shape → Gather → Div → Slice
+    names = {r.name for r in a.layers}
+    assert {"se.fc1", "se.fc2", "unit.branch2.0", "se3.fc2"} <= names, sorted(names)
+    assert not network.check_failed
+    x = np.random.default_rng(9).standard_normal((1, *INPUT)).astype(np.float32)
+    ours = run_forward(network.graph, x, network.imported.weights).output
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    np.testing.assert_allclose(ours, ort_output(path, x), rtol=1e-4, atol=1e-4 * np.abs(want).max())

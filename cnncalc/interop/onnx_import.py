@@ -79,7 +79,8 @@ def import_onnx(path: str | Path) -> Imported:
         try:
             if handler is None:
                 raise Unsupported("no cnncalc layer kind or construct does this")
-            mapped.append(handler(node, ctx))
+            result = handler(node, ctx)
+            mapped.extend(reversed(result) if isinstance(result, list) else [result])
         except Unsupported as exc:
             entry = unsupported.setdefault(node.op, [0, node, str(exc)])
             entry[0] += 1
@@ -150,8 +151,8 @@ def _names(layers: list[Mapped]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for m in layers:
         mod, label = modules[id(m)]
-        if mod and count[mod] == 1 and mod not in nested:
-            base = mod
+        if mod and mod not in nested and (count[mod] == 1 or "namespace" in m.node.meta):
+            base = mod  # a module called twice (dynamo: one ReLU reused) gets `_2` from _unique
         else:
             label = label or m.steps[0].kind
             base = f"{mod}.{label}" if mod else label
@@ -253,12 +254,25 @@ class _Emitter:
         check_merge(item, self.fail)
         pad = "  " * (depth - 1)
         kind = item.mapped.merge
+        if kind == "concat":
+            named = self._branch_names(item.branches, prefix)
+            if all(derived and branch for _n, derived, branch in named):
+                return self.transparent_concat(item, named, prefix, depth)
         inner_items = [x for branch in item.branches for x in branch]
         name = self._scope(inner_items, prefix)
         inner = f"{prefix}.{name}" if prefix and name else (name or prefix)
         lines = [f"{pad}- {'residual' if kind == 'add' else kind}:"]
         if name:
             lines.append(f"{pad}    name: {_flow(name)}")
+        if kind == "gate":
+            x, gate = sorted(item.branches, key=len)  # the input's own path is empty
+            if x or not gate:
+                raise self.fail("multiplies two computed paths; a gate multiplies its input by what it computes from "
+                                "it (squeeze-and-excitation)", item.mapped.node)
+            lines.append(f"{pad}    layers:")
+            lines += self.sequence(gate, inner, depth + 2)  # an unnamed gate is transparent too
+            self.order.append(("multiply", item.mapped.output, {}))
+            return lines
         if kind == "add":
             body, shortcut = sorted(item.branches, key=len, reverse=True)
             if not body:
@@ -286,16 +300,33 @@ class _Emitter:
         self.order.append((kind, item.mapped.output, {}))
         return lines
 
+    def transparent_concat(self, item: MergeItem, named, prefix: str, depth: int) -> list[str]:
+        """Every branch named by its layers' common path: `transparent: true` keeps them in the
+        enclosing scope, so the layers keep the exporter's names (`inc.branch2.0`)."""
+        pad = "  " * (depth - 1)
+        lines = [f"{pad}- concat:", f"{pad}    transparent: true", f"{pad}    branches:"]
+        for bname, _derived, branch in named:
+            lines.append(f"{pad}      {_flow(bname)}:")
+            lines += self.sequence(branch, f"{prefix}.{bname}" if prefix else bname, depth + 3)
+        self.order.append(("concat", item.mapped.output, {}))
+        return lines
+
     def _branch_names(self, branches: list[list[Item]], inner: str) -> list[tuple[str, bool, list[Item]]]:
         """(name, taken from the layers' names?, branch): the module path a branch's layers share
         (`branch2` in `inc.branch2.0`, `inc.branch2.1`), else `branchN`."""
         named = []
         for i, branch in enumerate(branches):
-            common = _common([_relative(n, inner) for n in self.all_names(branch)]) if branch else ""
+            # A channel split's slice at the top of a branch is named after the split, not the branch.
+            own = branch[1:] if len(branch) > 1 and _is_slice(branch[0]) else branch
+            common = _common([_relative(n, inner) for n in self.all_names(own)]) if branch else ""
             named.append((common or f"branch{i + 1}", bool(common), branch))
         if len({n for n, _d, _b in named}) != len(named):
             named = [(f"branch{i + 1}", False, b) for i, (_n, _d, b) in enumerate(named)]
         return named
+
+
+def _is_slice(item: Item) -> bool:
+    return isinstance(item, LayerItem) and [s.kind for s in item.mapped.steps] == ["slice"]
 
 
 def _document(model: OnnxModel, lines: list[str]) -> str:

@@ -258,9 +258,36 @@ def flatten(node: OnnxNode, ctx: Context) -> Mapped:
     raise Unsupported(f"Flatten with axis {axis} of a rank-{rank} tensor (only axis 1: one vector per sample)")
 
 
+def _shuffle_pattern(node: OnnxNode, ctx: Context) -> Mapped | None:
+    """torchvision's channel_shuffle: Reshape to (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4),
+    Reshape back to (N, C, H, W)."""
+    copies = []
+    tensor = node.inputs[0]
+    while (copy := ctx.sole(tensor, "Identity")) is not None:  # dynamo's .contiguous() clone
+        copies.append(copy)
+        tensor = copy.inputs[0]
+    t = ctx.sole(tensor, "Transpose")
+    if t is None or [int(p) for p in t.attrs.get("perm", [])] != [0, 2, 1, 3, 4]:
+        return None
+    first = ctx.sole(t.inputs[0], "Reshape")
+    split = ctx.shape(first.outputs[0]) if first else None
+    before, after = (ctx.shape(first.inputs[0]), ctx.shape(node.outputs[0])) if first else (None, None)
+    if split is None or before is None or after is None or len(split) != 5 or len(before) != 4 or \
+            tuple(after[1:]) != tuple(before[1:]) or None in split[1:3]:
+        return None
+    for n in (*copies, t, first):
+        ctx.take(n)
+    return _layer(node, Step(_kind("shuffle"), {"groups": int(split[1])}), data=first.inputs[0],
+                  absorbed=[*copies, t, first])
+
+
 def reshape(node: OnnxNode, ctx: Context) -> Mapped:
     """Only to one vector per sample: a target [batch, features] where the batch is 0 (copied), 1
-    (the batch the importer folds shape arithmetic at) or -1, and features is -1 or C·H·W."""
+    (the batch the importer folds shape arithmetic at) or -1, and features is -1 or C·H·W; or the
+    last step of a channel shuffle."""
+    shuffle = _shuffle_pattern(node, ctx)
+    if shuffle is not None:
+        return shuffle
     before = ctx.shape(node.inputs[0])
     target = ctx.const(node.inputs[1])
     if before is not None and None not in before[1:] and target is not None and target.size == 2:
@@ -402,6 +429,105 @@ def add(node: OnnxNode, ctx: Context) -> Mapped:
     raise Unsupported("adding two constants")
 
 
+def split(node: OnnxNode, ctx: Context) -> list[Mapped]:
+    """Split along the channels: one `slice` per output (torch.chunk's equal parts as `chunks`)."""
+    shape = ctx.shape(node.inputs[0])
+    axis = int(node.attrs.get("axis", 0))
+    if shape is None or axis % len(shape) != 1 or shape[1] is None:
+        raise Unsupported(f"a Split along axis {axis} (only the channels, axis 1)")
+    channels, outputs = int(shape[1]), [o for o in node.outputs]
+    sizes = node.attrs.get("split")
+    if sizes is None and len(node.inputs) > 1 and node.inputs[1]:
+        sizes = [int(v) for v in _weight(ctx, node, 1, "split sizes").reshape(-1)]
+    if sizes is None:
+        step = -(-channels // len(outputs))  # opset 18's num_outputs, torch.chunk's sizes
+        sizes = [min(step, channels - i * step) for i in range(len(outputs))]
+    chunks = len(sizes) > 1 and sizes == [-(-channels // len(sizes))] * (len(sizes) - 1) + [sizes[-1]]
+    out, start = [], 0
+    for i, (tensor, size) in enumerate(zip(outputs, sizes)):
+        options = {"chunks": len(sizes), "index": i} if chunks else {"start": start, "stop": start + int(size)}
+        out.append(Mapped(node, [node.inputs[0]], tensor, [Step(_kind("slice"), options)]))
+        start += int(size)
+    return out
+
+
+def split_to_sequence(node: OnnxNode, ctx: Context) -> list[Mapped]:
+    """dynamo's chunk: SplitToSequence then SequenceAt per part; the parts are mapped at SequenceAt."""
+    if any(c.op != "SequenceAt" for c in ctx.consumers.get(node.outputs[0], [])):
+        raise Unsupported("a sequence used other than by SequenceAt")
+    return []
+
+
+def sequence_at(node: OnnxNode, ctx: Context) -> Mapped:
+    seq = ctx.producer.get(node.inputs[0])
+    index = ctx.const(node.inputs[1])
+    if seq is None or seq.op != "SplitToSequence" or index is None:
+        raise Unsupported("a SequenceAt of anything but a channel split")
+    shape = ctx.shape(seq.inputs[0])
+    axis = int(seq.attrs.get("axis", 0))
+    if shape is None or axis % len(shape) != 1 or shape[1] is None:
+        raise Unsupported(f"a SplitToSequence along axis {axis} (only the channels)")
+    channels = int(shape[1])
+    size = _optional(ctx, seq, 1)
+    if size is None or size.size == 1:
+        step = 1 if size is None else int(size.reshape(-1)[0])
+        sizes = [min(step, channels - s) for s in range(0, channels, step)]
+    else:
+        sizes = [int(v) for v in size.reshape(-1)]
+    i = int(index.reshape(-1)[0]) % len(sizes)
+    equal = sizes == [sizes[0]] * (len(sizes) - 1) + [sizes[-1]] and sizes[0] == -(-channels // len(sizes))
+    start = sum(sizes[:i])
+    options = {"chunks": len(sizes), "index": i} if equal else {"start": start, "stop": start + sizes[i]}
+    return Mapped(node, [seq.inputs[0]], node.outputs[0], [Step(_kind("slice"), options)])
+
+
+def slice_(node: OnnxNode, ctx: Context) -> Mapped:
+    """Slice of the channels (`slice`, torch.chunk as the TorchScript exporter writes it) or of H
+    and W (`crop`)."""
+    shape = ctx.shape(node.inputs[0])
+    starts, ends = _weight(ctx, node, 1, "starts").reshape(-1), _weight(ctx, node, 2, "ends").reshape(-1)
+    axes = _optional(ctx, node, 3)
+    axes = list(range(len(starts))) if axes is None else [int(a) for a in axes.reshape(-1)]
+    steps = _optional(ctx, node, 4)
+    if shape is None or len(shape) != 4 or (steps is not None and (steps != 1).any()):
+        raise Unsupported("a Slice with steps, or of a tensor of unknown shape")
+    bounds = {}
+    for a, s, e in zip(axes, starts, ends):
+        size = shape[a % 4]
+        if size is None:
+            raise Unsupported("a Slice of a tensor of unknown shape")
+        s, e = (int(min(max(v + size if v < 0 else v, 0), size)) for v in (s, e))
+        bounds[a % 4] = (s, e, size)
+    if set(bounds) == {1}:
+        s, e, _size = bounds[1]
+        return _layer(node, Step(_kind("slice"), {"start": s, "stop": e}))
+    if bounds and set(bounds) <= {2, 3}:
+        t, b_end, h = bounds.get(2, (0, shape[2], shape[2]))
+        left, r_end, w = bounds.get(3, (0, shape[3], shape[3]))
+        return _layer(node, Step(_kind("crop"), {"sides": [t, h - b_end, left, w - r_end]}))
+    raise Unsupported(f"a Slice along axes {sorted(bounds)} (the channels, or height and width)")
+
+
+def pad(node: OnnxNode, ctx: Context) -> Mapped:
+    if node.attrs.get("mode", "constant") != "constant":
+        raise Unsupported(f"{node.attrs.get('mode')} padding (only zeros)")
+    pads = node.attrs.get("pads")
+    pads = [int(p) for p in (pads if pads is not None else _weight(ctx, node, 1, "pads").reshape(-1))]
+    value = _optional(ctx, node, 2)
+    axes = _optional(ctx, node, 3)
+    if value is not None and float(value.reshape(-1)[0]) != 0.0:
+        raise Unsupported(f"padding with {float(value.reshape(-1)[0])} (only zeros)")
+    if axes is not None:
+        full = [0] * 8
+        for i, a in enumerate(int(a) % 4 for a in axes.reshape(-1)):
+            full[a], full[a + 4] = pads[i], pads[i + len(axes.reshape(-1))]
+        pads = full
+    if len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
+        raise Unsupported(f"pads {pads} (only zeros around H and W)")
+    sides = [pads[2], pads[6], pads[3], pads[7]]
+    return _layer(node, Step(_kind("pad"), {"sides": sides[0] if len(set(sides)) == 1 else sides}))
+
+
 def concat(node: OnnxNode, ctx: Context) -> Mapped:
     rank = _rank(ctx, node.outputs[0])
     axis = int(node.attrs.get("axis", 1))
@@ -460,10 +586,7 @@ def mul(node: OnnxNode, ctx: Context) -> Mapped:
             fused = rule(node, ctx)
             if fused is not None:
                 return fused
-        if "gate" in STRUCTURES:
-            return Mapped(node, data, node.outputs[0], merge="gate")
-        raise Unsupported("a product of two computed tensors (squeeze-and-excitation needs the gate construct, "
-                          "which this cnncalc does not have)")
+        return Mapped(node, data, node.outputs[0], merge="gate")  # squeeze-and-excitation: x · g(x)
     if len(data) == 1:
         fused = _gelu_pattern(node, ctx)
         if fused is not None:
@@ -531,11 +654,8 @@ def identity(node: OnnxNode, ctx: Context) -> Mapped:
     return _plumbing(node)
 
 
-# Construct names the importer may produce beside layer kinds (merges other than add and concat).
-STRUCTURES: set[str] = set()
-
 # The one table. A kind that lands in cnncalc.layers lands here with one line.
-OPS: dict[str, Callable[[OnnxNode, Context], Mapped]] = {
+OPS: dict[str, Callable[[OnnxNode, Context], Mapped | list[Mapped]]] = {
     "Conv": conv,
     "MaxPool": _pool("maxpool"),
     "AveragePool": _pool("avgpool"),
@@ -566,6 +686,11 @@ OPS: dict[str, Callable[[OnnxNode, Context], Mapped]] = {
     "Mish": _simple("mish"),
     "LayerNormalization": layer_norm,
     "Transpose": transpose,
+    "Split": split,
+    "SplitToSequence": split_to_sequence,
+    "SequenceAt": sequence_at,
+    "Slice": slice_,
+    "Pad": pad,
     "Dropout": dropout,
     "Identity": identity,
 }
