@@ -9,11 +9,12 @@ import re
 import pytest
 
 import cnncalc
+from cnncalc.document import STRUCTURAL
 from cnncalc.errors import CnnError
 from cnncalc.layers import KINDS
 from cnncalc.layers.suggest import FRAMEWORK_NAMES, suggest_kind, suggest_option
 
-KNOWN = [*KINDS, "concat", "residual", "repeat"]
+KNOWN = [*KINDS, *STRUCTURAL]
 
 
 def _suggested(hint) -> list[str]:
@@ -57,6 +58,7 @@ def test_never_suggests_another_function(word, removed):
     ("StochasticDepth", "stochastic_depth"), ("DropPath", "stochastic_depth"), ("LayerScale", "layer_scale"),
     ("Flatten", "flatten"), ("Identity", "identity"), ("Softmax", "softmax"),
     ("cat", "concat"), ("Concatenate", "concat"),
+    ("ChannelShuffle", "shuffle"), ("chunk", "slice"), ("SqueezeExcitation", "gate"),
     ("ZeroPad2d", "pad"), ("ZeroPadding2D", "pad"), ("Cropping2D", "crop"),
 ])
 def test_suggests_by_meaning(word, kind):
