@@ -26,7 +26,7 @@ def _inputs(dtype) -> np.ndarray:
     rng = np.random.default_rng(11)
     x = rng.standard_normal((2, 5, 7, 9)) * 4
     special = [0.0, -0.0, 3.0, -3.0, 6.0, 6.5, -1e-8, 1e-8, 20.0, -20.0, 50.0, -50.0, 100.0, -100.0, 800.0, -800.0,
-               1e30, -1e30, 2.9999999, -2.9999999]
+               1e30, -1e30, 2.9999999, -2.9999999, 36.0, 39.0, 40.0, 41.0, -40.0, -88.0, -104.0, 1e-40]
     x.reshape(-1)[:len(special)] = special
     return x.astype(dtype)
 
