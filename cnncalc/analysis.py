@@ -16,8 +16,9 @@ from .formula import ZERO, Expr
 from .graph import Graph, walk
 from .i18n import Msg, msg
 from .layers import GLOBAL, Layer, Window
-from .layers.base import Output, Varying
-from .receptive_field import NO_CHAIN, RF, AxisField, axis_chain_as_steps, combined_chain, top_down
+from .layers.base import Output, Resample, Varying
+from .receptive_field import (NO_CHAIN, RF, AxisField, TopDownStep, axis_chain_as_steps, combined_chain, top_down,
+                              unit_walk)
 from .records import Analysis, LayerRecord, RFRecord, TopDown, Totals
 from .shapes import AxisResult, Shape, axis_notes
 
@@ -93,7 +94,8 @@ class _Walker:
                      counts.connections, counts.macs)
         return _State(out.shape, rf, tensor)
 
-    def _move_rf(self, layer: Layer, state: _State, out: Output, window: Window | Varying | str | None) -> RF:
+    def _move_rf(self, layer: Layer, state: _State, out: Output,
+                 window: Window | Resample | Varying | str | None) -> RF:
         rf = state.rf
         image = self.graph.input_shape[1:]
         if window is None:
@@ -102,7 +104,9 @@ class _Walker:
             return rf.whole_input(image)
         if isinstance(window, Varying):
             return rf.undefined(window.reason)
-        moved = rf.through(layer.name, window.kernel, window.stride, window.pad_lo)
+        if isinstance(window, Resample):
+            return rf.resample(layer.name, window.maps)
+        moved = rf.through(layer.name, window.kernel, window.stride, window.pad_lo, window.dilation)
         # One output position whose window reads every input position: the layer sees its whole
         # input on that axis, however far the unclipped field reaches into the padding.
         whole = tuple(
@@ -254,20 +258,22 @@ def _window_read(a: AxisResult, dilation: int, out_live: Live, size: int) -> Liv
 def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
     """The receptive field as the renderers and JSON see it, per axis."""
     units = _units(out_shape)
-    sizes, jumps, starts, pads, units_at = [], [], [], [], []
+    sizes, jumps, starts, pads, units_at, uniform = [], [], [], [], [], []
     for field_, n in zip(rf.axes, units):
-        size, jump, start, pad, unit = _axis_values(field_, n)
+        size, jump, start, pad, unit, same = _axis_values(field_, n)
         sizes.append(size)
         jumps.append(jump)
         starts.append(start)
         pads.append(pad)
         units_at.append(unit)
+        uniform.append(same)
     chains = tuple(f.paths[0].chain if f.aligned and f.paths else NO_CHAIN for f in rf.axes)
     reasons = [f.undefined for f in rf.axes if f.undefined]
     return RFRecord(
         size=tuple(sizes), jump=tuple(jumps), start=tuple(starts), pad=tuple(pads),
         global_axes=tuple(f.is_global for f in rf.axes), aligned_axes=tuple(f.aligned for f in rf.axes),
         unit=tuple(units_at), chain_links=chains, undefined=reasons[0] if reasons else None, fields=rf.axes,
+        uniform_axes=tuple(uniform),
     )
 
 
@@ -277,17 +283,24 @@ def _units(out_shape: Shape) -> tuple[int, ...]:
 
 
 def _axis_values(f: AxisField, units: int):
-    """(size, jump, start, effective padding, unit with the largest field) along one axis."""
+    """(size, jump, start, effective padding, unit with the largest field, whether every unit's field
+    has one size) along one axis. After upsampling a single path's field can differ from unit to
+    unit (by phase): then the size is the largest over the units, with its unit; start and padding
+    are unit 0's, and the jump is the exact mean step, a fraction."""
     if f.undefined:
-        return None, None, None, None, None
+        return None, None, None, None, None, True
     if f.is_global:
-        return f.whole, f.whole, Fraction(f.whole - 1, 2), 0, None
+        return f.whole, f.whole, Fraction(f.whole - 1, 2), 0, None, True
     if f.aligned:
         p = f.paths[0]
-        return p.size, p.jump, p.start, p.pad, None
+        if p.period == 1:
+            return p.size, p.jump, p.start, p.pad, None, True
+        size, unit = p.sizes(units)
+        same = p.uniform_over(units)
+        return size, p.jump, p.start, p.pad, None if same else unit, same
     size, unit = f.largest(units)
     jumps = {p.jump for p in f.paths}
-    return size, jumps.pop() if len(jumps) == 1 else None, None, None, unit
+    return size, jumps.pop() if len(jumps) == 1 else None, None, None, unit, True
 
 
 # -- entry points --------------------------------------------------------------------------------
@@ -370,6 +383,8 @@ def receptive_field_of(analysis: Analysis, layer: str) -> TopDown:
             f"{layer}: the receptive field is not aligned (its paths have different jumps or centres), so its size "
             f"varies from unit to unit and no single top-down walk gives it; the largest is {', '.join(axes)} "
             f"(see `cnncalc rf {where or 'FILE'}` for every layer)")
+    if not rf.textbook:
+        return _unit_walks(layer, rf)
     chain = combined_chain(*rf.chains)
     if chain is not None:
         return TopDown(layer, tuple(top_down(chain)), rf.size, False)
@@ -378,3 +393,17 @@ def receptive_field_of(analysis: Analysis, layer: str) -> TopDown:
     return TopDown(layer, (), rf.size, False, per_axis)
 
 
+
+
+def _unit_walks(layer: str, rf: RFRecord) -> TopDown:
+    """Through upsampling or a transposed convolution: per axis, the exact walk of the unit with the
+    largest field (unit 0 where every unit's field has one size), as one table when both axes pass
+    through the same layers."""
+    units = tuple(u if u is not None else 0 for u in rf.unit)
+    walks = [unit_walk(chain, u) for chain, u in zip(rf.chains, units)]
+    if [s.layer for s in walks[0]] == [s.layer for s in walks[1]]:
+        steps = tuple(TopDownStep(h.layer, (h.expr(), w.expr()), (h.size, w.size)) for h, w in zip(*walks))
+        return TopDown(layer, steps, rf.size, False, units=units)
+    per_axis = tuple(tuple(TopDownStep(s.layer, (s.expr(), s.expr()), (s.size, s.size)) for s in walk_)
+                     for walk_ in walks)
+    return TopDown(layer, (), rf.size, False, per_axis, units=units)

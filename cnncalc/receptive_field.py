@@ -20,22 +20,62 @@ A layer that sees its whole input on an axis (one output position whose window c
 position: global pooling, adaptive pooling to 1, flatten, dense, a kernel as large as its input)
 has the whole network input as its field on that axis, marked global, however far its unclipped
 field would reach into the padding.
+
+Upsampling and transposed convolution do not slide one window: their output units read their
+input units by a periodic map (`AxisMap`: unit n·q + ph reads reads[ph] shifted by n·r). After one,
+a path's field is `PhasedPath`: per phase of a period P an exact integer interval, repeating every
+P units shifted by J pixels, so the jump is the fraction J/P and the field's size and placement
+depend on the unit. Everything stays exact (integers and Fractions); the reported size is the
+largest over the layer's units, with the unit that has it, as for paths that are not aligned.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import gcd
 
 from .formula import Expr, Num
 
 
 @dataclass(frozen=True)
+class AxisMap:
+    """Which input units each output unit reads along one axis, periodically: output unit
+    n·period + ph reads the input units reads[ph] shifted by n·advance. Indices are unclipped: one
+    below 0 or past the input is a position beyond the border, as a window's padding is."""
+
+    period: int
+    advance: int
+    reads: tuple[tuple[int, ...], ...]  # per phase, sorted (may be empty: a unit no input reaches)
+
+    def of(self, unit: int) -> tuple[int, ...]:
+        n, ph = divmod(unit, self.period)
+        return tuple(i + n * self.advance for i in self.reads[ph])
+
+    @staticmethod
+    def window(k_eff: int, stride: int, pad_lo: int, dilation: int = 1) -> "AxisMap":
+        """A sliding window as a map: unit u reads u·s − pad_lo + t·d for its taps t."""
+        return AxisMap(1, stride, (tuple(t - pad_lo for t in range(0, k_eff, dilation)),))
+
+
+# A phased path whose period would pass this many units is not followed (every phase is one exact
+# interval kept in memory): the field is then reported as not defined, with the reason.
+MAX_PERIOD = 1 << 16
+
+
+@dataclass(frozen=True)
 class AxisStep:
-    """One windowed layer on a path, along one axis."""
+    """One layer that moves the field on a path, along one axis: a window (kernel, stride, leading
+    padding, dilation) or, for upsampling and transposed convolution, a periodic map (`resample`)."""
 
     layer: str
-    kernel: int  # effective kernel k'
+    kernel: int  # effective kernel k' (0 for a resampling step)
     stride: int
+    pad_lo: int = 0
+    dilation: int = 1
+    resample: AxisMap | None = None
+
+    def reads(self) -> AxisMap:
+        return self.resample or AxisMap.window(self.kernel, self.stride, self.pad_lo, self.dilation)
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,23 +131,142 @@ class Path:
     def hi(self) -> Fraction:
         return self.start + Fraction(self.size - 1, 2)
 
-    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int) -> "Path":
+    period = 1
+
+    @property
+    def shift(self) -> int:
+        return self.jump
+
+    def interval(self, unit: int) -> tuple[Fraction, Fraction]:
+        return (self.lo + unit * self.jump, self.hi + unit * self.jump)
+
+    def sizes(self, units: int) -> tuple[int, int]:
+        """(largest size, first unit with it) over the first `units` units."""
+        return self.size, 0
+
+    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int, dilation: int = 1) -> "Path":
         return Path(
             size=self.size + (k_eff - 1) * self.jump,
             jump=self.jump * stride,
             start=self.start + (Fraction(k_eff - 1, 2) - pad_lo) * self.jump,
-            chain=self.chain.then(AxisStep(layer, k_eff, stride)),
+            chain=self.chain.then(AxisStep(layer, k_eff, stride, pad_lo, dilation)),
         )
 
-    def contains(self, other: "Path") -> bool:
+    def resample(self, layer: str, m: AxisMap) -> "Path | PhasedPath | None":
+        lo = int(self.lo)
+        return PhasedPath((lo,), (lo + self.size - 1,), self.jump, self.chain).resample(layer, m)
+
+    def contains(self, other: "Path | PhasedPath") -> bool:
         """Same jump and nested intervals: then `other` adds nothing at any unit."""
+        if isinstance(other, PhasedPath):
+            return False
         return self.jump == other.jump and self.lo <= other.lo and other.hi <= self.hi
 
+    def sort_key(self) -> tuple:
+        return (-self.size, Fraction(self.jump), self.start)
 
-def _prune(paths: list[Path]) -> tuple[Path, ...]:
+
+@dataclass(frozen=True)
+class PhasedPath:
+    """A path through upsampling or transposed convolution, along one axis: unit n·P + ph reads
+    input pixels [lows[ph] + n·shift, highs[ph] + n·shift] (None: no input pixel reaches it), so
+    the jump is shift/P and the field may differ between phases. Exact integers throughout."""
+
+    lows: tuple[int | None, ...]
+    highs: tuple[int | None, ...]
+    shift: int
+    chain: Chain = NO_CHAIN
+
+    @property
+    def period(self) -> int:
+        return len(self.lows)
+
+    @property
+    def jump(self) -> Fraction:
+        return Fraction(self.shift, self.period)
+
+    @property
+    def size(self) -> int:
+        return max((h - l + 1 for l, h in zip(self.lows, self.highs) if l is not None), default=0)
+
+    def uniform_over(self, units: int) -> bool:
+        """Every one of the first `units` units reached, all with fields of one size."""
+        n = min(max(units, 1), self.period)
+        sizes = {None if l is None else h - l + 1 for l, h in zip(self.lows[:n], self.highs[:n])}
+        return len(sizes) == 1 and None not in sizes
+
+    @property
+    def start(self) -> Fraction | None:
+        """The centre of unit 0's field (None when no pixel reaches unit 0)."""
+        lo, hi = self.lows[0], self.highs[0]
+        return None if lo is None else Fraction(lo + hi, 2)
+
+    @property
+    def pad(self) -> int | None:
+        return None if self.lows[0] is None else -self.lows[0]
+
+    def interval(self, unit: int) -> tuple[int, int] | None:
+        n, ph = divmod(unit, self.period)
+        lo = self.lows[ph]
+        return None if lo is None else (lo + n * self.shift, self.highs[ph] + n * self.shift)
+
+    def sizes(self, units: int) -> tuple[int, int]:
+        """(largest size, first unit with it) over the first `units` units (0, 0: none reached)."""
+        best = (0, 0)
+        for ph in range(min(units, self.period)):
+            lo = self.lows[ph]
+            if lo is not None and self.highs[ph] - lo + 1 > best[0]:
+                best = (self.highs[ph] - lo + 1, ph)
+        return best
+
+    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int,
+                dilation: int = 1) -> "Path | PhasedPath | None":
+        step = AxisStep(layer, k_eff, stride, pad_lo, dilation)
+        return self._mapped(step, AxisMap.window(k_eff, stride, pad_lo, dilation))
+
+    def resample(self, layer: str, m: AxisMap) -> "Path | PhasedPath | None":
+        return self._mapped(AxisStep(layer, 0, 1, resample=m), m)
+
+    def _mapped(self, step: AxisStep, m: AxisMap) -> "Path | PhasedPath | None":
+        """Output unit u's field is the union of the fields of the input units it reads. Input unit
+        i + P has input i's field shifted by `shift`, so the output repeats every q·P/gcd(P, r)
+        units (q, r: the map's period and advance), shifted by (r/gcd(P, r))·shift pixels."""
+        g = gcd(self.period, m.advance)
+        period = m.period * (self.period // g)
+        if period > MAX_PERIOD:
+            return None
+        lows: list[int | None] = []
+        highs: list[int | None] = []
+        for u in range(period):
+            parts = [iv for iv in (self.interval(i) for i in m.of(u)) if iv is not None]
+            lows.append(min(p[0] for p in parts) if parts else None)
+            highs.append(max(p[1] for p in parts) if parts else None)
+        shift = (m.advance // g) * self.shift
+        chain = self.chain.then(step)
+        if period == 1 and lows[0] is not None:  # one phase: a sliding-window field again
+            return Path(highs[0] - lows[0] + 1, shift, Fraction(lows[0] + highs[0], 2), chain)
+        return PhasedPath(tuple(lows), tuple(highs), shift, chain)
+
+    def contains(self, other: "Path | PhasedPath") -> bool:
+        """Same period and shift and, at every phase, `other`'s interval inside this one's."""
+        if isinstance(other, Path):
+            lo = int(other.lo)
+            other = PhasedPath((lo,), (lo + other.size - 1,), other.jump)
+        if other.period != self.period or other.shift != self.shift:
+            return False
+        for a, b, c, d in zip(self.lows, self.highs, other.lows, other.highs):
+            if c is not None and (a is None or c < a or d > b):
+                return False
+        return True
+
+    def sort_key(self) -> tuple:
+        return (-self.size, self.jump, self.start if self.start is not None else Fraction(0))
+
+
+def _prune(paths: list["Path | PhasedPath"]) -> tuple["Path | PhasedPath", ...]:
     """Drop every path another one contains (of two equal ones, keep the first)."""
     kept: list[Path] = []
-    for p in sorted(paths, key=lambda p: (-p.size, p.jump, p.start)):
+    for p in sorted(paths, key=lambda p: p.sort_key()):
         if not any(k.contains(p) for k in kept):
             kept.append(p)
     return tuple(kept)
@@ -117,7 +276,7 @@ def _prune(paths: list[Path]) -> tuple[Path, ...]:
 class AxisField:
     """The receptive field along one axis: local paths, the whole input, or not defined."""
 
-    paths: tuple[Path, ...] = ()
+    paths: tuple["Path | PhasedPath", ...] = ()
     whole: int | None = None  # global: the network input's size along this axis
     undefined: str | None = None  # why no single field exists here (the reason, for the user)
 
@@ -133,21 +292,41 @@ class AxisField:
     def aligned(self) -> bool:
         return self.undefined is None and (self.is_global or len(self.paths) == 1)
 
-    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int) -> "AxisField":
+    def through(self, layer: str, k_eff: int, stride: int, pad_lo: int, dilation: int = 1) -> "AxisField":
         if self.is_global or self.undefined:
             return self
-        return AxisField(tuple(p.through(layer, k_eff, stride, pad_lo) for p in self.paths))
+        return self._of([p.through(layer, k_eff, stride, pad_lo, dilation) for p in self.paths])
 
-    def span(self, unit: int) -> tuple[Fraction, Fraction]:
-        """The union of the paths' intervals for one output unit, as (first, last) input coordinate."""
-        return (min(p.lo + unit * p.jump for p in self.paths), max(p.hi + unit * p.jump for p in self.paths))
+    def resample(self, layer: str, m: AxisMap) -> "AxisField":
+        if self.is_global or self.undefined:
+            return self
+        return self._of([p.resample(layer, m) for p in self.paths])
+
+    @staticmethod
+    def _of(paths: list) -> "AxisField":
+        if any(p is None for p in paths):
+            return AxisField(undefined=f"the field repeats only every more than {MAX_PERIOD:,} units after "
+                                       "upsampling, which cnncalc does not follow")
+        return AxisField(tuple(paths))
+
+    def span(self, unit: int) -> tuple[Fraction, Fraction] | None:
+        """The union of the paths' intervals for one output unit, as (first, last) input coordinate;
+        None when no input pixel reaches the unit (a transposed convolution's gap)."""
+        parts = [iv for iv in (p.interval(unit) for p in self.paths) if iv is not None]
+        if not parts:
+            return None
+        return (min(p[0] for p in parts), max(p[1] for p in parts))
 
     def largest(self, units: int) -> tuple[int, int]:
         """(size, unit): the widest field over the layer's `units` output positions, exactly."""
+        if len(self.paths) == 1:
+            return self.paths[0].sizes(max(units, 1))
         best = (0, 0)
         for u in range(max(units, 1)):
-            lo, hi = self.span(u)
-            size = int(hi - lo) + 1
+            span = self.span(u)
+            if span is None:
+                continue
+            size = int(span[1] - span[0]) + 1
             if size > best[0]:
                 best = (size, u)
         return best
@@ -177,9 +356,12 @@ class RF:
         return (self.h, self.w)
 
     def through(self, layer: str, k_eff: tuple[int, int], stride: tuple[int, int],
-                pad_lo: tuple[int, int]) -> "RF":
-        return RF(self.h.through(layer, k_eff[0], stride[0], pad_lo[0]),
-                  self.w.through(layer, k_eff[1], stride[1], pad_lo[1]))
+                pad_lo: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> "RF":
+        return RF(self.h.through(layer, k_eff[0], stride[0], pad_lo[0], dilation[0]),
+                  self.w.through(layer, k_eff[1], stride[1], pad_lo[1], dilation[1]))
+
+    def resample(self, layer: str, maps: tuple[AxisMap, AxisMap]) -> "RF":
+        return RF(self.h.resample(layer, maps[0]), self.w.resample(layer, maps[1]))
 
     def whole_input(self, image_hw: tuple[int, int], axes: tuple[bool, bool] = (True, True)) -> "RF":
         """The whole network input along the given axes (a layer that sees all of its input)."""
@@ -193,6 +375,46 @@ class RF:
     @staticmethod
     def merge(fields: list["RF"]) -> "RF":
         return RF(AxisField.merge([f.h for f in fields]), AxisField.merge([f.w for f in fields]))
+
+
+def is_textbook(chain: tuple[AxisStep, ...]) -> bool:
+    """Only sliding windows on the path: the textbook recursion gives the field."""
+    return all(s.resample is None for s in chain)
+
+
+@dataclass(frozen=True)
+class UnitStep:
+    """One step of the exact walk back from one unit: the units of `layer`'s input that reach it."""
+
+    layer: str
+    first: int | None  # None: no unit reaches it (a transposed convolution's gap)
+    last: int | None
+
+    @property
+    def size(self) -> int:
+        return 0 if self.first is None else self.last - self.first + 1
+
+    def expr(self) -> Expr:
+        """RF = last − first + 1, the numbers in (a negative first, in the padding, is added)."""
+        if self.first is None:
+            return Num(0)
+        if self.first < 0:
+            return Num(self.last) + (-self.first) + 1
+        return Num(self.last) - self.first + 1
+
+
+def unit_walk(chain: tuple[AxisStep, ...], unit: int) -> list[UnitStep]:
+    """The exact top-down walk for one output unit along one axis: the set of units of each earlier
+    layer that reach it, layer by layer back to the input pixels (first and last of each set shown).
+    Through windows it is the textbook recursion for that unit; through upsampling and transposed
+    convolution it follows which units each unit reads, so it holds where the textbook one cannot."""
+    units = {unit}
+    steps: list[UnitStep] = []
+    for step in reversed(chain):
+        m = step.reads()
+        units = {i for u in units for i in m.of(u)}
+        steps.append(UnitStep(step.layer, min(units), max(units)) if units else UnitStep(step.layer, None, None))
+    return steps
 
 
 def combined_chain(h: tuple[AxisStep, ...], w: tuple[AxisStep, ...]) -> tuple[Step, ...] | None:

@@ -4,12 +4,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from .receptive_field import NO_CHAIN, AxisField, AxisStep, Chain, Step, TopDownStep, combined_chain
+from .receptive_field import NO_CHAIN, AxisField, AxisStep, Chain, Step, TopDownStep, combined_chain, is_textbook
 
 
-def _num(x: Fraction | int) -> int | float:
-    """Exact integers stay integers in JSON; half-pixel starts become x.5."""
-    return int(x) if Fraction(x).denominator == 1 else float(x)
+def is_binary(x: Fraction) -> bool:
+    """A fraction whose denominator is a power of two up to 2^20: exact as a short decimal (0.5, 0.25),
+    and as a JSON number."""
+    d = x.denominator
+    return d & (d - 1) == 0 and d <= 1 << 20
+
+
+def _num(x: Fraction | int | None) -> int | float | str | None:
+    """Exact in JSON: whole numbers as integers, halves and other binary fractions as numbers (x.5,
+    x.25: a float holds them exactly), any other fraction as the string "p/q" (never rounded)."""
+    if x is None:
+        return None
+    x = Fraction(x)
+    if x.denominator == 1:
+        return int(x)
+    return float(x) if is_binary(x) else f"{x.numerator}/{x.denominator}"
 
 
 @dataclass(frozen=True)
@@ -17,10 +30,13 @@ class RFRecord:
     """A layer's receptive field per axis (H, W). Where the merged paths are not aligned, `size` is
     the largest field over the layer's output units, `unit` the first unit that has it, and `start`
     and `pad` are None (they differ from unit to unit); `jump` is None when the paths' jumps differ.
-    Where no field is defined (`undefined` says why), every value is None."""
+    Where no field is defined (`undefined` says why), every value is None. After upsampling or a
+    transposed convolution one path's field can differ between units (`uniform_axes` false): `size`
+    is then the largest, `unit` the first unit with it, `start`/`pad` unit 0's, and `jump` the exact
+    mean step (a Fraction)."""
 
     size: tuple[int | None, int | None]
-    jump: tuple[int | None, int | None]
+    jump: tuple[Fraction | int | None, Fraction | int | None]
     start: tuple[Fraction | None, Fraction | None]
     pad: tuple[int | None, int | None]  # effective padding P
     global_axes: tuple[bool, bool] = (False, False)
@@ -30,6 +46,7 @@ class RFRecord:
     undefined: str | None = None
     # The engine's per-axis fields: `fields[a].span(u)` is unit u's exact field along axis a.
     fields: tuple[AxisField, ...] = field(default=(), repr=False)
+    uniform_axes: tuple[bool, bool] = (True, True)
 
     @property
     def is_global(self) -> bool:
@@ -38,6 +55,16 @@ class RFRecord:
     @property
     def aligned(self) -> bool:
         return all(self.aligned_axes)
+
+    @property
+    def uniform(self) -> bool:
+        return all(self.uniform_axes)
+
+    @property
+    def textbook(self) -> bool:
+        """Only sliding windows on the field's path (no upsampling or transposed convolution): the
+        textbook top-down recursion gives it."""
+        return all(is_textbook(c) for c in self.chains)
 
     @property
     def chains(self) -> tuple[tuple[AxisStep, ...], tuple[AxisStep, ...]]:
@@ -52,13 +79,15 @@ class RFRecord:
     def to_json(self) -> dict:
         out = {
             "size": list(self.size),
-            "jump": list(self.jump),
-            "start": [None if s is None else _num(s) for s in self.start],
+            "jump": [_num(j) for j in self.jump],
+            "start": [_num(s) for s in self.start],
             "eff_padding": list(self.pad),
             "aligned": self.aligned,
             "global": self.is_global,
         }
-        if not self.aligned and not self.undefined:
+        if not self.uniform:
+            out["uniform"] = False
+        if (not self.aligned or not self.uniform) and not self.undefined:
             out["largest_at_unit"] = list(self.unit)
         if self.undefined:
             out["undefined"] = self.undefined
@@ -163,10 +192,14 @@ class Analysis:
 class TopDown:
     """`cnncalc rf --layer`: the textbook walk back from a layer to the input. When the two axes'
     fields come through different layers (a 1×7 path beside a 7×1), `steps` is empty and
-    `per_axis` holds one walk per axis (H, W)."""
+    `per_axis` holds one walk per axis (H, W). Through upsampling or a transposed convolution it is
+    the exact walk of one unit per axis (`units`), the one with the largest field."""
 
     layer: str
     steps: tuple[TopDownStep, ...]
     size: tuple[int, int]
     is_global: bool
     per_axis: tuple[tuple[TopDownStep, ...], ...] = ()
+    # Set where the path holds upsampling or a transposed convolution: the walk is the exact one of
+    # this output unit per axis (RF = last − first + 1 of the units reaching it), not the recursion.
+    units: tuple[int, int] | None = None

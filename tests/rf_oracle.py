@@ -9,7 +9,8 @@ non-zero exactly where some input it depends on is non-zero. Two probes run thro
 - reach: one sample per input row (or column) with that row set to 1: output unit (i, j) of
   sample y is non-zero iff input row y can reach it;
 - padding: a zero input whose every padding (and ceil-mode overhang) is 1: a unit is non-zero iff
-  its computation reads a padded position somewhere. Units that read none are *interior*: every
+  its computation reads a padded position somewhere (for a transposed convolution, a position
+  past its input's border; for bilinear upsampling, a source coordinate clamped at the border). Units that read none are *interior*: every
   position they depend on is real, so their measured field must equal the engine's exactly.
 
 Channels are collapsed to one: every channel of a tensor goes through the same spatial windows, so
@@ -22,6 +23,7 @@ TensorFlow's `same` rule recomputed here (tests/torch_reference.py), not from cn
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -93,6 +95,10 @@ class _Connectivity:
         if k == "crop":
             t, b, l, r = crop_sides(L, x.shape[2], x.shape[3])
             return x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
+        if k == "convtranspose":
+            return _norm(self._transposed(L, x, pad_value))
+        if k == "upsample":
+            return _norm(self._upsample(L, x, probe))
         return x  # elementwise: activations, batch norm, LRN (mixes channels, not positions), dropout
 
     @staticmethod
@@ -112,6 +118,51 @@ class _Connectivity:
         if ceil:
             y = y[:, :, :out_h, :out_w]
         return y
+
+
+    @staticmethod
+    def _transposed(L, x: torch.Tensor, pad_value: float) -> torch.Tensor:
+        """Ones weights. Positions past the input's border are what a transposed convolution's
+        output reads outside its input: the input is extended by m pixels of `pad_value` on every
+        side and m·s more rows cropped, which leaves every output position where it was (output
+        o = i·s − p + t·d; i → i + m moves it by m·s)."""
+        (kh, kw), (sh, sw), (dh, dw), (oph, opw) = L.kernel, L.stride, L.dilation, L.output_padding
+        mh = (dh * (kh - 1) + 1 + oph) // sh + 2
+        mw = (dw * (kw - 1) + 1 + opw) // sw + 2
+        w = torch.ones(1, 1, kh, kw, dtype=x.dtype)
+        xe = F.pad(x, (mw, mw, mh, mh), value=pad_value)
+        pad = (L.padding[0] + mh * sh, L.padding[1] + mw * sw)
+        return F.conv_transpose2d(xe, w, None, L.stride, pad, L.output_padding, 1, L.dilation)
+
+    @staticmethod
+    def _upsample(L, x: torch.Tensor, probe: int) -> torch.Tensor:
+        """F.interpolate as the forward pass calls it. PyTorch computes bilinear's source coordinate
+        in floating point: where the exact weight is 0 it can leave ~1e-16, which is not a
+        connection, so values below 1e-13 of the largest are dropped (a real weight here is at least
+        1/(2·out) per axis). The padding probe also marks the units whose source coordinate PyTorch
+        clamps at the border (bilinear without align_corners: below 0 or past in − 1), computed
+        here from PyTorch's documented formula: those units read a position beyond the input."""
+        h, w = x.shape[2:]
+        if L.scale is not None:
+            y = F.interpolate(x, scale_factor=tuple(float(f) for f in L.scale), mode=L.mode,
+                              align_corners=L.align_corners)
+        else:
+            y = F.interpolate(x, size=tuple(L.size), mode=L.mode, align_corners=L.align_corners)
+        m = y.abs().max()
+        if m > 0:
+            y = torch.where(y.abs() < 1e-13 * m, torch.zeros_like(y), y)
+        if probe == 1 and L.mode == "bilinear" and not L.align_corners:
+            oh, ow = y.shape[2:]
+            rows = torch.tensor([_clamped(o, h, oh) for o in range(oh)], dtype=torch.bool)
+            cols = torch.tensor([_clamped(o, w, ow) for o in range(ow)], dtype=torch.bool)
+            y = y + (rows[:, None] | cols[None, :]).to(y.dtype)
+        return y
+
+
+def _clamped(o: int, n: int, m: int) -> bool:
+    """PyTorch's bilinear (align_corners false): source (o + 0.5)·n/m − 0.5, clamped into [0, n − 1]."""
+    src = (Fraction(2 * o + 1) * n / m - 1) / 2
+    return src < 0 or src > n - 1
 
 
 def k_has_padding(layer) -> bool:

@@ -61,6 +61,18 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
                                               f"({len(KINDS) + len(STRUCTURAL)} in all)"]),
     "misspelled-option.yaml": ("3:24", None, ["no option 'kernal'", "did you mean 'kernel'?"]),
     "missing-filters.yaml": ("3:5", "conv1", ["conv needs `filters`"]),
+    # decoders: PyTorch's rules for transposed convolution and upsampling
+    "convtranspose-output-padding.yaml": ("3:5", "up", ["output_padding 2 on H", "smaller than the stride 2 or the "
+                                                        "dilation 1", "output_padding ≤ 1"]),
+    # (3 − 1)·1 − 2·2 + 1·(2 − 1) + 0 + 1 = 0 rows; padding 1 leaves 2
+    "convtranspose-impossible-size.yaml": ("3:5", "up", ["the output would have 0 rows", "in 3, s 1, p 2, k 2",
+                                                         "use padding ≤ 1"]),
+    "convtranspose-padding-same.yaml": ("3:74", "up", ["padding must be a whole number ≥ 0 or [ph, pw]", "got 'same'"]),
+    "upsample-scale-and-size.yaml": ("3:5", "up", ["exactly one of `scale`", "`size`"]),
+    "upsample-nearest-fraction.yaml": ("3:5", "up", ["from 7 to 13 is not by a whole factor", "a multiple of 7",
+                                                     "mode: bilinear"]),
+    "upsample-align-corners-nearest.yaml": ("3:5", "up", ["align_corners applies to bilinear only", "drop it"]),
+    "upsample-fractional-scale.yaml": ("3:33", "up", ["scale must be a whole number ≥ 1", "got 1.5", "give `size`"]),
     "missing-kernel.yaml": ("3:5", "conv1", ["conv needs `kernel`"]),
     "kernel-zero.yaml": ("3:32", "conv1", ["kernel must be a whole number ≥ 1", "got 0"]),
     "kernel-negative.yaml": ("3:32", "conv1", ["kernel must be a whole number ≥ 1", "got -3"]),

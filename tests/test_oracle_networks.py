@@ -184,6 +184,27 @@ layers:
   - dense: 3
 """
 
+# Decoders: transposed convolutions with groups, dilation, rectangular kernels and strides, padding
+# and output_padding; upsampling nearest (up and down by whole factors) and bilinear (a scale, a size
+# that shrinks, align_corners both ways, a factor of 3 whose source points are not binary fractions).
+DECODER = """
+name: oracle-decoder
+input: [4, 5, 6]
+layers:
+  - convtranspose: {name: t1, filters: 6, kernel: [3, 2], stride: [2, 3], padding: [1, 0], output_padding: [1, 2],
+                    groups: 2}
+  - relu
+  - convtranspose: {name: t2, filters: 4, kernel: 3, stride: 2, dilation: [2, 1], padding: 2, output_padding: 1,
+                    bias: false}
+  - upsample: {size: [13, 20], mode: bilinear}
+  - upsample: {scale: [2, 3]}
+  - upsample: {size: [13, 30], mode: bilinear, align_corners: true}
+  - upsample: {size: [26, 15]}
+  - conv: {name: c, filters: 3, kernel: 3, stride: 2}
+  - upsample: {scale: 3, mode: bilinear}
+  - upsample: {scale: 2, mode: bilinear, align_corners: true}
+"""
+
 NETS = {
     "borders": BORDERS,
     "gates-and-channels": GATES_AND_CHANNELS,
@@ -192,6 +213,7 @@ NETS = {
     "lenet-kinds": LENET_KINDS,
     "branches": BRANCHES,
     "modern-kinds": MODERN_KINDS,
+    "decoder": DECODER,
 }
 
 

@@ -18,8 +18,10 @@ from rf_oracle import measure
 
 
 def _engine_spans(field, units: int) -> tuple[np.ndarray, np.ndarray]:
-    los, his = zip(*(field.span(u) for u in range(units)))
-    return np.array([float(x) for x in los]), np.array([float(x) for x in his])
+    """Per unit, the engine's first and last input pixel (NaN where no pixel reaches the unit: a
+    transposed convolution's gaps)."""
+    spans = [field.span(u) or (np.nan, np.nan) for u in range(units)]
+    return np.array([float(a) for a, _ in spans]), np.array([float(b) for _, b in spans])
 
 
 def check_against_oracle(net) -> int:
@@ -48,6 +50,8 @@ def check_against_oracle(net) -> int:
             any_reach = reach.any(axis=0)
             first = reach.argmax(axis=0)
             last = n - 1 - reach[::-1].argmax(axis=0)
+            # A unit the engine says no pixel reaches is reached by none.
+            assert not (any_reach & np.isnan(lo_u)).any(), f"{r.name} axis {'HW'[axis]}: a unit without field is reached"
             # Sound: every pixel that reaches a unit is inside the engine's field.
             bad = any_reach & ((first < lo_u) | (last > hi_u))
             assert not bad.any(), (f"{r.name} axis {'HW'[axis]}: measured field outside the engine's at units "
@@ -61,7 +65,7 @@ def check_against_oracle(net) -> int:
                                      f"{hi_u[wrong][:3]}")
             exact += int(inner.sum())
             # The reported size is the largest field over the units (the one field, when aligned).
-            assert r.rf.size[axis] == int((hi - lo).max()) + 1
+            assert r.rf.size[axis] == int(np.nanmax(hi - lo)) + 1
     return exact
 
 

@@ -75,6 +75,18 @@ def _dense(net, L, x):
     return F.linear(x, w, b)
 
 
+def _convtranspose(net, L, x):
+    return F.conv_transpose2d(x, net.w(L.name, "weight"), net.w(L.name, "bias"), L.stride, L.padding,
+                              L.output_padding, L.groups, L.dilation)
+
+
+def _upsample(net, L, x):
+    if L.scale is not None:  # PyTorch's scale_factor path (its own source-index scale 1/f)
+        return F.interpolate(x, scale_factor=tuple(float(f) for f in L.scale), mode=L.mode,
+                             align_corners=L.align_corners)
+    return F.interpolate(x, size=tuple(L.size), mode=L.mode, align_corners=L.align_corners)
+
+
 def _rbf(net, L, x):
     return ((x[:, None, :] - net.w(L.name, "prototypes")[None]) ** 2).sum(-1)
 
@@ -125,6 +137,8 @@ ORACLE: dict[str, Kernel] = {
     "batchnorm": _batchnorm,
     "lrn": lambda net, L, x: F.local_response_norm(x, L.size, L.alpha, L.beta, L.k),
     "rbf": _rbf,
+    "convtranspose": _convtranspose,
+    "upsample": _upsample,
     "dropout": lambda net, L, x: F.dropout(x, L.p, training=False),
     "identity": lambda net, L, x: torch.nn.Identity()(x),
     "relu": lambda net, L, x: F.relu(x),

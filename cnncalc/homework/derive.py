@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..formula import Expr, Num, product
 from ..i18n import _
-from ..receptive_field import axis_chain_as_steps, top_down
+from ..receptive_field import axis_chain_as_steps, top_down, unit_walk
 from ..records import Analysis, LayerRecord
 
 COUNT_FIELDS = ("params", "non_trainable", "connections", "macs")
@@ -23,7 +23,7 @@ def rf_exprs(record: LayerRecord) -> tuple[Expr, Expr] | None:
     """The top-down RF as one nested expression per axis (each axis along its own path); None when
     the field is global, not aligned or not defined (no single recursion gives it)."""
     rf = record.rf
-    if rf.is_global or not rf.aligned or rf.undefined or any(rf.global_axes):
+    if rf.is_global or not rf.aligned or rf.undefined or any(rf.global_axes) or not rf.textbook:
         return None
     out = []
     for chain in rf.chains:
@@ -41,7 +41,7 @@ def rf_wrong_end(record: LayerRecord) -> tuple[int, int] | None:
     """The classic slip: the top-down recursion walked from the input upwards,
     RF = k_1, then RF = (RF − 1)·s_l + k_l for l = 2…L (each layer's own stride instead of the earlier ones)."""
     chain = record.rf.chain
-    if record.rf.is_global or len(chain) < 2:
+    if record.rf.is_global or len(chain) < 2 or not record.rf.textbook:
         return None
     out = []
     for a in (0, 1):
@@ -55,7 +55,7 @@ def rf_wrong_end(record: LayerRecord) -> tuple[int, int] | None:
 def rf_stride_ignored(record: LayerRecord) -> tuple[int, int] | None:
     """RF = 1 + Σ (k − 1): every stride taken as 1."""
     chain = record.rf.chain
-    if record.rf.is_global or not chain:
+    if record.rf.is_global or not chain or not record.rf.textbook:
         return None
     return tuple(1 + sum(s.kernel[a] - 1 for s in chain) for a in (0, 1))  # type: ignore[return-value]
 
@@ -122,6 +122,8 @@ def _rf_without_recursion(record: LayerRecord) -> str:
     if not rf.aligned:
         return _("not aligned: the paths' fields differ from unit to unit; the largest is {size}").format(
             size=dims_text(rf.size))
+    if not rf.textbook and not any(rf.global_axes):
+        return _unit_walk_text(record)
     return _("H, W: {size} (global on one axis: that axis is the whole input)").format(size=dims_text(rf.size))
 
 
@@ -143,6 +145,28 @@ def _walk_text(chain) -> str:
         size = str(value[0]) if value[0] == value[1] else dims_text(value)
         parts.append(f"{text} = {size} ({step.layer})" if text != size else f"{size} ({step.layer})")
     return " → ".join(parts) if parts else "1"
+
+
+def _unit_walk_text(record: LayerRecord) -> str:
+    """Through upsampling or a transposed convolution: the exact walk of the unit with the largest
+    field, `RF = last − first + 1` of the units reaching it at each earlier layer, per axis where the
+    axes differ: `unit 0: 1 (up) → 2 + 1 + 1 = 4 (conv1)`."""
+    rf = record.rf
+    units = [u if u is not None else 0 for u in rf.unit]
+    walks = [unit_walk(chain, u) for chain, u in zip(rf.chains, units)]
+
+    def text(steps) -> str:
+        parts = []
+        for st in steps:
+            e = st.expr()
+            parts.append(f"{e.text()} = {st.size} ({st.layer})" if e.text() != str(st.size) else
+                         f"{st.size} ({st.layer})")
+        return " → ".join(parts) if parts else "1"
+
+    if walks[0] == walks[1] and units[0] == units[1]:
+        return _("unit {unit}: {walk}").format(unit=units[0], walk=text(walks[0]))
+    return " ; ".join(_("{axis} unit {unit}: {walk}").format(axis=a, unit=u, walk=text(w))
+                      for a, u, w in zip("HW", units, walks))
 
 
 def total_formula(analysis: Analysis, quantity: str) -> str:

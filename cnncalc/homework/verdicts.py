@@ -122,8 +122,12 @@ def _shape_matches(claim: Claim, dims: tuple[int, ...]) -> bool:
     return claim.dims_textbook and len(dims) == 3 and claim.value == (dims[1], dims[2], dims[0])
 
 
+# Kinds whose output is not a sliding window's: the window slips below would be wrong hints there.
+_NOT_WINDOWS = ("convtranspose", "upsample")
+
+
 def _output_hint(r: LayerRecord, claim: Claim) -> tuple[str, str] | None:
-    if len(r.axes) == 2 and len(r.output) == 3:
+    if len(r.axes) == 2 and len(r.output) == 3 and r.type not in _NOT_WINDOWS:
         c = r.output[0]
         ins = r.input[1:]
         no_stride = tuple(n + a.pad_lo + a.pad_hi - a.k_eff + 1 for n, a in zip(ins, r.axes))

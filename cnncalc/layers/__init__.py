@@ -12,6 +12,7 @@ from .lenet import RBF, Subsample
 from .merge import Add, Concat, Multiply
 from .normalization import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
 from .pooling import AdaptiveAvgPool, AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d
+from .upsampling import ConvTranspose2d, Upsample
 
 KINDS: dict[str, type[Layer]] = {
     cls.kind: cls
@@ -52,6 +53,8 @@ KINDS: dict[str, type[Layer]] = {
         Crop,
         Slice,
         Shuffle,
+        ConvTranspose2d,
+        Upsample,
     )
 }
 

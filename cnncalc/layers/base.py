@@ -63,6 +63,14 @@ class Varying:
     reason: str
 
 
+@dataclass(frozen=True)
+class Resample:
+    """A layer whose output units read their input units by a periodic map instead of one sliding
+    window (transposed convolution, upsampling): per axis, receptive_field.AxisMap."""
+
+    maps: tuple  # (AxisMap for H, AxisMap for W)
+
+
 GLOBAL = "global"
 
 

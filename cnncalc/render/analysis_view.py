@@ -179,10 +179,13 @@ def render_top_down(td: TopDown, fmt: str) -> object:
         def steps_json(steps):
             return [{"layer": l, "formula": f, "rf": list(s.size)} for (l, f, _), s in zip(_step_rows(steps), steps)]
         data = {"layer": td.layer, "size": list(td.size), "global": td.is_global, "steps": steps_json(td.steps)}
+        if td.units is not None:
+            data["unit"] = list(td.units)
         if td.per_axis:
             data["per_axis"] = {axis: steps_json(steps) for axis, steps in walks}
         return json_one_item_a_line(data, "steps")
-    header = ("step", "layer", "RF = (RF_next − 1)·s + k", "RF")
+    exact = td.units is not None  # through upsampling: the exact walk of one unit, not the recursion
+    header = ("step", "layer", "RF = last − first + 1" if exact else "RF = (RF_next − 1)·s + k", "RF")
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
@@ -208,8 +211,13 @@ def render_top_down(td: TopDown, fmt: str) -> object:
         return Text(global_text, style="bold")
     parts: list[object] = []
     for axis, steps in walks:
-        title = _("Receptive field of {layer}, top-down: RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i").format(
-            layer=td.layer)
+        if exact:
+            title = _("Receptive field of {layer}'s unit {unit}, top-down: the units of each layer's input that reach "
+                      "it, first to last (upsampling and transposed convolution have no single recursion)").format(
+                layer=td.layer, unit=pair_text(td.units))
+        else:
+            title = _("Receptive field of {layer}, top-down: RF_L = k_L, then RF_i = (RF_i+1 − 1)·s_i + k_i").format(
+                layer=td.layer)
         parts.append(Text(f"{title} ({axis})" if axis else title))
         columns = [FitColumn(_(h), right=h in ("step", "RF"), fold=h == "layer") for h in header]
         parts.append(FitTable(columns, [[str(i), *row] for i, row in enumerate(_step_rows(steps), 1)]))

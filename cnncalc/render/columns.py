@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Callable
 
-from ..records import LayerRecord
+from ..records import LayerRecord, is_binary
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -21,7 +22,10 @@ def _frac(x: Any) -> str:
     if x is None:  # not defined here (an unaligned field's start, an undefined field)
         return "—"
     if isinstance(x, Fraction) and x.denominator != 1:
-        return f"{float(x):g}"
+        # Exact: halves and other short binary fractions as decimals (2.5, 0.25), the rest as p/q (2/5).
+        if is_binary(x) and x.denominator <= 1 << 10:
+            return format(Decimal(x.numerator) / Decimal(x.denominator), "f")
+        return f"{x.numerator}/{x.denominator}"
     return str(int(x)) if isinstance(x, Fraction) else str(x)
 
 
@@ -37,6 +41,8 @@ def rf_text(r: LayerRecord) -> str:
         text += f" (global {'H' if rf.global_axes[0] else 'W'})"
     if not rf.aligned:
         return f"{text} (max, unaligned)"
+    if not rf.uniform:  # after upsampling: the field's size depends on the unit
+        return f"{text} (max)"
     return text
 
 

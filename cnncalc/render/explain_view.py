@@ -40,7 +40,7 @@ _KIND_LABELS = ("conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", 
                 "sigmoid", "tanh", "gelu", "softmax", "identity",
                 "relu6", "hardtanh", "hardsigmoid", "hardswish", "silu", "mish", "elu", "prelu", "layernorm",
                 "layer_scale", "stochastic_depth",
-                "pad", "crop", "slice", "shuffle", "multiply")
+                "pad", "crop", "slice", "shuffle", "multiply", "convtranspose", "upsample")
 
 
 def kind_label(kind: str) -> str:
