@@ -10,8 +10,9 @@ non-zero exactly where some input it depends on is non-zero. Two probes run thro
   sample y is non-zero iff input row y can reach it;
 - padding: a zero input whose every padding (and ceil-mode overhang) is 1: a unit is non-zero iff
   its computation reads a padded position somewhere (for a transposed convolution, a position
-  past its input's border; for bilinear upsampling, a source coordinate clamped at the border). Units that read none are *interior*: every
-  position they depend on is real, so their measured field must equal the engine's exactly.
+  past its input's border; for bilinear upsampling, a source coordinate clamped at the border).
+  Units that read none are *interior*: every position they depend on is real, so their measured
+  field must equal the engine's exactly.
 
 Channels are collapsed to one: every channel of a tensor goes through the same spatial windows, so
 the field of "any channel of unit (i, j)" is the same computed on one channel (a union of fields

@@ -120,6 +120,30 @@ def test_issue_11_kinds_hand_derivations():
     assert a.layer("pwb").rf.size == (1, 1)
 
 
+# Decoders, derived by hand:
+KINDS_NET_3 = """
+name: kinds3
+input: [2, 6, 5]
+layers:
+  - convtranspose: {name: t, filters: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}
+  # H (6 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1 = 12, W (5 − 1)·2 − 2 + 2 + 1 + 1 = 10; params 2·(4/2)·3·3 + 4 = 40;
+  # MACs 6·5·2·2·9 = 1,080. Output o = 2i − 1 + t: of the 6·3 (row, tap) pairs only i = 0, t = 0 lands
+  # at −1 (cropped): T_H = 17; T_W = 5·3 − 1 = 14; connections 4·(2/2)·17·14 + 4·12·10 = 1,432.
+  # Even o reads input o/2, odd o reads (o ± 1)/2: fields 1 and 2 wide, the largest 2.
+  - upsample: {name: u, scale: 2, mode: bilinear}
+  # 24×20. Source o/2 − 1/4 is never whole; o = 0 (below 0) and the last (past n − 1) are clamped to
+  # one pixel: R_H = 2·24 − 2 = 46, R_W = 2·20 − 2 = 38, connections 4·46·38 = 6,992. Each unit
+  # blends t's units ⌊src⌋ (even or odd) and the next: fields 1 and 2 wide: 2 pixels.
+  - upsample: {name: n, size: [12, 5]}
+  # nearest, every 2nd row and every 4th column: 4·12·5 = 240 connections; field 2
+"""
+KINDS_EXPECTED_3 = {
+    "t": ((4, 12, 10), 40, 0, 1432, 1080, (2, 2)),
+    "u": ((4, 24, 20), 0, 0, 6992, 0, (2, 2)),
+    "n": ((4, 12, 5), 0, 0, 240, 0, (2, 2)),
+}
+
+
 def _networks():
     nets = [loads(KINDS_NET, "kinds.yaml").analyse(), loads(KINDS_NET_2, "kinds2.yaml").analyse(),
             loads(KINDS_NET_3, "kinds3.yaml").analyse()]
@@ -174,6 +198,15 @@ def test_kinds_hand_derivations():
         assert (r.output, r.params, r.non_trainable, r.connections, r.macs) == (out, params, nt, conn, macs), name
         if rf:
             assert r.rf.size == rf and evaluate(formula(r, "rf")) == rf[0]
+
+
+def test_decoder_kinds_hand_derivations():
+    a = loads(KINDS_NET_3, "kinds3.yaml").analyse()
+    for name, (out, params, nt, conn, macs, rf) in KINDS_EXPECTED_3.items():
+        r = a.layer(name)
+        assert (r.output, r.params, r.non_trainable, r.connections, r.macs, r.rf.size) == \
+            (out, params, nt, conn, macs, rf), name
+    assert a.layer("t").rf.unit == (1, 1) and not a.layer("t").rf.uniform
 
 
 def test_rf_steps_of_the_design_example():

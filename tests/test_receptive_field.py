@@ -51,7 +51,7 @@ def check_against_oracle(net) -> int:
             first = reach.argmax(axis=0)
             last = n - 1 - reach[::-1].argmax(axis=0)
             # A unit the engine says no pixel reaches is reached by none.
-            assert not (any_reach & np.isnan(lo_u)).any(), f"{r.name} axis {'HW'[axis]}: a unit without field is reached"
+            assert not (any_reach & np.isnan(lo_u)).any(), f"{r.name} axis {'HW'[axis]}: a unit without field reached"
             # Sound: every pixel that reaches a unit is inside the engine's field.
             bad = any_reach & ((first < lo_u) | (last > hi_u))
             assert not bad.any(), (f"{r.name} axis {'HW'[axis]}: measured field outside the engine's at units "

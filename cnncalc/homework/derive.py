@@ -105,6 +105,10 @@ def _formula(record: LayerRecord, quantity: str, with_value: bool) -> str:
         return dims_text(record.output)
     if quantity == "rf":
         exprs = rf_exprs(record)
+        if exprs is None and not with_value and _walks_a_unit(record):
+            # The exact walk's last step: the field spans input pixels first … last.
+            ends = _unit_walks(record)
+            return _axes_text((ends[0][-1].expr(), ends[1][-1].expr()), False)
         if exprs is None:
             return _rf_without_recursion(record)
         if with_value:
@@ -122,7 +126,7 @@ def _rf_without_recursion(record: LayerRecord) -> str:
     if not rf.aligned:
         return _("not aligned: the paths' fields differ from unit to unit; the largest is {size}").format(
             size=dims_text(rf.size))
-    if not rf.textbook and not any(rf.global_axes):
+    if _walks_a_unit(record):
         return _unit_walk_text(record)
     return _("H, W: {size} (global on one axis: that axis is the whole input)").format(size=dims_text(rf.size))
 
@@ -147,13 +151,24 @@ def _walk_text(chain) -> str:
     return " → ".join(parts) if parts else "1"
 
 
+def _walks_a_unit(record: LayerRecord) -> bool:
+    rf = record.rf
+    return (not rf.textbook and rf.aligned and not rf.undefined and not any(rf.global_axes)
+            and all(rf.chains))
+
+
+def _unit_walks(record: LayerRecord):
+    rf = record.rf
+    units = [u if u is not None else 0 for u in rf.unit]
+    return [unit_walk(chain, u) for chain, u in zip(rf.chains, units)]
+
+
 def _unit_walk_text(record: LayerRecord) -> str:
     """Through upsampling or a transposed convolution: the exact walk of the unit with the largest
     field, `RF = last − first + 1` of the units reaching it at each earlier layer, per axis where the
     axes differ: `unit 0: 1 (up) → 2 + 1 + 1 = 4 (conv1)`."""
-    rf = record.rf
-    units = [u if u is not None else 0 for u in rf.unit]
-    walks = [unit_walk(chain, u) for chain, u in zip(rf.chains, units)]
+    units = [u if u is not None else 0 for u in record.rf.unit]
+    walks = _unit_walks(record)
 
     def text(steps) -> str:
         parts = []
