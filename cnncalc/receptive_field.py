@@ -159,8 +159,14 @@ class Path:
     def contains(self, other: "Path | PhasedPath") -> bool:
         """Same jump and nested intervals: then `other` adds nothing at any unit."""
         if isinstance(other, PhasedPath):
-            return False
+            return _contains(self, other)
         return self.jump == other.jump and self.lo <= other.lo and other.hi <= self.hi
+
+    def phases(self, period: int) -> tuple[list[int | None], list[int | None], int]:
+        """The same field written with `period` phases: (lows, highs, shift per period)."""
+        lo = int(self.lo)
+        lows: list[int | None] = [lo + ph * self.jump for ph in range(period)]
+        return lows, [low + self.size - 1 for low in lows], period * self.jump
 
     def sort_key(self) -> tuple:
         return (-self.size, Fraction(self.jump), self.start)
@@ -248,19 +254,35 @@ class PhasedPath:
         return PhasedPath(tuple(lows), tuple(highs), shift, chain)
 
     def contains(self, other: "Path | PhasedPath") -> bool:
-        """Same period and shift and, at every phase, `other`'s interval inside this one's."""
-        if isinstance(other, Path):
-            lo = int(other.lo)
-            other = PhasedPath((lo,), (lo + other.size - 1,), other.jump)
-        if other.period != self.period or other.shift != self.shift:
-            return False
-        for a, b, c, d in zip(self.lows, self.highs, other.lows, other.highs):
-            if c is not None and (a is None or c < a or d > b):
-                return False
-        return True
+        return _contains(self, other)
+
+    def phases(self, period: int) -> tuple[list[int | None], list[int | None], int]:
+        """The same field written with `period` phases (a multiple of its own period)."""
+        lows: list[int | None] = []
+        highs: list[int | None] = []
+        for u in range(period):
+            iv = self.interval(u)
+            lows.append(None if iv is None else iv[0])
+            highs.append(None if iv is None else iv[1])
+        return lows, highs, self.shift * (period // self.period)
 
     def sort_key(self) -> tuple:
         return (-self.size, self.jump, self.start if self.start is not None else Fraction(0))
+
+
+def _contains(outer: "Path | PhasedPath", inner: "Path | PhasedPath") -> bool:
+    """Both written over their common period: the same shift, and at every phase `inner`'s
+    interval inside `outer`'s (a phase `inner` leaves empty adds nothing). Then `inner` adds
+    nothing at any unit (a U-Net's cropped skip beside its up-convolved path)."""
+    period = outer.period * inner.period // gcd(outer.period, inner.period)
+    if period > MAX_PERIOD:
+        return False
+    a_lo, a_hi, a_shift = outer.phases(period)
+    b_lo, b_hi, b_shift = inner.phases(period)
+    if a_shift != b_shift:
+        return False
+    return all(c is None or (a is not None and a <= c and d <= b)
+               for a, b, c, d in zip(a_lo, a_hi, b_lo, b_hi))
 
 
 def _prune(paths: list["Path | PhasedPath"]) -> tuple["Path | PhasedPath", ...]:
