@@ -262,3 +262,20 @@ def test_explain_and_check_through_upsampling(runner, tmp_path):
     answers.write_text(f"up:\n  rf: [{size[0]}, {size[1]}]\n")
     res = runner.invoke(main, ["check", str(net), str(answers)])
     assert res.exit_code == 0 and "✓ up receptive field" in res.output, res.output
+
+
+# -- limits: sizes far beyond any network neither hang nor print a wrong field --------------------
+@pytest.mark.parametrize("layer, reason", [
+    ("convtranspose: {filters: 1, kernel: 2, stride: 1000000}", "stride 1,000,000 repeats"),
+    ("convtranspose: {filters: 1, kernel: 3000000, stride: 2}", "kernel of 3,000,000"),
+    ("upsample: {scale: 100000}", "nearest upsampling from 3 to 300,000 repeats"),
+    ("upsample: {size: 70001, mode: bilinear}", "every 70,001 units"),
+])
+def test_periods_too_long_leave_the_field_undefined_with_the_reason(layer, reason):
+    r = cnncalc.loads(f"input: [1, 3, 3]\nlayers:\n  - {layer}\n").analyse().layers[0]
+    assert r.rf.undefined is not None and reason in r.rf.undefined and r.rf.size == (None, None)
+
+
+def test_bilinear_beyond_the_counting_limit_is_refused():
+    with pytest.raises(cnncalc.CnnError, match=r"bilinear upsampling to 2,000,000 positions .* \(at most 1,048,576"):
+        cnncalc.loads("input: [1, 3, 3]\nlayers:\n  - upsample: {size: 2000000, mode: bilinear}\n").analyse()

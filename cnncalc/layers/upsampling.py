@@ -13,11 +13,20 @@ from math import floor, gcd
 
 from ..formula import Expr, Num, product
 from ..i18n import msg
-from ..receptive_field import AxisMap
+from ..errors import CnnError
+from ..receptive_field import MAX_PERIOD, AxisMap
 from ..shapes import AxisResult, Shape
 from ..quoting import shown
 from . import options as opt
-from .base import Counts, Layer, Option, Output, Resample
+from .base import Counts, Layer, Option, Output, Resample, Varying
+
+# Bilinear's connections are counted position by position along each axis: at most this many.
+MAX_BILINEAR = 1 << 20
+
+
+def _long_period(what: str, period: int) -> Varying:
+    return Varying(f"{what} repeats its pattern only every {period:,} units, more than the {MAX_PERIOD:,} "
+                   "cnncalc follows")
 
 
 def _sym_padding(v) -> tuple[int, int]:
@@ -51,14 +60,19 @@ def transposed_reads(k: int, s: int, p: int, d: int) -> AxisMap:
 
 
 def landed_taps(n: int, out: int, k: int, s: int, p: int, d: int) -> int:
-    """How many (input position, tap) pairs land inside the output along one axis: n·k when nothing
-    is cropped; padding crops p positions on each side, output_padding adds positions no tap reaches."""
-    total = 0
-    for t in range(k):
-        first = max(0, -((t * d - p) // s))  # smallest i with i·s − p + t·d ≥ 0
-        last = min(n - 1, (out - 1 + p - t * d) // s)
-        total += max(0, last - first + 1)
-    return total
+    """How many (input position i, tap t) pairs land inside the output (0 ≤ i·s − p + t·d < out)
+    along one axis: n·k when nothing is cropped; padding crops p positions on each side, and
+    output_padding adds positions no tap reaches. One closed-form range per tap, or per input
+    position when there are fewer of those."""
+    def count(lo: int, hi: int, step: int, limit: int) -> int:  # #x in [0, limit) with lo ≤ x·step ≤ hi
+        first, last = max(0, -(-lo // step)), min(limit - 1, hi // step)
+        return max(0, last - first + 1)
+    if min(n, k) > MAX_BILINEAR:
+        raise CnnError(f"a transposed convolution with {n:,} input positions and a kernel of {k:,} is beyond "
+                       f"what cnncalc counts (at most {MAX_BILINEAR:,} of one of them)")
+    if k <= n:
+        return sum(count(p - t * d, out - 1 + p - t * d, s, n) for t in range(k))
+    return sum(count(p - i * s, out - 1 + p - i * s, d, k) for i in range(n))
 
 
 class ConvTranspose2d(Layer):
@@ -140,7 +154,12 @@ class ConvTranspose2d(Layer):
             macs=product([h_in, w_in, c_in, per_group, kh, kw]),
         )
 
-    def window(self, in_shape: Shape, out: Output) -> Resample:
+    def window(self, in_shape: Shape, out: Output) -> Resample | Varying:
+        if max(self.stride) > MAX_PERIOD:
+            return _long_period(f"a transposed convolution of stride {max(self.stride):,}", max(self.stride))
+        if max(self.kernel) > MAX_PERIOD:  # each phase would list that many taps
+            return Varying(f"a transposed convolution's kernel of {max(self.kernel):,} is more than the "
+                           f"{MAX_PERIOD:,} taps cnncalc follows")
         return Resample(tuple(transposed_reads(self.kernel[i], self.stride[i], self.padding[i], self.dilation[i])
                               for i in (0, 1)))
 
@@ -157,13 +176,14 @@ class ConvTranspose2d(Layer):
 
 
 # -- upsampling ---------------------------------------------------------------------------------
-def source_points(n: int, m: int, align_corners: bool) -> list[Fraction]:
-    """Bilinear's exact source coordinate of each of m output positions over n input positions
-    (PyTorch's rule, in exact arithmetic): align_corners false: (o + 1/2)·n/m − 1/2 (where negative,
-    PyTorch reads 0); true: o·(n − 1)/(m − 1)."""
+def source_points(n: int, m: int, align_corners: bool, count: int | None = None) -> list[Fraction]:
+    """Bilinear's exact source coordinate of the first `count` (all m by default) of m output
+    positions over n input positions (PyTorch's rule, in exact arithmetic): align_corners false:
+    (o + 1/2)·n/m − 1/2 (where negative, PyTorch reads 0); true: o·(n − 1)/(m − 1)."""
+    count = m if count is None else count
     if align_corners:
-        return [Fraction(0)] * m if m == 1 else [Fraction(o * (n - 1), m - 1) for o in range(m)]
-    return [Fraction((2 * o + 1) * n - m, 2 * m) for o in range(m)]
+        return [Fraction(0)] * count if m == 1 else [Fraction(o * (n - 1), m - 1) for o in range(count)]
+    return [Fraction((2 * o + 1) * n - m, 2 * m) for o in range(count)]
 
 
 def bilinear_taps(n: int, m: int, align_corners: bool) -> tuple[list[int], list[int], list[Fraction]]:
@@ -179,19 +199,25 @@ def bilinear_taps(n: int, m: int, align_corners: bool) -> tuple[list[int], list[
     return first, second, weight
 
 
+def bilinear_period(n: int, m: int, align_corners: bool) -> tuple[int, int]:
+    """(period, advance): output o + period reads the input positions of o shifted by advance."""
+    if align_corners:
+        if m == 1 or n == 1:
+            return 1, 0
+        g = gcd(n - 1, m - 1)
+        return (m - 1) // g, (n - 1) // g
+    g = gcd(n, m)
+    return m // g, n // g
+
+
 def bilinear_reads(n: int, m: int, align_corners: bool) -> AxisMap:
     """The input positions with a non-zero weight for each output position, unclipped (a source
     below 0 reads position −1 and 0, as a window reads padding), repeating every m/g outputs."""
-    if align_corners:
-        if m == 1 or n == 1:
-            return AxisMap(1, 0, ((0,),))
-        g = gcd(n - 1, m - 1)
-        period, advance = (m - 1) // g, (n - 1) // g
-    else:
-        g = gcd(n, m)
-        period, advance = m // g, n // g
+    period, advance = bilinear_period(n, m, align_corners)
+    if align_corners and period == 1 and advance == 0:
+        return AxisMap(1, 0, ((0,),))
     reads = []
-    for src in source_points(n, m, align_corners)[:period]:
+    for src in source_points(n, m, align_corners, period):
         i0 = floor(src)
         reads.append((i0,) if src == i0 else (i0, i0 + 1))
     return AxisMap(period, advance, tuple(reads))
@@ -242,6 +268,10 @@ class Upsample(Layer):
                 size, expr = n * self.scale[i], Num(n) * self.scale[i]
             else:
                 size, expr = self.size[i], Num(self.size[i])
+            if self.mode == "bilinear" and size > MAX_BILINEAR:
+                raise self.fail(f"{axis}: bilinear upsampling to {size:,} positions is beyond what cnncalc counts "
+                                f"(at most {MAX_BILINEAR:,} per axis)")
+            if self.scale is None:
                 if self.mode == "nearest" and size % n and n % size:
                     raise self.fail(msg(
                         "{axis}: nearest upsampling from {n} to {size} is not by a whole factor; use a size that is "
@@ -265,7 +295,12 @@ class Upsample(Layer):
     def _reads(self, n: int, m: int) -> AxisMap:
         return bilinear_reads(n, m, self.corners) if self.mode == "bilinear" else nearest_reads(n, m)
 
-    def window(self, in_shape: Shape, out: Output) -> Resample:
+    def window(self, in_shape: Shape, out: Output) -> Resample | Varying:
+        for n, a in zip(in_shape[1:], out.axes):
+            period = (bilinear_period(n, a.size, self.corners)[0] if self.mode == "bilinear"
+                      else max(1, a.size // n))
+            if period > MAX_PERIOD:
+                return _long_period(f"{self.mode} upsampling from {n:,} to {a.size:,}", period)
         return Resample(tuple(self._reads(n, a.size) for n, a in zip(in_shape[1:], out.axes)))
 
     def forward(self, x, weights):
