@@ -45,6 +45,7 @@ MODULES = {
     "layernorm": "nn.LayerNorm (channels last on maps, permuted around it as in ConvNeXt's blocks)",
     "stochastic_depth": "nothing at inference (torchvision's StochasticDepth returns its input)",
     "pad": "nn.ZeroPad2d", "crop": "a slice, x[..., a:b, c:d]",
+    "convtranspose": "nn.ConvTranspose2d", "upsample": "nn.Upsample (F.interpolate)",
 }
 # No PyTorch module: what a tool says depends on how one writes them.
 NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output",
@@ -81,6 +82,24 @@ def softmax_thop(r: LayerRecord) -> int:
     """thop's softmax over the channels (dim 1): (exp, add, divide) = 3F − 1 per softmax of F values."""
     features = r.input[0]
     return units_in(r) // features * (3 * features - 1)
+
+
+def deconv_ptflops(r: LayerRecord) -> int:
+    """ptflops's transposed-convolution hook: every multiplication (H_in·W_in·C_in·C_out/g·kh·kw,
+    cnncalc's MACs) plus one bias addition per output unit."""
+    return r.macs + (units_out(r) if r.options.get("bias") else 0)
+
+
+def thop_deconv(r: LayerRecord) -> int:
+    """thop counts a transposed convolution like a convolution: output units·C_in/g·kh·kw."""
+    kh, kw = r.options["kernel"]
+    return units_out(r) * r.input[0] // r.options["groups"] * kh * kw
+
+
+def _per_upsample_unit(nearest: int, bilinear: int) -> Rule:
+    def rule(r: LayerRecord) -> int:
+        return units_out(r) * (bilinear if r.options.get("mode") == "bilinear" else nearest)
+    return rule
 
 
 def lrn_ptflops(r: LayerRecord) -> int:
@@ -147,6 +166,8 @@ def _conv_params_positions(r: LayerRecord) -> int:
 
 _PTFLOPS_MODULES = (
     Group("conv and dense connections (bias included)", CONV_DENSE, _connections),
+    Group("transposed conv MACs + bias·output units", ("convtranspose",), deconv_ptflops),
+    Group("upsampling output units", ("upsample",), units_out),
     Group("batch norm 2·input units", ("batchnorm",), lambda r: 2 * units_in(r)),
     Group("layer norm input units (its 'affine' test misses LayerNorm)", ("layernorm",), units_in),
     Group("ReLU, LeakyReLU, GELU, ReLU6, ELU, PReLU output units", RELU_FAMILY, units_out),
@@ -156,6 +177,7 @@ _PTFLOPS_FUNCTIONAL = (
     Group("F.relu, F.gelu, F.elu, F.prelu, F.silu (count_functional)", PATCHED_ACTIVATIONS, units_out),
     Group("F.*pool* again (count_functional)", POOLS, units_in),
     Group("F.softmax input units (count_functional)", ("softmax",), units_in),
+    Group("F.interpolate output units again (count_functional)", ("upsample",), units_out),
     Group("F.local_response_norm's mul, mul, add, avg_pool3d (count_functional)", ("lrn",), lrn_ptflops),
 )
 
@@ -169,7 +191,8 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
                    (Group("frozen params", ALL_KINDS, _zero),), "one"),
         FigureRule("total_mult_adds",
                    "batch·(Σ conv params·H_out·W_out + Σ params of every other layer)",
-                   (Group("conv params·output positions (MACs + bias·units)", ("conv",), _conv_params_positions),
+                   (Group("conv and transposed conv params·output positions (MACs + bias·units for a conv)",
+                          ("conv", "convtranspose"), _conv_params_positions),
                     Group("dense params (MACs + bias·units on a vector; once, not per position, with "
                           "per_position)", ("dense",), _params),
                     Group("other params (batch norm, layer norm 2·C, PReLU)", ("batchnorm", "layernorm", "prelu"),
@@ -185,12 +208,14 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
         FigureRule("flops",
                    "batch·(Σ conv, dense MACs + Σ batch norm 2·units (eval mode) + Σ layer norm 5·units + "
                    "Σ adaptive average pooling input units)",
-                   (Group("conv and dense MACs", CONV_DENSE, _macs),
+                   (Group("conv, transposed conv and dense MACs", CONV_DENSE + ("convtranspose",), _macs),
+                    Group("upsampling output units (bilinear 4·units)", ("upsample",), _per_upsample_unit(1, 4)),
                     Group("batch norm 2·units", ("batchnorm",), lambda r: 2 * units_out(r)),
                     Group("layer norm 5·units", ("layernorm",), lambda r: 5 * units_out(r)),
                     Group("adaptive average pooling input units", ("globalavgpool", "adaptiveavgpool"), units_in))),
-        FigureRule("activations", "batch·Σ conv, dense output units",
-                   (Group("conv and dense output units", CONV_DENSE, units_out),)),
+        FigureRule("activations", "batch·Σ conv, transposed conv, dense output units",
+                   (Group("conv, transposed conv and dense output units", CONV_DENSE + ("convtranspose",),
+                          units_out),)),
     ),
     "ptflops": (
         FigureRule("macs",
@@ -201,8 +226,10 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
                    _PTFLOPS_MODULES + _PTFLOPS_FUNCTIONAL, "one"),
         FigureRule("macs_no_functional", "the same without the second count (count_functional=False); per sample",
                    _PTFLOPS_MODULES, "one"),
-        FigureRule("macs_aten", "batch·Σ conv, dense connections (backend='aten')",
-                   (Group("conv and dense connections", CONV_DENSE, _connections),)),
+        FigureRule("macs_aten", "batch·(Σ conv, dense connections + Σ transposed conv MACs + bias·output units) "
+                   "(backend='aten')",
+                   (Group("conv and dense connections", CONV_DENSE, _connections),
+                    Group("transposed conv MACs + bias·output units", ("convtranspose",), deconv_ptflops))),
         FigureRule("params", "Σ params with requires_grad", (Group("params", ALL_KINDS, _params),), "one"),
     ),
     "thop": (
@@ -211,6 +238,8 @@ RULES: dict[str, tuple[FigureRule, ...]] = {
                    "pooling output units + Σ adaptive average pooling (Π(in/out) + 1)·output units + "
                    "Σ softmax (3F − 1)·units/F)",
                    (Group("conv and dense MACs", CONV_DENSE, _macs),
+                    Group("transposed conv output units·C_in/g·kh·kw", ("convtranspose",), thop_deconv),
+                    Group("upsampling output units (bilinear 11·units)", ("upsample",), _per_upsample_unit(1, 11)),
                     Group("batch norm, layer norm 4·units", ("batchnorm", "layernorm"), lambda r: 4 * units_in(r)),
                     Group("PReLU input units", ("prelu",), units_in),
                     Group("average pooling output units", ("avgpool",), units_out),

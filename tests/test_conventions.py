@@ -93,7 +93,8 @@ def test_networks_without_a_module_are_few():
     assert {"alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "nin", "lenet5"} <= set(_counted_networks())
 
 
-@pytest.mark.parametrize("name", _counted_networks() + ["every_counted_kind", "every_counted_kind_2"])
+@pytest.mark.parametrize("name", _counted_networks() + ["every_counted_kind", "every_counted_kind_2",
+                                                        "every_counted_kind_3"])
 def test_figures_equal_the_tools_own(name):
     """All four tools on the network's torch.nn model, batch 2: every figure equal, key for key."""
     if name.startswith("every_counted_kind"):

@@ -62,6 +62,14 @@ def module_for(layer, shape: tuple[int, ...], out: tuple[int, ...] = ()) -> nn.M
         return nn.ZeroPad2d((l, r, t, b))
     if k == "crop":
         return Crop(out[1:])
+    if k == "convtranspose":
+        return nn.ConvTranspose2d(shape[0], layer.filters, layer.kernel, layer.stride, layer.padding,
+                                  layer.output_padding, layer.groups, layer.bias, layer.dilation)
+    if k == "upsample":
+        if layer.scale is not None:
+            return nn.Upsample(scale_factor=tuple(float(f) for f in layer.scale), mode=layer.mode,
+                               align_corners=layer.align_corners)
+        return nn.Upsample(size=tuple(layer.size), mode=layer.mode, align_corners=layer.align_corners)
     if k == "maxpool":
         return nn.MaxPool2d(layer.kernel, layer.stride, _symmetric(layer, shape), ceil_mode=layer.ceil_mode)
     if k == "avgpool":
