@@ -121,8 +121,8 @@ def test_issue_11_kinds_hand_derivations():
 
 
 # Decoders, derived by hand:
-KINDS_NET_3 = """
-name: kinds3
+DECODER_KINDS = """
+name: decoder-kinds
 input: [2, 6, 5]
 layers:
   - convtranspose: {name: t, filters: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}
@@ -137,7 +137,7 @@ layers:
   - upsample: {name: n, size: [12, 5]}
   # nearest, every 2nd row and every 4th column: 4·12·5 = 240 connections; field 2
 """
-KINDS_EXPECTED_3 = {
+DECODER_EXPECTED = {
     "t": ((4, 12, 10), 40, 0, 1432, 1080, (2, 2)),
     "u": ((4, 24, 20), 0, 0, 6992, 0, (2, 2)),
     "n": ((4, 12, 5), 0, 0, 240, 0, (2, 2)),
@@ -146,7 +146,7 @@ KINDS_EXPECTED_3 = {
 
 def _networks():
     nets = [loads(KINDS_NET, "kinds.yaml").analyse(), loads(KINDS_NET_2, "kinds2.yaml").analyse(),
-            loads(KINDS_NET_3, "kinds3.yaml").analyse()]
+            loads(KINDS_NET_3, "kinds3.yaml").analyse(), loads(DECODER_KINDS, "decoder-kinds.yaml").analyse()]
     nets += [load(name).analyse() for name in zoo.names()]
     return nets
 
@@ -201,8 +201,8 @@ def test_kinds_hand_derivations():
 
 
 def test_decoder_kinds_hand_derivations():
-    a = loads(KINDS_NET_3, "kinds3.yaml").analyse()
-    for name, (out, params, nt, conn, macs, rf) in KINDS_EXPECTED_3.items():
+    a = loads(DECODER_KINDS, "decoder-kinds.yaml").analyse()
+    for name, (out, params, nt, conn, macs, rf) in DECODER_EXPECTED.items():
         r = a.layer(name)
         assert (r.output, r.params, r.non_trainable, r.connections, r.macs, r.rf.size) == \
             (out, params, nt, conn, macs, rf), name
