@@ -59,6 +59,8 @@ def test_never_suggests_another_function(word, removed):
     ("Flatten", "flatten"), ("Identity", "identity"), ("Softmax", "softmax"),
     ("cat", "concat"), ("Concatenate", "concat"),
     ("ChannelShuffle", "shuffle"), ("chunk", "slice"), ("SqueezeExcitation", "gate"),
+    ("ConvTranspose2d", "convtranspose"), ("Conv2DTranspose", "convtranspose"), ("Deconvolution", "convtranspose"),
+    ("Upsample", "upsample"), ("UpsamplingBilinear2d", "upsample"), ("UpSampling2D", "upsample"),
     ("ZeroPad2d", "pad"), ("ZeroPadding2D", "pad"), ("Cropping2D", "crop"),
 ])
 def test_suggests_by_meaning(word, kind):
@@ -89,6 +91,7 @@ def test_framework_names_point_at_real_kinds():
     ("negative_slope", ["slope"], "slope"),
     ("min_val", ["min", "max"], "min"),
     ("kernal", ["filters", "kernel"], "kernel"),
+    ("scale_factor", ["scale", "size", "mode"], "scale"),
 ])
 def test_option_names(key, allowed, option):
     assert _suggested(suggest_option(key, allowed)) == [option]

@@ -54,6 +54,13 @@ FRAMEWORK_NAMES: dict[str, tuple[str, str]] = {
     "channelshuffle": ("shuffle", "PyTorch's nn.ChannelShuffle"),
     "chunk": ("slice", "torch.chunk"),
     "squeezeexcitation": ("gate", "torchvision's SqueezeExcitation"),
+    "convtranspose2d": ("convtranspose", "PyTorch's nn.ConvTranspose2d"),
+    "conv2dtranspose": ("convtranspose", "Keras's Conv2DTranspose"),
+    "deconvolution": ("convtranspose", "Caffe's Deconvolution"),
+    "interpolate": ("upsample", "F.interpolate"),
+    "upsampling2d": ("upsample", "Keras's UpSampling2D"),
+    "upsamplingnearest2d": ("upsample", "PyTorch's nn.UpsamplingNearest2d"),
+    "upsamplingbilinear2d": ("upsample", "PyTorch's nn.UpsamplingBilinear2d (mode: bilinear, align_corners: true)"),
     "cat": ("concat", "torch.cat"),
     "concatenate": ("concat", "Keras's Concatenate"),
     "add": ("residual", "Keras's Add"),
@@ -82,6 +89,7 @@ OPTION_NAMES: dict[str, str] = {
     "max_val": "max",
     "num_parameters": "per_channel",
     "output_size": "size",
+    "scale_factor": "scale",
 }
 
 
