@@ -24,10 +24,15 @@ class Box:
     records: tuple[LayerRecord, ...]
     params: int  # all records together
     macs: int
+    scope: str = ""  # the block this box alone makes up (Inception's `Conv2d_1a_3x3`): its name
 
     @property
     def record(self) -> LayerRecord:
         return self.records[0]
+
+    @property
+    def name(self) -> str:
+        return self.scope or self.record.name
 
     @property
     def output(self) -> tuple[int, ...]:
@@ -225,8 +230,10 @@ class _Builder:
         return [Lanes(merge, built, scopes, merge.params + sum(p.params for p in inner),
                       merge.macs + sum(p.macs for p in inner))]
 
-    def frame(self, name: str, nodes: list[Node]) -> Frame:
+    def frame(self, name: str, nodes: list[Node]) -> Part:
         inner = self.sequence(nodes)
+        if self.fold_followers and len(inner) == 1 and isinstance(inner[0], Box):
+            return replace(inner[0], scope=name)  # a block of one conv + bn + relu is that box, named
         output = inner[-1].output
         params, macs, layers = sum(p.params for p in inner), sum(p.macs for p in inner), sum(map(_layer_count, inner))
         if len(inner) == 1 and isinstance(inner[0], Frame) and inner[0].passes > 1:
@@ -309,7 +316,7 @@ def cost_rows(analysis: Analysis, boxes: tuple[Part, ...], parts: tuple[Part, ..
         return x / total if total else 0.0
 
     def row(p: Part) -> CostRow:
-        name = p.name if isinstance(p, Frame) else p.merge.name if isinstance(p, Lanes) else p.record.name
+        name = p.merge.name if isinstance(p, Lanes) else p.name
         kind = "block" if isinstance(p, Frame) else p.merge.type if isinstance(p, Lanes) else p.record.type
         return CostRow(name, kind, p.params, p.macs, share(p.params, total_p), share(p.macs, total_m))
 

@@ -8,7 +8,7 @@ from ..structure import Box, Frame, Lanes, Part
 from . import layout
 from .columns import shape_text
 from .explain_view import kind_label
-from .picture_text import kind_class, kind_text, local_name, params_text
+from .picture_text import common_scope, kind_class, kind_text, local_name, params_text
 from .svg import Svg
 from .text_metrics import text_width
 
@@ -23,7 +23,7 @@ def _box_lines(part: Box, scope: str) -> list[tuple[str, str]]:
     r = part.record
     kinds = kind_text(r) + "".join(" + " + kind_label(f.type) for f in part.records[1:])
     last = shape_text(part.output)
-    lines = [("lbl-b", local_name(r.name, scope)), ("lbl", kinds)]
+    lines = [("lbl-b", local_name(part.name, scope)), ("lbl", kinds)]
     lines.append(("lbl", f"{last} · {params_text(part.params)}" if part.params else last))
     return lines
 
@@ -68,6 +68,10 @@ class _Builder:
         return layout.Leaf(key, w, len(lines) * LINE_H + 2 * PAD_Y)
 
     def sequence(self, parts: tuple[Part, ...], scope: str) -> layout.Seq:
+        # Names inside the deepest scope every part shares (`block.0` rather than `0.block.0`).
+        shared = common_scope([p.merge.name if isinstance(p, Lanes) else p.name for p in parts])
+        if len(parts) > 1 and (shared.startswith(scope + ".") or (shared and not scope)):
+            scope = shared
         return layout.Seq([self.item(p, scope) for p in parts])
 
     def item(self, part: Part, scope: str) -> layout.Item:

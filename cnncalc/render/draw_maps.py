@@ -55,7 +55,7 @@ def _maps(a: Analysis, parts: tuple[Part, ...]) -> list[_Map]:
             r = p.record
             kernel = r.options.get("kernel")
             window = kernel if isinstance(kernel, tuple) and len(kernel) == 2 else None
-            maps.append(_Map(r.name, p.output, kind_text(r), window))
+            maps.append(_Map(p.name, p.output, kind_text(r), window))
         elif isinstance(p, Lanes):
             maps.append(_Map(p.merge.name, p.output, kind_label(p.merge.type), None))
         elif isinstance(p, Frame):
