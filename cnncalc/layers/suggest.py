@@ -124,6 +124,8 @@ def _close_by_spelling(word: str, choices: Iterable[str]) -> list[str]:
         c = normalised(choice)
         if _digits(c) != _digits(w):
             continue  # relu6 vs relu, conv1d vs conv2d: a different layer, not a typo
+        if abs(len(c) - len(w)) > 2:
+            continue  # at least that many edits apart (and a 10,000-letter word costs nothing)
         d = _distance(w, c)
         if d <= (1 if min(len(w), len(c)) <= 5 else 2):
             scored.append((d, choice))
