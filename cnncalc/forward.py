@@ -103,6 +103,13 @@ def init_weights(layer: Layer, in_shape: tuple[int, ...], rng: np.random.Generat
         out["bias"] = _normal(rng, c, 0.1)
         out["running_mean"] = _normal(rng, c, 0.1)
         out["running_var"] = _uniform(rng, c, 0.5, 1.5)
+    elif layer.kind in ("layernorm", "layer_scale"):
+        # Scale factors around 1, as batch norm's γ: the ±1/√C of a bias would shrink every
+        # ConvNeXt block's output to a few per cent.
+        for name, shape in shapes.items():
+            out[name] = _normal(rng, shape, 0.1, 1.0 if name == "weight" else 0.0)
+    elif layer.kind == "prelu":
+        out["weight"] = _uniform(rng, shapes["weight"], 0.0, 0.5)  # around PyTorch's initial 0.25
     else:
         w_shape = shapes.get("weight")
         fan_in = _fan_in(w_shape) if w_shape else 1

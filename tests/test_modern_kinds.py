@@ -233,3 +233,17 @@ def test_single_kind_params_equal_pytorch_module(text, module):
     assert net.totals.params == expected
     assert net.totals.macs == net.totals.connections == net.totals.non_trainable == 0
     assert net.layers[0].output == (6, 4, 5)
+
+
+def test_random_initialisation_keeps_scale_factors_near_one():
+    """docs/forward.md: layer norm's and layer scale's factors drawn around 1 (σ 0.1), PReLU's
+    slopes in [0, 0.5): a ConvNeXt block run on random weights keeps its magnitude."""
+    from cnncalc.forward import init_weights
+    from cnncalc.layers import KINDS as kinds
+    rng = np.random.default_rng(0)
+    ln = init_weights(kinds["layernorm"]("ln", {"eps": 1e-6}), (256, 4, 4), rng, np.float64)
+    ls = init_weights(kinds["layer_scale"]("ls", {}), (256, 4, 4), rng, np.float64)
+    pr = init_weights(kinds["prelu"]("p", {"per_channel": True}), (256, 4, 4), rng, np.float64)
+    assert abs(ln["weight"].mean() - 1) < 0.03 and abs(ln["bias"].mean()) < 0.03 and ln["weight"].std() < 0.15
+    assert ls["weight"].shape == (256, 1, 1) and abs(ls["weight"].mean() - 1) < 0.03
+    assert pr["weight"].min() >= 0 and pr["weight"].max() < 0.5
