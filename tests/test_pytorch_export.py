@@ -16,7 +16,10 @@ from cnncalc.interop.pytorch_export import export_pytorch  # noqa: E402
 from cnncalc.network import load, loads  # noqa: E402
 
 NETS = {"resnet18": (3, 64, 64), "googlenet": (3, 96, 96), "nin": (3, 64, 64), "lenet5": None,
-        "feature-map-example": None}
+        "feature-map-example": None, "mobilenet_v3_large": (3, 64, 64), "efficientnet_b0": (3, 64, 64),
+        "shufflenet_v2_x1_0": (3, 64, 64), "regnet_y_400mf": (3, 64, 64),
+        "tests/networks/every_counted_kind.yaml": (3, 19, 19), "tests/networks/every_counted_kind_2.yaml": None}
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 # Padding cnncalc resolves per input (same, unequal sides): F.pad in the generated forward.
 ASYMMETRIC = """
@@ -41,7 +44,10 @@ def module_of(source: str):
 
 @pytest.mark.parametrize("name", [*sorted(NETS), "asymmetric"])
 def test_exported_module_loads_weights_by_name_and_matches_forward(name):
-    net = loads(ASYMMETRIC, "odd.yaml") if name == "asymmetric" else load(name, NETS[name])
+    if name == "asymmetric":
+        net = loads(ASYMMETRIC, "odd.yaml")
+    else:
+        net = load(str(ROOT / name) if name.startswith("tests/") else name, NETS[name])
     model = module_of(export_pytorch(net.graph)).eval()
     weights = graph_weights(net.graph, seed=3)
     result = model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
@@ -51,7 +57,7 @@ def test_exported_module_loads_weights_by_name_and_matches_forward(name):
     ours = run_forward(net.graph, x, weights).output
     with torch.no_grad():
         theirs = model(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-5 * np.abs(ours).max())
+    np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-4 * np.abs(ours).max())
 
 
 def test_lenet5_1998_is_refused_and_the_command_writes_source(tmp_path):

@@ -107,6 +107,104 @@ def _with(op: str, **attrs_of: Callable[[Any], Any]) -> Callable:
     return build
 
 
+def _f32(*values) -> np.ndarray:
+    return np.array(values if len(values) != 1 else values[0], dtype=np.float32)
+
+
+def _i64(values) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
+
+
+def _clip(lo: Callable, hi: Callable) -> Callable:
+    def clip(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+        return b.node("Clip", [x, b.const(f"{layer.name}.min", _f32(lo(layer))),
+                               b.const(f"{layer.name}.max", _f32(hi(layer)))], layer.name)
+    return clip
+
+
+def _silu(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    return b.node("Mul", [x, b.node("Sigmoid", [x], layer.name)], layer.name)
+
+
+def _mish(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    return b.node("Mul", [x, b.node("Tanh", [b.node("Softplus", [x], layer.name)], layer.name)], layer.name)
+
+
+def _gelu(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    """Exact GELU at opset 17, as the TorchScript exporter writes it: x · ½ · (1 + erf(x / √2))."""
+    n = layer.name
+    erf = b.node("Erf", [b.node("Div", [x, b.const(f"{n}.sqrt2", _f32(np.sqrt(2.0)))], n)], n)
+    plus = b.node("Add", [erf, b.const(f"{n}.one", _f32(1.0))], n)
+    return b.node("Mul", [b.node("Mul", [x, plus], n), b.const(f"{n}.half", _f32(0.5))], n)
+
+
+def _prelu(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    slope = b.weights[f"{layer.name}.weight"].astype(np.float32)
+    if len(in_shape) == 3 and slope.size > 1:
+        slope = slope.reshape(-1, 1, 1)  # one per channel of an (N, C, H, W) map
+    return b.node("PRelu", [x, b.const(f"{layer.name}.weight", slope)], layer.name)
+
+
+def _channels_last(b: _Builder, layer, x: str, in_shape: Shape, inner: Callable[[str], str]) -> str:
+    """ConvNeXt's permute → op on the channels → permute back, on a map; the op alone on a vector."""
+    if len(in_shape) != 3:
+        return inner(x)
+    y = inner(b.node("Transpose", [x], layer.name, perm=[0, 2, 3, 1]))
+    return b.node("Transpose", [y], layer.name, perm=[0, 3, 1, 2])
+
+
+def _layernorm(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    return _channels_last(b, layer, x, in_shape, lambda t: b.node(
+        "LayerNormalization", [t, b.array(layer, "weight"), b.array(layer, "bias")], layer.name, axis=-1,
+        epsilon=float(layer.eps)))
+
+
+def _dense_any(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    if not layer.per_position:
+        return _dense(b, layer, x, in_shape, out)
+
+    def linear(t: str) -> str:
+        w = b.const(f"{layer.name}.weight", np.ascontiguousarray(b.weights[f"{layer.name}.weight"].T
+                                                                 .astype(np.float32)))
+        y = b.node("MatMul", [t, w], layer.name)
+        return b.node("Add", [y, b.array(layer, "bias")], layer.name) if layer.bias else y
+    return _channels_last(b, layer, x, in_shape, linear)
+
+
+def _pad(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    t, bottom, left, r = layer.sides
+    return b.node("Pad", [x, b.const(f"{layer.name}.pads", _i64([0, 0, t, left, 0, 0, bottom, r]))], layer.name)
+
+
+def _slice_axes(b: _Builder, layer, x: str, starts, ends, axes) -> str:
+    n = layer.name
+    return b.node("Slice", [x, b.const(f"{n}.starts", _i64(starts)), b.const(f"{n}.ends", _i64(ends)),
+                            b.const(f"{n}.axes", _i64(axes))], n)
+
+
+def _crop(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    _c, h, w = in_shape
+    t, bottom, left, r = layer.removed(h, w)
+    return _slice_axes(b, layer, x, [t, left], [h - bottom, w - r], [2, 3])
+
+
+def _slice(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    start, stop = layer.bounds(in_shape[0])
+    return _slice_axes(b, layer, x, [start], [stop], [1])
+
+
+def _shuffle(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    c, h, w = in_shape
+    n = layer.name
+    rows = b.node("Reshape", [x, b.const(f"{n}.rows", _i64([-1, layer.groups, c // layer.groups, h, w]))], n)
+    dealt = b.node("Transpose", [rows], n, perm=[0, 2, 1, 3, 4])
+    return b.node("Reshape", [dealt, b.const(f"{n}.back", _i64([-1, c, h, w]))], n)
+
+
+def _layer_scale(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    return b.node("Mul", [x, b.array(layer, "weight")], layer.name)
+
+
 def _unsupported(why: str) -> Callable:
     def refuse(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
         raise CnnError(f"{layer.kind}: {why}; cnncalc does not export it", layer.where, layer.name)
@@ -121,7 +219,7 @@ EXPORT: dict[str, Callable] = {
     "globalavgpool": _simple("GlobalAveragePool"),
     "globalmaxpool": _simple("GlobalMaxPool"),
     "adaptiveavgpool": _adaptive,
-    "dense": _dense,
+    "dense": _dense_any,
     "flatten": _simple("Flatten", axis=1),
     "batchnorm": _batchnorm,
     "lrn": _with("LRN", size=lambda L: int(L.size), alpha=lambda L: float(L.alpha), beta=lambda L: float(L.beta),
@@ -134,6 +232,22 @@ EXPORT: dict[str, Callable] = {
     "sigmoid": _simple("Sigmoid"),
     "tanh": _simple("Tanh"),
     "softmax": _simple("Softmax", axis=1),
+    "gelu": _gelu,
+    "relu6": _clip(lambda L: 0.0, lambda L: 6.0),
+    "hardtanh": _clip(lambda L: L.min, lambda L: L.max),
+    "hardsigmoid": _simple("HardSigmoid", alpha=1 / 6, beta=0.5),
+    "hardswish": _simple("HardSwish"),
+    "silu": _silu,
+    "mish": _mish,
+    "elu": _with("Elu", alpha=lambda L: float(L.alpha)),
+    "prelu": _prelu,
+    "layernorm": _layernorm,
+    "layer_scale": _layer_scale,
+    "stochastic_depth": _simple("Identity"),  # inference
+    "pad": _pad,
+    "crop": _crop,
+    "slice": _slice,
+    "shuffle": _shuffle,
     "subsample": _unsupported("LeNet-5's trainable subsampling (window sum × coefficient + bias) has no ONNX "
                               "operator"),
     "rbf": _unsupported("LeNet-5's Euclidean RBF output has no ONNX operator"),
@@ -155,8 +269,6 @@ class _Emit:
         export = EXPORT.get(layer.kind)
         if export is None:
             raise CnnError(f"the layer kind {layer.kind} has no ONNX export yet", layer.where, layer.name)
-        if layer.kind == "gelu":
-            raise CnnError("gelu needs opset 20", layer.where, layer.name)
         return export(self.b, layer, name, in_shape, out), out.shape
 
     def merge(self, layer: Layer, xs, source):
@@ -164,6 +276,8 @@ class _Emit:
         if layer.kind == "concat":
             shape = (sum(s[0] for _n, s in xs), *xs[0][1][1:])
             return self.b.node("Concat", names, layer.name, axis=1), shape
+        if layer.kind == "multiply":
+            return self.b.node("Mul", names, layer.name), xs[0][1]  # a gate: input × its gate
         return self.b.node("Add", names, layer.name), xs[0][1]
 
 

@@ -621,9 +621,9 @@ def hard_sigmoid(node: OnnxNode, ctx: Context) -> Mapped:
 def softmax(node: OnnxNode, ctx: Context) -> Mapped:
     rank = _rank(ctx, node.inputs[0])
     axis = int(node.attrs.get("axis", -1))
-    if rank == 2 and axis % 2 == 1:
-        return _layer(node, Step(_kind("softmax"), {}))
-    raise Unsupported(f"Softmax along axis {axis} of a rank-{rank} tensor (only over a vector's entries)")
+    if rank in (2, 4) and axis % rank == 1:
+        return _layer(node, Step(_kind("softmax"), {}))  # over the channels, as cnncalc's softmax
+    raise Unsupported(f"Softmax along axis {axis} of a rank-{rank} tensor (only over the channels)")
 
 
 def dropout(node: OnnxNode, ctx: Context) -> Mapped:

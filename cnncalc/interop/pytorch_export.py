@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..errors import CnnError
-from ..graph import ConcatNode, Graph, LayerNode, Node
+from ..graph import ConcatNode, GateNode, Graph, LayerNode, Node
 from ..layers import Layer
 from ..shapes import Shape
 
@@ -26,6 +26,22 @@ state_dict keys are cnncalc's layer paths; load weights saved by cnncalc (.npz) 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+class Scale(nn.Module):
+    """A trainable factor per channel (ConvNeXt's layer scale), stored as `weight`."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(shape))
+
+    def forward(self, x):
+        return x * self.weight
+
+
+def channel_shuffle(x, groups: int):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
 class {cls}(nn.Module):
@@ -70,6 +86,12 @@ def _module(layer: Layer, in_shape: Shape) -> str:
         "tanh": "nn.Tanh()",
         "gelu": "nn.GELU()",
         "softmax": "nn.Softmax(dim=1)",
+        "relu6": "nn.ReLU6()",
+        "hardsigmoid": "nn.Hardsigmoid()",
+        "hardswish": "nn.Hardswish()",
+        "silu": "nn.SiLU()",
+        "mish": "nn.Mish()",
+        "stochastic_depth": "nn.Identity()",  # inference
     }
     if k in simple:
         return simple[k]
@@ -77,8 +99,21 @@ def _module(layer: Layer, in_shape: Shape) -> str:
         return f"nn.AdaptiveAvgPool2d({tuple(layer.size)})"
     if k == "dense":
         return f"nn.Linear({in_shape[0]}, {layer.units}, bias={layer.bias})"
+    if k == "hardtanh":
+        return f"nn.Hardtanh({layer.min!r}, {layer.max!r})"
+    if k == "elu":
+        return f"nn.ELU({layer.alpha!r})"
+    if k == "prelu":
+        return f"nn.PReLU({in_shape[0] if layer.per_channel else 1})"
+    if k == "layernorm":
+        return f"nn.LayerNorm({in_shape[0]}, eps={layer.eps!r})"
+    if k == "layer_scale":
+        return f"Scale({', '.join(map(str, layer.weight_shapes(in_shape)['weight']))})"
+    if k == "pad":
+        t, b, left, r = layer.sides
+        return f"nn.ZeroPad2d(({left}, {r}, {t}, {b}))"
     if k == "batchnorm":
-        return f"nn.BatchNorm2d({in_shape[0]}, eps={layer.eps!r})"
+        return f"nn.BatchNorm{2 if len(in_shape) == 3 else 1}d({in_shape[0]}, eps={layer.eps!r})"
     if k == "lrn":
         return f"nn.LocalResponseNorm({layer.size}, alpha={layer.alpha!r}, beta={layer.beta!r}, k={layer.k!r})"
     if k == "dropout":
@@ -116,13 +151,21 @@ class _Writer:
         for node in nodes:
             if isinstance(node, LayerNode):
                 layer = node.layer
+                line = _inline(layer, x, shape)
+                if line is not None:  # no weights and no module: a slice of the array
+                    self.body.append(f"{indent}{x} = {line}  # {layer.name}")
+                    shape = layer.output(shape).shape
+                    continue
                 self.register(layer, shape)
                 if layer.kind in ("conv", "maxpool", "avgpool") and _symmetric(layer, shape) is None:
                     (t, b), (left, r) = _pads(layer, shape)
                     value = ', value=float("-inf")' if layer.kind == "maxpool" else ""
                     self.body.append(f"{indent}{x} = F.pad({x}, ({left}, {r}, {t}, {b}){value})  # {layer.name}'s "
                                      "padding, resolved at this input size")
-                self.body.append(f'{indent}{x} = L("{layer.name}")({x})')
+                if _channels_last(layer, shape):  # ConvNeXt: nn.LayerNorm / nn.Linear on (N, H, W, C)
+                    self.body.append(f'{indent}{x} = L("{layer.name}")({x}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)')
+                else:
+                    self.body.append(f'{indent}{x} = L("{layer.name}")({x})')
                 shape = layer.output(shape).shape
             elif isinstance(node, ConcatNode):
                 ends, shapes = [], []
@@ -135,6 +178,12 @@ class _Writer:
                     shapes.append(s)
                 self.body.append(f"{indent}{x} = torch.cat([{', '.join(ends)}], 1)")
                 shape = (sum(s[0] for s in shapes), *shapes[0][1:])
+            elif isinstance(node, GateNode):
+                self.body.append(f"{indent}# gate {node.merge.name}")
+                g = self.fresh("gate")
+                self.body.append(f"{indent}{g} = {x}")
+                end, _ = self.sequence(node.gate, g, shape, indent)
+                self.body.append(f"{indent}{x} = {x} * {end}")
             else:
                 self.body.append(f"{indent}# residual {node.merge.name}")
                 body = self.fresh("body")
@@ -150,6 +199,24 @@ class _Writer:
                     self.body.append(f"{indent}{x} = {end} + {x}")
                 shape = body_shape
         return x, shape
+
+
+def _channels_last(layer: Layer, shape: Shape) -> bool:
+    return len(shape) == 3 and (layer.kind == "layernorm" or (layer.kind == "dense" and layer.per_position))
+
+
+def _inline(layer: Layer, x: str, shape: Shape) -> str | None:
+    """The forward line of a kind that is indexing, not a module: slice, crop, shuffle."""
+    if layer.kind == "slice":
+        start, stop = layer.bounds(shape[0])
+        return f"{x}[:, {start}:{stop}]"
+    if layer.kind == "crop":
+        _c, h, w = shape
+        t, b, left, r = layer.removed(h, w)
+        return f"{x}[:, :, {t}:{h - b}, {left}:{w - r}]"
+    if layer.kind == "shuffle":
+        return f"channel_shuffle({x}, {layer.groups})"
+    return None
 
 
 def _class_name(name: str) -> str:
