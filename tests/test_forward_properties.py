@@ -40,7 +40,7 @@ def architecture(draw):
     h, w = draw(st.integers(5, 12)), draw(st.integers(5, 12))
     lines, channels = [], c
     for _ in range(draw(st.integers(1, 5))):
-        kind = draw(st.sampled_from(["conv", "conv", "pool", "bn", "act", "residual", "concat"]))
+        kind = draw(st.sampled_from(["conv", "conv", "pool", "bn", "act", "residual", "concat", "pw"]))
         if kind == "conv":
             line, channels = draw(conv_entry(channels))
             lines.append(line)
@@ -52,7 +52,15 @@ def architecture(draw):
         elif kind == "bn":
             lines.append("- batchnorm")
         elif kind == "act":
-            lines.append("- " + draw(st.sampled_from(["relu", "sigmoid", "tanh", "dropout", "{leaky_relu: 0.2}"])))
+            lines.append("- " + draw(st.sampled_from([
+                "relu", "sigmoid", "tanh", "dropout", "{leaky_relu: 0.2}",
+                # issue 11's kinds
+                "relu6", "hardswish", "hardsigmoid", "silu", "mish", "{elu: 0.5}", "{hardtanh: {min: -0.5, max: 2}}",
+                "prelu", "{prelu: {per_channel: true}}", "layer_scale", "{layernorm: {eps: 0.01}}",
+                "{stochastic_depth: 0.1}"])))
+        elif kind == "pw":  # ConvNeXt's Linear at every position
+            channels = draw(st.integers(1, 4))
+            lines.append(f"- dense: {{units: {channels}, per_position: true, bias: {str(draw(st.booleans())).lower()}}}")
         elif kind == "residual":
             s = draw(st.integers(1, 2))
             short = "projection" if s > 1 or draw(st.booleans()) else "identity"
