@@ -60,7 +60,8 @@ def architecture(draw):
                 "{stochastic_depth: 0.1}"])))
         elif kind == "pw":  # ConvNeXt's Linear at every position
             channels = draw(st.integers(1, 4))
-            lines.append(f"- dense: {{units: {channels}, per_position: true, bias: {str(draw(st.booleans())).lower()}}}")
+            bias = str(draw(st.booleans())).lower()
+            lines.append(f"- dense: {{units: {channels}, per_position: true, bias: {bias}}}")
         elif kind == "residual":
             s = draw(st.integers(1, 2))
             short = "projection" if s > 1 or draw(st.booleans()) else "identity"
