@@ -526,3 +526,35 @@ def test_gate_split_shuffle_pad_and_crop_import_to_pytorchs_counts_and_output(ho
         want = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     np.testing.assert_allclose(ours, ort_output(path, x), rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up1 = nn.ConvTranspose2d(3, 6, 3, stride=2, padding=1, output_padding=1, groups=3)
+        self.up2 = nn.Upsample(scale_factor=2, mode="nearest")
+        self.up3 = nn.Upsample(size=(50, 70), mode="bilinear", align_corners=False)
+        self.up4 = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+        self.conv = nn.Conv2d(6, 2, 3, stride=4)
+
+    def forward(self, x):
+        return self.conv(self.up4(self.up3(self.up2(self.up1(x)))))
+
+
+@pytest.mark.parametrize("how", ["ts-keep", "dynamo-keep"])
+def test_transposed_conv_and_upsampling_import_to_pytorchs_counts_and_output(how, tmp_path):
+    model = randomised(Decoder(), seed=10)
+    path = export(model, tmp_path / "decoder.onnx", how, (3, 8, 8))
+    network = load(path)
+    a = network.analyse()
+    # MACs by hand: the transposed conv multiplies every input pixel by its C_out/g·kh·kw taps,
+    # 8·8·3·(6/3)·3·3 = 3,456; the conv 2·6·9 per output, at (100−3)//4+1 = 25 by (140−3)//4+1 = 35.
+    assert a.totals.params == sum(p.numel() for p in model.parameters())
+    assert a.totals.macs == 8 * 8 * 3 * 2 * 9 + 25 * 35 * 2 * 6 * 9
+    assert [r.type for r in a.layers] == ["convtranspose", "upsample", "upsample", "upsample", "conv"]
+    assert not network.check_failed
+    x = np.random.default_rng(11).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    ours = run_forward(network.graph, x, network.imported.weights).output
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())

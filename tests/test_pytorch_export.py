@@ -18,7 +18,8 @@ from cnncalc.network import load, loads  # noqa: E402
 NETS = {"resnet18": (3, 64, 64), "googlenet": (3, 96, 96), "nin": (3, 64, 64), "lenet5": None,
         "feature-map-example": None, "mobilenet_v3_large": (3, 64, 64), "efficientnet_b0": (3, 64, 64),
         "shufflenet_v2_x1_0": (3, 64, 64), "regnet_y_400mf": (3, 64, 64),
-        "tests/networks/every_counted_kind.yaml": (3, 19, 19), "tests/networks/every_counted_kind_2.yaml": None}
+        "tests/networks/every_counted_kind.yaml": (3, 19, 19), "tests/networks/every_counted_kind_2.yaml": None,
+        "tests/networks/every_counted_kind_3.yaml": None}
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 # Padding cnncalc resolves per input (same, unequal sides): F.pad in the generated forward.

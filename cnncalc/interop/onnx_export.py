@@ -205,6 +205,29 @@ def _layer_scale(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
     return b.node("Mul", [x, b.array(layer, "weight")], layer.name)
 
 
+def _conv_transpose(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    inputs = [x, b.array(layer, "weight")] + ([b.array(layer, "bias")] if layer.bias else [])
+    ph, pw = layer.padding
+    return b.node("ConvTranspose", inputs, layer.name, kernel_shape=list(layer.kernel), strides=list(layer.stride),
+                  pads=[ph, pw, ph, pw], output_padding=list(layer.output_padding), dilations=list(layer.dilation),
+                  group=layer.groups)
+
+
+def _upsample(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
+    """PyTorch's nn.Upsample as its exporter writes it (nearest: asymmetric, floor)."""
+    n = layer.name
+    if layer.mode == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "linear",
+                 "coordinate_transformation_mode": "align_corners" if layer.corners else "pytorch_half_pixel"}
+    if layer.scale is not None:
+        scales = b.const(f"{n}.scales", _f32(1.0, 1.0, *map(float, layer.scale)))
+        return b.node("Resize", [x, "", scales], n, **attrs)
+    sizes = b.const(f"{n}.sizes", _i64([1, in_shape[0], *out.shape[1:]]))
+    return b.node("Resize", [x, "", "", sizes], n, **attrs)
+
+
 def _unsupported(why: str) -> Callable:
     def refuse(b: _Builder, layer, x: str, in_shape: Shape, out) -> str:
         raise CnnError(f"{layer.kind}: {why}; cnncalc does not export it", layer.where, layer.name)
@@ -214,6 +237,8 @@ def _unsupported(why: str) -> Callable:
 # The one table of the exporter: layer kind → the ONNX nodes that compute it.
 EXPORT: dict[str, Callable] = {
     "conv": _conv,
+    "convtranspose": _conv_transpose,
+    "upsample": _upsample,
     "maxpool": _pool("MaxPool"),
     "avgpool": _pool("AveragePool"),
     "globalavgpool": _simple("GlobalAveragePool"),

@@ -210,6 +210,58 @@ def conv(node: OnnxNode, ctx: Context) -> Mapped:
     return _layer(node, Step(_kind("conv"), options, arrays))
 
 
+def conv_transpose(node: OnnxNode, ctx: Context) -> Mapped:
+    weight = _weight(ctx, node, 1, "weight")
+    if weight.ndim != 4:
+        raise Unsupported(f"a {weight.ndim - 2}-D transposed convolution: cnncalc reads 2-D ones")
+    if node.attrs.get("output_shape") or (node.attrs.get("auto_pad", "NOTSET") or "NOTSET") != "NOTSET":
+        raise Unsupported("output_shape or auto_pad on a ConvTranspose (give pads and output_padding)")
+    bias = _optional(ctx, node, 2)
+    group = int(node.attrs.get("group", 1))
+    top, left, bottom, right = (int(p) for p in node.attrs.get("pads", [0, 0, 0, 0]))
+    if top != bottom or left != right:
+        raise Unsupported(f"unequal pads {[top, left, bottom, right]} (PyTorch's ConvTranspose2d crops both sides "
+                          "alike)")
+    options = {"filters": int(weight.shape[1]) * group, "kernel": _pair(weight.shape[2:]),
+               "stride": _pair(_spatial(node, "strides", 1)), "padding": _pair((top, left)),
+               "output_padding": _pair(_spatial(node, "output_padding", 0)),
+               "dilation": _pair(_spatial(node, "dilations", 1)), "groups": group, "bias": bias is not None}
+    options = _drop_defaults(options, {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1,
+                                       "bias": True})
+    arrays = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+    return _layer(node, Step(_kind("convtranspose"), options, arrays))
+
+
+def resize(node: OnnxNode, ctx: Context) -> Mapped:
+    """Resize as PyTorch's nn.Upsample writes it: nearest with asymmetric coordinates and floor,
+    or linear with pytorch_half_pixel / half_pixel (align_corners false) or align_corners."""
+    a = node.attrs
+    mode, coords = a.get("mode", "nearest"), a.get("coordinate_transformation_mode", "half_pixel")
+    if mode == "nearest":
+        if coords != "asymmetric" or a.get("nearest_mode", "round_prefer_floor") != "floor":
+            raise Unsupported(f"nearest resizing with {coords} coordinates and {a.get('nearest_mode')} rounding "
+                              "(PyTorch's nearest is asymmetric, floor)")
+        options: dict[str, Any] = {}
+    elif mode == "linear" and coords in ("pytorch_half_pixel", "half_pixel", "align_corners"):
+        options = {"mode": "bilinear"}
+        if coords == "align_corners":
+            options["align_corners"] = True
+    else:
+        raise Unsupported(f"{mode} resizing with {coords} coordinates (only nearest and bilinear, as PyTorch's)")
+    scales, sizes = _optional(ctx, node, 2), _optional(ctx, node, 3)
+    before, after = ctx.shape(node.inputs[0]), ctx.shape(node.outputs[0])
+    if scales is not None and scales.size == 4:
+        if list(scales[:2]) != [1, 1] or any(float(s) != int(s) for s in scales[2:]):
+            raise Unsupported(f"scales {[float(s) for s in scales]} (whole factors on H and W only)")
+        options = {"scale": _pair([int(s) for s in scales[2:]]), **options}
+    elif sizes is not None and sizes.size == 4 and before is not None and list(sizes[:2]) == list(before[:2]) \
+            or sizes is not None and sizes.size == 4 and after is not None:
+        options = {"size": _pair([int(s) for s in sizes[2:]]), **options}
+    else:
+        raise Unsupported("a Resize without constant scales or sizes for all four axes")
+    return _layer(node, Step(_kind("upsample"), options))
+
+
 def _pool(kind: str) -> Callable[[OnnxNode, Context], Mapped]:
     def pool(node: OnnxNode, ctx: Context) -> Mapped:
         if len([o for o in node.outputs if o]) > 1 and ctx.consumers.get(node.outputs[1]):
@@ -657,6 +709,8 @@ def identity(node: OnnxNode, ctx: Context) -> Mapped:
 # The one table. A kind that lands in cnncalc.layers lands here with one line.
 OPS: dict[str, Callable[[OnnxNode, Context], Mapped | list[Mapped]]] = {
     "Conv": conv,
+    "ConvTranspose": conv_transpose,
+    "Resize": resize,
     "MaxPool": _pool("maxpool"),
     "AveragePool": _pool("avgpool"),
     "GlobalAveragePool": _simple("globalavgpool"),

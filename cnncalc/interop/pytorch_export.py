@@ -99,6 +99,16 @@ def _module(layer: Layer, in_shape: Shape) -> str:
         return f"nn.AdaptiveAvgPool2d({tuple(layer.size)})"
     if k == "dense":
         return f"nn.Linear({in_shape[0]}, {layer.units}, bias={layer.bias})"
+    if k == "convtranspose":
+        return (f"nn.ConvTranspose2d({in_shape[0]}, {layer.filters}, {tuple(layer.kernel)}, "
+                f"stride={tuple(layer.stride)}, padding={tuple(layer.padding)}, "
+                f"output_padding={tuple(layer.output_padding)}, groups={layer.groups}, bias={layer.bias}, "
+                f"dilation={tuple(layer.dilation)})")
+    if k == "upsample":
+        how = f"scale_factor={tuple(float(s) for s in layer.scale)}" if layer.scale is not None else \
+            f"size={tuple(layer.size)}"
+        corners = f", align_corners={layer.corners}" if layer.mode == "bilinear" else ""
+        return f'nn.Upsample({how}, mode="{layer.mode}"{corners})'
     if k == "hardtanh":
         return f"nn.Hardtanh({layer.min!r}, {layer.max!r})"
     if k == "elu":
