@@ -46,13 +46,14 @@ MODULES = {
     "stochastic_depth": "nothing at inference (torchvision's StochasticDepth returns its input)",
     "pad": "nn.ZeroPad2d", "crop": "a slice, x[..., a:b, c:d]",
     "convtranspose": "nn.ConvTranspose2d", "upsample": "nn.Upsample (F.interpolate)",
+    # Tensor operations, written as torchvision writes them (none is a module or a patched call):
+    "slice": "x[:, a:b] (ShuffleNetV2's x.chunk(2, dim=1))",
+    "shuffle": "torchvision's channel_shuffle (view, transpose, view)",
+    "multiply": "scale * input (torchvision's SqueezeExcitation)",
 }
 # No PyTorch module: what a tool says depends on how one writes them.
 NO_MODULE = {"subsample": "LeNet-5's trainable subsampling", "rbf": "LeNet-5's RBF output",
-             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)",
-             # Tensor operations rather than modules: what a tool counts depends on how one writes them.
-             "slice": "a channel slice (torch.chunk, x[:, a:b])", "shuffle": "channel shuffle (view, transpose)",
-             "multiply": "a gate's product (x * s)"}
+             "layer_scale": "ConvNeXt's layer scale (a bare parameter of torchvision's block)"}
 
 
 # -- per-layer quantities, per sample ----------------------------------------------------------

@@ -34,7 +34,9 @@ BATCH = 2
 NETWORKS_DIR = __import__("pathlib").Path(__file__).parent / "networks"
 # Small inputs the networks accept; the counts scale exactly, and the tools take seconds at 224.
 SMALL = {"alexnet": (3, 63, 63), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32), "resnet50": (3, 32, 32),
-         "googlenet": (3, 32, 32), "nin": (3, 16, 16)}
+         "googlenet": (3, 32, 32), "nin": (3, 16, 16), "mobilenet_v3_large": (3, 32, 32),
+         "efficientnet_b0": (3, 32, 32), "shufflenet_v2_x1_0": (3, 32, 32), "regnet_y_400mf": (3, 32, 32),
+         "mobilenet_v2": (3, 32, 32)}
 
 
 @contextlib.contextmanager

@@ -62,6 +62,10 @@ def module_for(layer, shape: tuple[int, ...], out: tuple[int, ...] = ()) -> nn.M
         return nn.ZeroPad2d((l, r, t, b))
     if k == "crop":
         return Crop(out[1:])
+    if k == "slice":
+        return ChannelSlice(layer, shape[0])
+    if k == "shuffle":
+        return ChannelShuffle(layer.groups)
     if k == "convtranspose":
         return nn.ConvTranspose2d(shape[0], layer.filters, layer.kernel, layer.stride, layer.padding,
                                   layer.output_padding, layer.groups, layer.bias, layer.dilation)
@@ -114,6 +118,30 @@ class Permute(nn.Module):
         return x.permute(*self.dims)
 
 
+class ChannelSlice(nn.Module):
+    """x[:, a:b], as ShuffleNetV2 takes its halves (`x.chunk(2, dim=1)`)."""
+
+    def __init__(self, layer, channels: int):
+        super().__init__()
+        self.start, self.stop = layer.bounds(channels)
+
+    def forward(self, x):
+        return x[:, self.start:self.stop]
+
+
+class ChannelShuffle(nn.Module):
+    """torchvision's channel_shuffle: view as groups × C/groups, transpose, view back."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        x = x.view(n, self.groups, c // self.groups, h, w)
+        return torch.transpose(x, 1, 2).contiguous().view(n, c, h, w)
+
+
 class ModuleNet(nn.Module):
     """The graph's layers as modules (one per layer, named by its dotted path), run by graph.walk,
     the walk the analysis uses. A module is made from the shape its layer reads, taken from the
@@ -130,7 +158,7 @@ class ModuleNet(nn.Module):
         # weights at random takes seconds, and the tools only read shapes.
         with torch.device("meta"):
             for layer in iter_layers(graph.nodes):
-                if layer.kind not in ("concat", "add"):
+                if layer.kind not in ("concat", "add", "multiply"):
                     self.layers[self.key(layer.name)] = module_for(layer, reads[layer.name], writes[layer.name])
         self.to_empty(device="cpu")
         with torch.no_grad():
@@ -152,6 +180,8 @@ class ModuleNet(nn.Module):
     def merge(self, layer, xs, source):
         if layer.kind == "concat":
             return torch.cat(xs, dim=1)
+        if layer.kind == "multiply":
+            return xs[1] * xs[0]  # torchvision's SqueezeExcitation: `scale * input`, an operator
         out = xs[0]
         for y in xs[1:]:
             out = out + y  # torchvision's `out += identity`: an operator, not a module
