@@ -251,6 +251,7 @@ class Expander:
         # A transparent concat names its branches in the enclosing scope, as torchvision's modules
         # do (`stage2.1.branch2.0`, not `stage2.1.concat1.branch2.0`).
         inner = scope if transparent else scope.child(path)
+        listed = isinstance(branches, list)
         if isinstance(branches, dict):
             named = [(str(k), v, where_of_key(branches, k, bw)) for k, v in branches.items()]
         elif isinstance(branches, list):
@@ -263,7 +264,10 @@ class Expander:
         for bname, layers, lw in named:
             if layers in (None, "identity"):
                 layers = []  # an identity branch: DenseNet passes its input on
-            branch_scope = inner.child(inner.name(bname, bname, lw))
+            # In a transparent concat, branches given as a list (no names) add no level either:
+            # their layers live in the enclosing scope, as torchvision's Inception, Fire and
+            # _DenseLayer modules name their children (Mixed_5b.branch1x1.conv).
+            branch_scope = inner if transparent and listed else inner.child(inner.name(bname, bname, lw))
             built.append(self.sequence(layers, branch_scope, args, lw) if layers else [])
         node = ConcatNode(Concat(path, {}, where), built)
         self._crops_to_branches(node, [n for n, _, _ in named], path)
