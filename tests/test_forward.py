@@ -111,13 +111,15 @@ def test_mismatch_gives_exit_1(runner, monkeypatch):
 def test_every_builtin_runs(runner):
     from cnncalc import zoo
     small = {"alexnet": "3,64,64", "vgg16": "3,32,32", "resnet18": "3,32,32", "resnet50": "3,32,32",
-             "googlenet": "3,64,64"}
+             "googlenet": "3,64,64", "resnext50_32x4d": "3,32,32", "densenet121": "3,32,32",
+             "squeezenet1_1": "3,35,35", "inception_v3": "3,75,75"}
     for name in zoo.names():
         args = ["forward", name] + (["--input", small[name]] if name in small else [])
         res = runner.invoke(main, args)
         assert res.exit_code == 0, (name, res.output)
         if name in small:
-            assert f"run at input {small[name].replace(',', '×')} instead of the declared 3×224×224" in res.output
+            declared = "×".join(map(str, cnncalc.load(name).graph.input_shape))
+            assert f"run at input {small[name].replace(',', '×')} instead of the declared {declared}" in res.output
 
 
 # -- whole networks against PyTorch -----------------------------------------------------------
