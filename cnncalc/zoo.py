@@ -6,6 +6,25 @@ from importlib.resources.abc import Traversable
 
 from .errors import did_you_mean
 
+# `cnncalc list` groups the built-ins by family, in this order, each family's networks in the
+# order written. To add a built-in, add its name to its family's row (or a new row); one that no
+# row names is listed last, under OTHER (tests/test_zoo.py asserts that none is).
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("LeNet", ("lenet5-1998", "lenet5")),
+    ("AlexNet/VGG/NiN", ("alexnet", "nin", "vgg16")),
+    ("Inception", ("googlenet", "inception_v3", "inception_v3_aux")),
+    ("ResNet/ResNeXt", ("resnet18", "resnet50", "resnext50_32x4d")),
+    ("DenseNet", ("densenet121",)),
+    ("SqueezeNet", ("squeezenet1_1",)),
+    ("MobileNet/EfficientNet", ()),
+    ("ShuffleNet", ()),
+    ("RegNet", ()),
+    ("ConvNeXt", ()),
+    ("U-Net", ()),
+    ("examples", ("feature-map-example", "rf-example")),
+)
+OTHER = "other"
+
 
 def _folder() -> Traversable:
     return resources.files("cnncalc.architectures")
@@ -13,6 +32,15 @@ def _folder() -> Traversable:
 
 def names() -> list[str]:
     return sorted(p.name[:-5] for p in _folder().iterdir() if p.name.endswith(".yaml"))
+
+
+def grouped() -> list[tuple[str, str]]:
+    """(family, name) for every built-in: FAMILIES' order, then those no row names, under OTHER.
+    A family without a built-in yet is left out."""
+    present = set(names())
+    listed = [(family, n) for family, members in FAMILIES for n in members if n in present]
+    named = {n for _, n in listed}
+    return listed + [(OTHER, n) for n in sorted(present - named)]
 
 
 def find(name: str) -> Traversable | None:

@@ -237,6 +237,29 @@ def test_list_shows_every_architecture(runner):
     assert {"lenet5", "lenet5-1998", "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "nin"} <= on_disk
 
 
+def test_every_architecture_has_one_family():
+    # cnncalc.zoo.FAMILIES is the table `cnncalc list` groups by: each built-in in exactly one row
+    # (none falls through to "other"), and each name in a row is a built-in.
+    from cnncalc import zoo
+    rows = [n for _, members in zoo.FAMILIES for n in members]
+    assert sorted(rows) == sorted(set(rows)) == zoo.names()
+    assert [f for f, _ in zoo.grouped() if f == zoo.OTHER] == []
+
+
+def test_list_groups_by_family(runner):
+    from cnncalc import zoo
+    listed = json.loads(runner.invoke(main, ["list", "--format", "json"]).output)
+    families = [row["family"] for row in listed]
+    # each family once, in one run of rows, in FAMILIES' order
+    runs = [f for i, f in enumerate(families) if i == 0 or families[i - 1] != f]
+    assert runs == [f for f, members in zoo.FAMILIES if members]
+    assert {row["name"]: row["family"] for row in listed}["resnext50_32x4d"] == "ResNet/ResNeXt"
+    table = runner.invoke(main, ["list"]).output
+    positions = [table.index(f"  {f}  ") for f in runs]
+    assert positions == sorted(positions)
+    assert table.index("  ResNet/ResNeXt ") < table.index("resnet18") < table.index("  DenseNet ")
+
+
 def test_list_table_names_every_architecture(runner):
     result = runner.invoke(main, ["list"])
     assert result.exit_code == 0, result.output
@@ -344,3 +367,22 @@ def test_resnet18_against_pytorch():
     assert a.totals.params == sum(p.numel() for p in model.parameters())
     assert a.totals.macs == macs
     assert a.layers[-1].output == out_shape
+
+
+def test_readme_zoo_table_matches_the_built_ins():
+    # README.md's zoo table (name | family | input | params | MACs | source) lists every built-in
+    # with the numbers the analysis gives; the sources column says where each comes from, and
+    # tests/test_zoo*.py assert those published figures.
+    from cnncalc import zoo
+    text = (ARCHITECTURES.parent / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0] in zoo.names():
+            rows[cells[0]] = cells[1:5]
+    assert sorted(rows) == zoo.names()
+    families = dict((n, f) for f, n in zoo.grouped())
+    for name, (family, shape, params, macs) in rows.items():
+        a = analyse(name)
+        assert (family, shape) == (families[name], "×".join(map(str, a.input))), name
+        assert (int(params.replace(",", "")), int(macs.replace(",", ""))) == (a.totals.params, a.totals.macs), name

@@ -131,17 +131,16 @@ def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str
 @click.command(name="list")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def list_(fmt: str) -> None:
-    """The built-in architectures: name, input, params, description.
+    """The built-in architectures by family: name, input, params, description.
 
     \b
     Example:
       cnncalc list
     """
     rows = []
-    for name in zoo.names():
-        net = load(name)
-        a = net.analyse()
-        rows.append((name, a.input, a.totals.params, a.description))
+    for family, name in zoo.grouped():
+        a = load(name).analyse()
+        rows.append((family, name, a.input, a.totals.params, a.description))
     emit(render_zoo(rows, fmt))
 
 

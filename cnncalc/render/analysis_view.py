@@ -226,27 +226,33 @@ def render_top_down(td: TopDown, fmt: str) -> object:
     return Group(*parts)
 
 
-def render_zoo(rows: list[tuple[str, tuple[int, ...], int, str]], fmt: str) -> object:
-    """rows: (name, input shape, params, description)."""
+def render_zoo(rows: list[tuple[str, str, tuple[int, ...], int, str]], fmt: str) -> object:
+    """rows: (family, name, input shape, params, description), grouped by family in order."""
     if fmt == "json":  # one architecture a line; the input as a list, as `params --format json` gives it
-        items = [json.dumps({"name": n, "input": list(i), "params": p, "description": d}, ensure_ascii=False)
-                 for n, i, p, d in rows]
+        items = [json.dumps({"name": n, "input": list(i), "params": p, "description": d, "family": f},
+                            ensure_ascii=False) for f, n, i, p, d in rows]
         return "[\n" + ",\n".join("  " + item for item in items) + "\n]" if items else "[]"
-    texts = [(n, shape_text(i), p, d) for n, i, p, d in rows]
-    if fmt == "csv":
+    texts = [(f, n, shape_text(i), p, d) for f, n, i, p, d in rows]
+    if fmt == "csv":  # family last: the columns before it keep their places
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["name", "input", "params", "description"])
-        w.writerows(texts)
+        w.writerow(["name", "input", "params", "description", "family"])
+        w.writerows([(n, i, p, d, f) for f, n, i, p, d in texts])
         return out.getvalue()
     if fmt == "markdown":
-        lines = ["| name | input | params | description |", "|---|---|---:|---|"]
-        lines += [f"| {n} | {i} | {p:,} | {d} |" for n, i, p, d in texts]
+        lines = ["| family | name | input | params | description |", "|---|---|---|---:|---|"]
+        lines += [f"| {f} | {n} | {i} | {p:,} | {d} |" for f, n, i, p, d in texts]
         return "\n".join(lines) + "\n"
     table = Table(box=box.SIMPLE_HEAVY)
     for h, j in (("Name", "left"), ("Input", "left"), ("Params", "right"), ("Description", "left")):
         # Only the description may wrap; a name, a shape or a number is never cut.
         table.add_column(h, justify=j, no_wrap=h != "Description")
-    for n, i, p, d in texts:
-        table.add_row(n, i, f"{p:,}", d)
+    family = None
+    for f, n, i, p, d in texts:
+        if f != family:  # a family's name on a line of its own above its networks
+            if family is not None:
+                table.add_row()
+            table.add_row(Text(f, style="bold"))
+            family = f
+        table.add_row("  " + n, i, f"{p:,}", d)
     return table
