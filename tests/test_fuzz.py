@@ -13,6 +13,7 @@ thousands (the numbers of such a run are quoted in the issue's closing note).
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import signal
@@ -32,6 +33,10 @@ from cnncalc.cli import main
 EXAMPLES = int(os.environ.get("CNNCALC_FUZZ_EXAMPLES", "25"))
 ROOT = Path(__file__).resolve().parent.parent
 NETS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "architectures").glob("*.yaml"))]
+# The forward fuzz is about malformed input, not speed: a valid network of billions of MACs
+# (DenseNet-121, Inception-v3, U-Net) runs for seconds at its declared input, longer than the 5 s
+# bound on a loaded machine, so it feeds the analysis commands only.
+FORWARD_MACS = 10**9
 SMALL = ("input: [1, 12, 12]\nlayers:\n  - conv: {name: c1, filters: 2, kernel: 3, padding: 1}\n"
          "  - relu\n  - maxpool: 2\n  - residual: {body: [conv: {filters: 2, kernel: 3, padding: 1}]}\n"
          "  - flatten\n  - dense: 3\n")
@@ -67,9 +72,16 @@ def _mutate_tree(node, draw, depth=0):
     return draw(GARBAGE_SCALARS) if draw(st.integers(0, 6)) == 0 else node
 
 
+@functools.cache
+def _light_nets() -> tuple[str, ...]:
+    from cnncalc import loads
+    return tuple(t for t in NETS if loads(t).analyse().totals.macs <= FORWARD_MACS)
+
+
 @st.composite
-def network_texts(draw) -> str:
-    base = draw(st.sampled_from(NETS + [SMALL]))
+def network_texts(draw, light: bool = False) -> str:
+    bases = list(_light_nets()) if light else NETS
+    base = draw(st.sampled_from(bases + [SMALL]))
     how = draw(st.sampled_from(["tree", "tree", "bytes", "truncate"]))
     if how == "tree":
         try:
@@ -163,7 +175,7 @@ def test_malformed_networks(command, text):
 
 
 @SETTINGS
-@given(text=network_texts())
+@given(text=network_texts(light=True))
 def test_malformed_networks_forward(text):
     args = ["forward", "-", "--max-memory", str(200 << 20), "--format", "json"]
     assert_contract(run_bounded(args, text), args)
