@@ -8,7 +8,7 @@ from .errors import did_you_mean
 
 # `cnncalc list` groups the built-ins by family, in this order, each family's networks in the
 # order written. To add a built-in, add its name to its family's row (or a new row); one that no
-# row names is listed last, under OTHER (tests/test_zoo.py asserts that none is).
+# row names is listed last, under OTHER. A family without a built-in yet is not shown.
 FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("LeNet", ("lenet5-1998", "lenet5")),
     ("AlexNet/VGG/NiN", ("alexnet", "nin", "vgg16")),
@@ -16,9 +16,9 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ResNet/ResNeXt", ("resnet18", "resnet50", "resnext50_32x4d")),
     ("DenseNet", ("densenet121",)),
     ("SqueezeNet", ("squeezenet1_1",)),
-    ("MobileNet/EfficientNet", ()),
-    ("ShuffleNet", ()),
-    ("RegNet", ()),
+    ("MobileNet/EfficientNet", ("mobilenet_v3_large", "efficientnet_b0")),
+    ("ShuffleNet", ("shufflenet_v2_x1_0",)),
+    ("RegNet", ("regnet_y_400mf",)),
     ("ConvNeXt", ()),
     ("U-Net", ()),
     ("examples", ("feature-map-example", "rf-example")),
