@@ -56,21 +56,24 @@ def _pads(layer, h: int, w: int) -> tuple[int, int, int, int]:
 class _Connectivity:
     """graph.walk visitor: x is (reach, pad) — the two probes, each an (N, C, H, W) or (N, F) tensor."""
 
-    def __init__(self):
+    def __init__(self, keep: set[str] | None = None):
         self.outputs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.keep = keep  # layer names whose outputs are kept (None: all)
 
     def shape(self, x):
         return tuple(x[0].shape[1:])
 
     def layer(self, layer, x, source):
         y = tuple(self._one(layer, t, probe) for probe, t in enumerate(x))
-        self.outputs[layer.name] = y
+        if self.keep is None or layer.name in self.keep:
+            self.outputs[layer.name] = y
         return y
 
     def merge(self, layer, xs, source):
         parts = list(zip(*xs))
         y = tuple(sum(p) for p in parts)  # one channel: concat and add both take the union
-        self.outputs[layer.name] = y
+        if self.keep is None or layer.name in self.keep:
+            self.outputs[layer.name] = y
         return y
 
     def _one(self, L, x: torch.Tensor, probe: int) -> torch.Tensor:
@@ -176,8 +179,9 @@ def _norm(x: torch.Tensor) -> torch.Tensor:
     return x / m if m > 0 else x
 
 
-def measure(graph) -> dict[str, Measured]:
-    """Per layer name: the measured receptive field of every output unit (feature-map layers only)."""
+def measure(graph, keep: set[str] | None = None) -> dict[str, Measured]:
+    """Per layer name: the measured receptive field of every output unit (feature-map layers only);
+    `keep` limits it to those layers (a large network's probes would not fit in memory otherwise)."""
     analyse(graph)  # builds any projection shortcut from the true channel counts (the probes have one)
     _, h, w = graph.input_shape
     row_probe = torch.zeros(h, 1, h, w, dtype=torch.float64)
@@ -190,7 +194,7 @@ def measure(graph) -> dict[str, Measured]:
     torch.set_num_threads(1)  # tiny tensors: two threads on a busy 2-core machine are 30× slower
     try:
         for probe in (row_probe, col_probe):
-            visitor = _Connectivity()
+            visitor = _Connectivity(keep)
             with torch.no_grad():
                 walk(graph.nodes, (probe, pad_probe.expand(probe.shape[0], -1, -1, -1).contiguous()), visitor)
             runs.append(visitor.outputs)

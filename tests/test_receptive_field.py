@@ -24,11 +24,12 @@ def _engine_spans(field, units: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array([float(a) for a, _ in spans]), np.array([float(b) for _, b in spans])
 
 
-def check_against_oracle(net) -> int:
-    """Assert the engine's per-unit fields against the measured ones; returns how many units
-    were compared exactly (interior units), so a caller can tell a vacuous check from a real one."""
+def check_against_oracle(net, keep: set[str] | None = None) -> int:
+    """Assert the engine's per-unit fields against the measured ones (of the layers in `keep`, or
+    all); returns how many units were compared exactly (interior units), so a caller can tell a
+    vacuous check from a real one."""
     analysis = net.analyse()
-    measured = measure(net.graph)
+    measured = measure(net.graph, keep)
     _, h, w = net.graph.input_shape
     exact = 0
     for r in analysis.layers:
