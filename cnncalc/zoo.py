@@ -20,7 +20,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ShuffleNet", ("shufflenet_v2_x1_0",)),
     ("RegNet", ("regnet_y_400mf",)),
     ("ConvNeXt", ()),
-    ("U-Net", ()),
+    ("U-Net", ("unet",)),
     ("examples", ("feature-map-example", "rf-example")),
 )
 OTHER = "other"
