@@ -203,17 +203,26 @@ def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------
-# winograd: F(2×2, 3×3) (cnncalc.kernels.winograd), on the 3×3 stride-1 cases only
+# winograd: F(4×4, 3×3) or F(2×2, 3×3) (cnncalc.kernels.winograd), on the 3×3 stride-1 cases only
 # --------------------------------------------------------------------------------------------
 def winograd_applies(case: Case) -> bool:
     from ..kernels.winograd import applies
     return case.layer == "conv" and applies(case.kernel, case.stride, case.dilation, case.groups)
 
 
-def prepare_winograd(case: Case, arrays: Arrays, m: int = 2) -> Callable[[], np.ndarray]:
+def winograd_tile(case: Case) -> int:
+    """The tile the forward pass's auto rule gives this case (kernels.conv), F(2×2) where the rule
+    would keep im2col: this row always times Winograd."""
+    from ..kernels.conv import _auto_tile
+    oh, ow = case.out_hw()
+    return _auto_tile(case.shape[1], case.filters, case.shape[0], oh, ow, np.dtype(case.dtype).itemsize) or 2
+
+
+def prepare_winograd(case: Case, arrays: Arrays, m: int = 0) -> Callable[[], np.ndarray]:
     from ..kernels.winograd import conv3x3
 
     x, w, b = arrays["x"], arrays["w"], arrays["b"]
+    m = m or winograd_tile(case)
 
     def conv():
         out = np.empty(case.out_shape(), dtype=x.dtype)
@@ -245,7 +254,8 @@ def winograd_note(case: Case, arrays: Arrays) -> str:
         mults = multiplications(n, c, case.filters, oh, ow, m)
         parts.append(f"F({m}×{m}, 3×3) {mults:,} multiplications ({mults / case.macs():.2f}× direct), "
                      f"{case.dtype} error {float(np.max(np.abs(got - want))) / scale:.1e} of the output's scale")
-    return (f"{case.name}: winograd = " + "; ".join(parts) + ". Its GFLOP/s is effective: direct-equivalent "
+    return (f"{case.name}: winograd (timed: F({winograd_tile(case)}×{winograd_tile(case)}), the forward pass's "
+            "choice) = " + "; ".join(parts) + ". Its GFLOP/s is effective: direct-equivalent "
             "FLOPs (2·MACs of the direct convolution) / time")
 
 

@@ -84,7 +84,7 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
     t, b, l, r = padding
     hp, wp = h + t + b, w + l + r
     path = _path(kh, kw, stride, padding, oh, ow)
-    tile = winograd_tile(weight_shape, stride, dilation, c // weight_shape[1])
+    tile = winograd_tile(weight_shape, stride, dilation, c // weight_shape[1], batch, (oh, ow), itemsize)
     if tile:
         from .winograd import block_bytes
         return block_bytes(c, oc, oh, ow, batch, tile, itemsize)
@@ -101,7 +101,7 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
     return col + pad + result
 
 
-# Which algorithm 3×3 stride-1 layers use: "auto" (im2col, see below), "im2col" or
+# Which algorithm 3×3 stride-1 layers use: "auto" (the rule below), "im2col" or
 # "winograd" (F(2×2, 3×3) wherever it applies), "winograd4" (F(4×4, 3×3)). `cnncalc forward --conv-path`.
 CONV_PATHS = ("auto", "im2col", "winograd", "winograd4")
 _conv_path = threading.local()
@@ -116,14 +116,35 @@ def set_conv_path(path: str) -> str:
     return before
 
 
-# The auto rule (docs/forward.md § performance): im2col everywhere for now. Measured on the 2-core
-# machine (load ~1.1, one run): ResNet-18 float32 batch 8 took 0.66 s with im2col and 1.33 s with
-# F(2×2, 3×3) on every 3×3 stride-1 layer of 32+ channels (PyTorch 0.42–0.43 s); the kernel alone
-# beats im2col single-threaded on the bench's conv3x3 cases but not inside the forward pass yet
-# (its transforms are memory-bound NumPy passes). `--conv-path winograd` forces it.
+# The auto rule (docs/forward.md § performance), from single-thread CPU-time measurements of every
+# 3×3 stride-1 shape of ResNet-18 / VGG-16 at batch 1 and 8, float32 and float64, against im2col:
+# Winograd's α² GEMMs need enough tile columns per block to reuse the transformed weights over (U is
+# α²/9 times the weights: 4× for F(4×4)), and enough channels for its transforms to pay off.
+# - fewer than 32 channels in or out: im2col (3→64 at 224×224: im2col 2.6× faster; 16→16 1.3×);
+# - F(4×4) when a block holds ≥ 48 of its tiles (64→64 at 56×56: 0.55× im2col's time, 128→128 at
+#   28×28 batch 1: 0.64×), else F(2×2) when a block holds ≥ 64 of its tiles (512→512 at 7×7 batch
+#   8: 0.85×), else im2col (256→256 at 14×14 batch 1: F(2×2) 1.1×, F(4×4) 1.35× im2col's time).
+# Both Winograd variants stay within the accuracy targets (docs/forward.md: F(4×4) ≈ 1e-5 of the
+# output's scale in float32, F(2×2) ≈ 6e-7, im2col ≈ 5e-7).
+WINOGRAD_MIN_CHANNELS = 32
+F4_MIN_TILES = 48
+F2_MIN_TILES = 64
 
 
-def winograd_tile(weight_shape, stride, dilation, groups: int) -> int:
+def _auto_tile(channels: int, filters: int, batch: int, oh: int, ow: int, itemsize: int) -> int:
+    from .winograd import _blocking
+    if min(channels, filters) < WINOGRAD_MIN_CHANNELS:
+        return 0
+    for m, enough in ((4, F4_MIN_TILES), (2, F2_MIN_TILES)):
+        th, tw = -(-oh // m), -(-ow // m)
+        samples, rows = _blocking(batch, channels, th, tw, m, itemsize)
+        if samples * rows * tw >= enough:
+            return m
+    return 0
+
+
+def winograd_tile(weight_shape, stride, dilation, groups: int, batch: int = 1, out_hw=(0, 0),
+                  itemsize: int = 4) -> int:
     """The Winograd output tile m (2 or 4) this layer runs with, or 0 for im2col."""
     from .winograd import applies
     kh, kw = weight_shape[2:]
@@ -132,7 +153,9 @@ def winograd_tile(weight_shape, stride, dilation, groups: int) -> int:
         return 0
     if path == "winograd4":
         return 4
-    return 2 if path == "winograd" else 0
+    if path == "winograd":
+        return 2
+    return _auto_tile(weight_shape[1], weight_shape[0], batch, *out_hw, itemsize)
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Sequence[AxisResult],
@@ -152,7 +175,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
     out = np.empty((n, oc, oh, ow), dtype=dtype)
     path = _path(kh, kw, stride, padding, oh, ow)
-    tile = winograd_tile(weight.shape, stride, dilation, groups)
+    tile = winograd_tile(weight.shape, stride, dilation, groups, n, (oh, ow), dtype.itemsize)
     if tile:
         from .winograd import conv3x3
         conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile)

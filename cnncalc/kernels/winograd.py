@@ -10,11 +10,23 @@ so the α² elementwise products over all tiles and channels are α² independen
 `U(α², C_out, C_in) @ V(α², C_in, tiles)`, one batched `np.matmul`. Multiplications per output
 point: α²·C_in/m² instead of 9·C_in (16/36 = 0.44 of direct for F(2×2), 36/144 = 0.25 for F(4×4)).
 
-The input and output transforms are done on whole strided slices of the padded map (a transform
-matrix row is a sum of ±1 / small-integer multiples of α slices), for a block of samples (or of
-tile rows when one sample is large) whose transformed tiles stay near `BLOCK_BYTES`. Tiles lie in
-the last axis, so no transpose is needed before or after the matmul. The weight transform is done
-in float64 and rounded once.
+Every stage is a copy or a BLAS product, no elementwise NumPy pass over the tiles:
+
+1. gather: one strided copy takes the α×α input tiles of a block out of the zero-padded input into
+   D(α, α, C, tiles) (tiles overlap by 2, so this is (α/m)² times the input);
+2. input transform, separable: R = Bᵀ·D over the first α axis (one product, 6×6 by 6×6·C·tiles),
+   then V = Bᵀ·R over the second (α such products), each one pass over the block;
+3. V(α², C, tiles) → M(α², K, tiles) = U @ V: α² GEMMs with the tiles as the long, contiguous axis;
+4. output transform, separable: S = Aᵀ·M, then Y = Aᵀ·S, as in 2;
+5. scatter: Y(m, m, K, tiles) lands in the NCHW output with m² strided copies (tiles that run past
+   the output's edge are dropped there).
+
+Tiles are processed in blocks of samples (or of tile rows when one sample is large) whose
+transformed tiles V stay near `BLOCK_BYTES`: small enough to stay in cache between the stages, big
+enough that each of the α² GEMMs has hundreds of tile columns to reuse U's weights over (measured
+on ResNet-18's 3×3 layers: 8 MiB beats 1–4 MiB by up to 2× on 14×14 and 7×7 maps, where a block of
+one sample has only 4–16 tiles, and ties 16–32 MiB). The weight transform is done in float64 and
+rounded once.
 """
 from __future__ import annotations
 
@@ -22,11 +34,12 @@ import weakref
 import zlib
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .conv import _buffer
 
-# Transformed-tile block size (V): measured on the bench's conv3x3-56 / conv3x3-14 cases.
-BLOCK_BYTES = 2 * 1024 * 1024
+# Transformed-tile block size (V): see the module docstring.
+BLOCK_BYTES = 8 * 1024 * 1024
 # Transformed weights kept between calls (ResNet-18's convolutions: about 80 MB for F(2×2) in
 # float32, 180 MB for F(4×4)).
 CACHE_BYTES = 256 * 1024 * 1024
@@ -60,108 +73,114 @@ def multiplications(n: int, c: int, k: int, oh: int, ow: int, m: int) -> int:
     return n * (-(-oh // m)) * (-(-ow // m)) * a * a * c * k
 
 
-def _combine(rows, get, out) -> None:
-    """out[k] = Σ_j rows[k, j]·get(j), skipping zero coefficients; ±1 as add/subtract."""
-    for k, row in enumerate(rows):
-        dst = out(k)
-        first = True
-        for j, coef in enumerate(row):
-            if coef == 0:
-                continue
-            src = get(j)
-            if first:
-                if coef == 1:
-                    np.copyto(dst, src)
-                else:
-                    np.multiply(src, coef, out=dst)
-                first = False
-            elif coef == 1:
-                dst += src
-            elif coef == -1:
-                dst -= src
-            else:
-                tmp = _buffer("wino_tmp", dst.shape, dst.dtype)
-                np.multiply(src, coef, out=tmp)
-                dst += tmp
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns `a`'s memory: views made by reshape/astype(copy=False) on every forward
+    run share it, so the cache hits across runs."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def weight_transform(weight: np.ndarray, m: int, dtype) -> np.ndarray:
-    """U = G g Gᵀ, as (α², C_out, C_in), computed in float64 and rounded once to `dtype`. Kept for
-    the process (up to `CACHE_BYTES`), keyed by the array's identity and a CRC of its bytes, so a
-    network run again with the same weights transforms them once."""
-    key = (id(weight), weight.shape, weight.dtype.str, np.dtype(dtype).str, m)
+    """U = G g Gᵀ, as (α², C_out, C_in), computed in float64 and rounded once to `dtype`: one GEMM,
+    (G⊗G)(α², 9) @ g(9, C_out·C_in). Kept for the process (up to `CACHE_BYTES`), keyed by the
+    memory the weights live in (owner, address, shape, strides) and a CRC of their bytes, so a
+    network run again with the same weights transforms them once and weights changed in place are
+    transformed again."""
+    owner = _owner(weight)
+    key = (id(owner), weight.__array_interface__["data"][0], weight.shape, weight.strides, weight.dtype.str,
+           np.dtype(dtype).str, m)
     crc = zlib.crc32(np.ascontiguousarray(weight).view(np.uint8).reshape(-1))
     hit = _cache.get(key)
-    if hit is not None and hit[0]() is weight and hit[1] == crc:
+    if hit is not None and hit[0]() is owner and hit[1] == crc:
         return hit[2]
     _, g, _ = _MATRICES[m]
     a = m + 2
     k, c = weight.shape[:2]
-    w64 = weight.astype(np.float64).reshape(k * c, 3, 3)
-    # Elementwise einsums: BLAS on these skinny products is slower on a busy 2-core machine.
-    u = np.einsum("ai,inb->abn", g, np.einsum("nij,bj->inb", w64, g))
-    u = np.ascontiguousarray(u.reshape(a * a, k, c), dtype=dtype)
+    gg = np.kron(g, g)
+    flat = weight.reshape(k * c, 9)
+    u = np.empty((a * a, k * c), dtype=dtype)
+    # In slices through one reused float64 buffer: fresh pages cost more than the product here.
+    step = max(1, (1 << 20) // (a * a))
+    for i in range(0, k * c, step):
+        j = min(i + step, k * c)
+        part = _buffer("wino_u", (a * a, j - i), np.dtype(np.float64))
+        np.matmul(gg, flat[i:j].astype(np.float64).T, out=part)
+        np.copyto(u[:, i:j], part)
+    u = u.reshape(a * a, k, c)
     while _cache and sum(v[2].nbytes for v in _cache.values()) + u.nbytes > CACHE_BYTES:
         del _cache[next(iter(_cache))]  # oldest first
     if u.nbytes <= CACHE_BYTES:
-        _cache[key] = (weakref.ref(weight), crc, u)
+        _cache[key] = (weakref.ref(owner), crc, u)
     return u
+
+
+def _blocking(n: int, c: int, th: int, tw: int, m: int, itemsize: int) -> tuple[int, int]:
+    """(samples, tile rows) per block: whole samples while V of one sample fits BLOCK_BYTES, else
+    one sample and as many tile rows as fit (at least one)."""
+    a = m + 2
+    per_row = a * a * c * tw * itemsize  # V bytes of one tile row of one sample
+    nb = max(1, min(n, BLOCK_BYTES // max(per_row * th, 1)))
+    rows = th if nb > 1 or per_row * th <= BLOCK_BYTES else max(1, min(th, BLOCK_BYTES // max(per_row, 1)))
+    return nb, rows
+
+
+def _tiles(a: np.ndarray, lead: tuple[int, int], step: int, size: tuple[int, int]) -> np.ndarray:
+    """View of `a` (B, C, H, W) as (lead0, lead1, C, B, rows, cols): element [y, x, c, b, i, j] is
+    a[b, c, i·step + y, j·step + x]; the tiles of a map, offsets first."""
+    sb, sc, sh, sw = a.strides
+    return as_strided(a, (*lead, a.shape[1], a.shape[0], *size), (sh, sw, sc, sb, step * sh, step * sw))
 
 
 def conv3x3(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, m: int = 2) -> None:
     """out (N, K, OH, OW) = the 3×3 stride-1 convolution of x (N, C, H, W), zero-padded by
     (top, bottom, left, right), without bias."""
-    bt, _, at = _MATRICES[m]
+    bt, _, at = (mat.astype(out.dtype) for mat in _MATRICES[m])
     a = m + 2
     n, c, h, w = x.shape
     k, oh, ow = out.shape[1:]
     t, _, l, _ = padding
     th, tw = -(-oh // m), -(-ow // m)  # tiles per column / row
     dtype = out.dtype
-    item = dtype.itemsize
     u = weight_transform(weight, m, dtype)
-    per_row = a * a * c * tw * item  # V bytes per tile row of one sample
-    nb = max(1, min(n, BLOCK_BYTES // max(per_row * th, 1)))
-    rows = th if nb > 1 else max(1, min(th, BLOCK_BYTES // max(per_row, 1)))
+    nb, rows = _blocking(n, c, th, tw, m, dtype.itemsize)
     hp, wp = th * m + 2, tw * m + 2
-    # Padded input of one block, (C, nb, Hp, Wp): zeros around, and below/right up to whole tiles.
-    pad = _buffer("wino_pad", (c, nb, hp, wp), dtype)
-    pad[...] = 0
+    # Padded input of one block: zeros around, and below/right up to whole tiles. Rows / columns of
+    # x that land inside it (a map wider than its tiles need is cut).
+    pad = _buffer("wino_pad", (nb, c, hp, wp), dtype)
+    r0, r1 = max(0, -t), min(h, hp - t)
+    c0, c1 = max(0, -l), min(w, wp - l)
+    inner = (slice(None), slice(None), slice(r0 + t, r1 + t), slice(c0 + l, c1 + l))
+    border = np.ones((hp, wp), dtype=bool)
+    border[inner[2:]] = False
+    pad[:, :, border] = 0
     for i in range(0, n, nb):
         b = min(nb, n - i)
-        # Rows / columns of x that land inside the padded buffer.
-        r0, r1 = max(0, -t), min(h, hp - t)
-        c0, c1 = max(0, -l), min(w, wp - l)
-        np.copyto(pad[:, :b, r0 + t:r1 + t, c0 + l:c1 + l], x[i:i + b, :, r0:r1, c0:c1].transpose(1, 0, 2, 3))
+        np.copyto(pad[(slice(0, b), *inner[1:])], x[i:i + b, :, r0:r1, c0:c1])
         for j in range(0, th, rows):
             q = min(rows, th - j)
-            src = pad[:, :b, j * m:(j + q) * m + 2]
-            # Row pass: R[ξ] = Σ_i Bᵀ[ξ, i]·(input rows i, i + m, …): (α, C, b, q, Wp).
-            r = _buffer("wino_r", (a, c, b, q, wp), dtype)
-            _combine(bt, lambda s: src[:, :, s:s + q * m:m], lambda s: r[s])
-            # Column pass: V[ξ, ν] = Σ_j Bᵀ[ν, j]·R[ξ](columns j, j + m, …): (α, α, C, b, q, TW).
-            v = _buffer("wino_v", (a, a, c, b, q, tw), dtype)
-            _combine(bt, lambda s: r[..., s:s + tw * m:m], lambda s: v[:, s])
-            prod = np.matmul(u, v.reshape(a * a, c, b * q * tw),
-                             out=_buffer("wino_m", (a * a, k, b * q * tw), dtype)).reshape(a, a, k, b, q, tw)
-            # Output transform: Aᵀ along ξ into S (m, α, K, b, q, TW), then along ν into the tiles.
-            s_ = _buffer("wino_s", (m, a, k, b, q, tw), dtype)
-            _combine(at, lambda s: prod[s], lambda s: s_[s])
-            z = _buffer("wino_z", (k, b, q, m, tw, m), dtype)
-            for y in range(m):
-                _combine(at, lambda s: s_[y, s], lambda s: z[:, :, :, y, :, s])
-            y0, y1 = j * m, min((j + q) * m, oh)
-            np.copyto(out[i:i + b, :, y0:y1], z.reshape(k, b, q * m, tw * m)[:, :, :y1 - y0, :ow].transpose(1, 0, 2, 3))
+            tiles = b * q * tw
+            d = _buffer("wino_d", (a, a, c, b, q, tw), dtype)
+            np.copyto(d, _tiles(pad[:b, :, j * m:(j + q) * m + 2], (a, a), m, (q, tw)))
+            r = np.matmul(bt, d.reshape(a, a * c * tiles), out=_buffer("wino_r", (a, a * c * tiles), dtype))
+            v = np.matmul(bt, r.reshape(a, a, c * tiles), out=d.reshape(a, a, c * tiles))  # d is spent
+            prod = np.matmul(u, v.reshape(a * a, c, tiles), out=_buffer("wino_m", (a * a, k, tiles), dtype))
+            s_ = np.matmul(at, prod.reshape(a, a * k * tiles), out=_buffer("wino_s", (m, a * k * tiles), dtype))
+            spent = prod.reshape(-1)[:m * m * k * tiles].reshape(m, m, k * tiles)  # M is read into S
+            y = np.matmul(at, s_.reshape(m, a, k * tiles), out=spent).reshape(m, m, k, b, q, tw)
+            # Offset (dy, dx) of the tile in tile row i, column jj is output pixel (j·m + i·m + dy, jj·m + dx).
+            dst = out[i:i + b, :, j * m:min((j + q) * m, oh)]
+            for dy in range(m):
+                for dx in range(m):
+                    part = dst[:, :, dy::m, dx::m]
+                    np.copyto(part, y[dy, dx, :, :, :part.shape[2], :part.shape[3]].transpose(1, 0, 2, 3))
 
 
 def block_bytes(c: int, k: int, oh: int, ow: int, n: int, m: int, itemsize: int) -> int:
-    """Bytes of the scratch buffers conv3x3 keeps for this layer (padded block, R, V, M, S, Z)."""
+    """Bytes of the scratch buffers conv3x3 keeps for this layer (padded block, D/V, R, M/Y, S)."""
     a = m + 2
     th, tw = -(-oh // m), -(-ow // m)
-    per_row = a * a * c * tw * itemsize
-    nb = max(1, min(n, BLOCK_BYTES // max(per_row * th, 1)))
-    rows = th if nb > 1 else max(1, min(th, BLOCK_BYTES // max(per_row, 1)))
+    nb, rows = _blocking(n, c, th, tw, m, itemsize)
     tiles = nb * rows * tw
     pad = c * nb * (th * m + 2) * (tw * m + 2)
-    return itemsize * (pad + a * c * nb * rows * (tw * m + 2) + a * a * c * tiles + a * a * k * tiles
-                       + m * a * k * tiles + m * m * k * tiles)
+    return itemsize * (pad + 2 * a * a * c * tiles + a * a * k * tiles + m * a * k * tiles)
