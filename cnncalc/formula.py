@@ -46,9 +46,22 @@ class Expr:
     def __rtruediv__(self, other): return Op("/", lit(other), self)
 
 
+# Fraction(int) costs about 1 µs (its constructor checks every numeric type); layers write the same
+# small integers (kernel sizes, strides, channel counts) thousands of times, so each is made once.
+_INT_FRACTIONS: dict[int, Fraction] = {}
+
+
 class Num(Expr):
     def __init__(self, v: Number):
-        self.v = Fraction(v)
+        if type(v) is int:
+            f = _INT_FRACTIONS.get(v)
+            if f is None:
+                f = Fraction(v)
+                if len(_INT_FRACTIONS) < 65536:
+                    _INT_FRACTIONS[v] = f
+            self.v = f
+        else:
+            self.v = Fraction(v)
 
     def value(self) -> Fraction:
         return self.v

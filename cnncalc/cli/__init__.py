@@ -51,6 +51,29 @@ class _Group(click.Group):
         except BrokenPipeError:
             sys.exit(ExitCode.OK)
 
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        """Command modules are imported when a command is looked up, in order, until one has it:
+        `cnncalc params` does not pay for forward's, bench's and check's imports (issue 14: the
+        command's wall time is mostly imports)."""
+        for module in COMMAND_MODULES:
+            if cmd_name in self.commands:
+                break
+            _load(self, module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context):
+        for module in COMMAND_MODULES:
+            _load(self, module)
+        return super().list_commands(ctx)
+
+
+def _load(group: click.Group, module: str) -> None:
+    loaded = group.__dict__.setdefault("_loaded", set())
+    if module not in loaded:
+        loaded.add(module)
+        for command in importlib.import_module(module).commands:
+            group.add_command(command)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
@@ -66,6 +89,3 @@ def main() -> None:
     """
 
 
-for _module in COMMAND_MODULES:
-    for _command in importlib.import_module(_module).commands:
-        main.add_command(_command)
