@@ -4,10 +4,11 @@
 
 Networks: `repeat` of [conv 3×3 (16 filters, padding 1), relu] on a 16×32×32 input, so 1,000,
 10,000 and 66,666 layers (33,333 passes: 99,999 names, the most the 100,000-name limit of
-docs/format.md allows for a two-layer block; 100,000 layers cannot be written). For each: the library's `cnncalc.loads` + analyse
-time (in this process, medians), and `cnncalc params FILE --format json` wall time (a fresh
-process each run, medians). Then `cnncalc params resnet50 --format json` wall time next to
-`python -c pass` (Python's own start), and the import of the CLI alone.
+docs/format.md allows for a two-layer block; 100,000 layers cannot be written). For each: the
+library's `cnncalc.loads` + analyse time (in this process, medians), and the wall time of
+`cnncalc params FILE --format json` (a fresh process each run, medians). Then the wall time of
+`cnncalc params resnet50 --format json` next to `python -c pass` (Python's own start), and the
+import of the CLI alone.
 
 Bytecode: the project's machines set PYTHONDONTWRITEBYTECODE=1, which makes every run compile
 cnncalc from source (~0.1 s); an installed package has its .pyc files. The script compiles them
