@@ -53,6 +53,7 @@ class Row:
     depth: int = 0
     stages: dict[str, tuple[int, int]] = field(default_factory=dict)  # top-level scope → (params, MACs)
     convention: Convention | None = None
+    rf_global: bool = False  # the last feature map's field is the whole input
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class Comparison:
         what = WHAT_MACS_COUNT[self.convention].format(v=VERSIONS.get(self.convention or "", ""))
         return (f"{what}. Input H×W as listed, each network's own channels; batch {self.batch}; memory: activations "
                 f"({self.dtype}), every layer's output for the whole batch; RF: receptive field of the last feature "
-                f"map; depth: conv and dense layers on the longest path.")
+                f"map (global: the whole input, as after a squeeze-and-excitation gate); depth: conv and dense "
+                f"layers on the longest path.")
 
     def by_size(self) -> list[list[Row]]:
         n = len(self.networks)
@@ -122,18 +124,21 @@ def _row(name: str, load: Loader, shape, batch: int, dtype: str, convention_name
         macs_key, params_key = HEADLINE[conv.name]
         macs = conv.figure(macs_key)
         params = conv.figure(params_key) if params_key else params
+    rf, rf_global = _feature_rf(a)
     return Row(name, tuple(a.input), None, params, macs, a.totals.activation_bytes, a.totals.param_bytes,
-               _feature_rf(a), _depth(net, a), _stages(a, convention_name), conv)
+               rf, _depth(net, a), _stages(a, convention_name), conv, rf_global)
 
 
-def _feature_rf(a: Analysis) -> tuple[int, int] | None:
-    """The receptive field of the last layer that does not see the whole input and has one (the
-    last feature map: a classifier's head sees everything, which says nothing about the network;
-    uneven adaptive pooling has no single field)."""
+def _feature_rf(a: Analysis) -> tuple[tuple[int, int] | None, bool]:
+    """The receptive field of the last feature map (the last layer whose output has more than one
+    position: a classifier's head sees everything, which says nothing about the network), and
+    whether it is the whole input. None where that map has no single field."""
     for r in reversed(a.layers):
-        if not r.rf.is_global and not r.rf.undefined and None not in r.rf.size:
-            return r.rf.size
-    return None
+        if len(r.output) == 3 and r.output[1] * r.output[2] > 1:
+            if r.rf.undefined or None in r.rf.size:
+                return None, False
+            return r.rf.size, r.rf.is_global
+    return None, False
 
 
 def _depth(net: Network, a: Analysis) -> int:

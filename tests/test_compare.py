@@ -38,6 +38,16 @@ def test_totals_differences_and_ratios_against_the_first(runner):
     assert data["convention"] is None and "bias not counted" in data["footnote"]
 
 
+def test_rf_of_the_last_feature_map():
+    """ResNet-50's layer4 output at 224 (7×7), by hand (r += (k − 1)·j, j ·= s): stem 7/2 → r 7,
+    j 2; pool 3/2 → 11, j 4; layer1, three 3×3 → 35; layer2's 3×3/2 → 43, j 8, three more → 91;
+    layer3 → 107, j 16, five more → 267; layer4 → 299, j 32, two more → 427. MobileNetV3's
+    squeeze-and-excitation gates read their whole map, so its last map's field is the whole input."""
+    rows = compare(_loaders("resnet50", "mobilenet_v3_large"), (None,)).rows
+    assert (rows[0].rf, rows[0].rf_global) == ((427, 427), False)
+    assert rows[1].rf_global
+
+
 def test_depth_is_the_longest_path_of_weighted_layers():
     """The names: VGG-16 16, GoogLeNet 22 (the paper's count of layers with parameters), AlexNet 8."""
     c = compare(_loaders("vgg16", "googlenet", "alexnet"), (None,))
@@ -77,7 +87,8 @@ def test_convention_applies_to_every_network_and_stage():
 
 def test_80_columns_whole_names(runner):
     """The issue's command fits 80 columns without folding a name or cutting a number."""
-    nets = ["resnet18", "resnet50", "mobilenet_v2" if "mobilenet_v2" in _zoo() else "googlenet"]
+    # mobilenet_v2 as the issue has it once the zoo has it; until then its successor, whose name is as long.
+    nets = ["resnet18", "resnet50", "mobilenet_v2" if "mobilenet_v2" in _zoo() else "mobilenet_v3_large"]
     env = {**os.environ, "COLUMNS": "80"}
     out = subprocess.run(["cnncalc", "compare", *nets, "--input", "224,320"], capture_output=True, text=True,
                          env=env, check=True).stdout
@@ -102,8 +113,9 @@ def test_formats(runner):
 
 
 def _latex(runner, *extra) -> str:
-    result = runner.invoke(main, ["compare", "resnet18", "alexnet", "--input", "224,32", "--format", "latex",
-                                  *extra])
+    # alexnet cannot take 32×32 (a spanning row); shufflenet_v2_x1_0's underscores must be escaped.
+    result = runner.invoke(main, ["compare", "resnet18", "alexnet", "shufflenet_v2_x1_0", "--input", "224,32",
+                                  "--format", "latex", *extra])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -117,8 +129,8 @@ def test_latex_table_structure(runner):
     for row in body:
         cells = row.replace(r"\&", "").rstrip(r"\ ").split("&")
         span = int(row.split(r"\multicolumn{")[1].split("}")[0]) - 1 if r"\multicolumn" in row else 0
-        assert len(cells) + span == 9, row
-    assert r"224$\times$224" in tex and "thop 0.1.1.post2209072238" in tex
+        assert len(cells) + span == 7, row
+    assert r"224$\times$224" in tex and "thop 0.1.1.post2209072238" in tex and r"shufflenet\_v2\_x1\_0" in tex
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None,

@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.text import Text
 
 from ..compare import Comparison, Row
+from .analysis_view import _hidden_hint
 from .columns import pair_text, shape_text
 from .fit_table import FitColumn, FitTable
 
@@ -51,7 +52,9 @@ def _signed(n: int) -> str:
 
 
 def _rf(r: Row) -> str:
-    return pair_text(r.rf) if r.rf else "—"
+    if r.rf is None:
+        return "—"
+    return "global" if r.rf_global else pair_text(r.rf)
 
 
 def _first(group: list[Row]) -> Row | None:
@@ -70,7 +73,7 @@ def _row_json(r: Row, first: Row | None, c: Comparison) -> dict:
         out["refused"] = r.refused
         return out
     out.update(params=r.params, macs=r.macs, activation_bytes=r.activation_bytes, param_bytes=r.param_bytes,
-               rf=list(r.rf) if r.rf else None, depth=r.depth)
+               rf=list(r.rf) if r.rf else None, rf_global=r.rf_global, depth=r.depth)
     if first is not None:
         out["vs_first"] = {
             f"{k}_diff": getattr(r, k) - getattr(first, k) for k in ("params", "macs", "activation_bytes")} | {
@@ -121,19 +124,17 @@ def _csv(c: Comparison) -> str:
 
 
 # -- the three text layouts (table, Markdown, LaTeX) share these rows ----------------------------
-MAIN_HEADER = ("Network", "Input", "Params", "×", "MACs", "×", "Memory", "RF", "Depth")
-DIFF_HEADER = ("Network", "Input", "Δ params", "Δ MACs", "Δ memory")
+MAIN_HEADER = ("Network", "Input", "Params", "MACs", "Memory", "RF", "Depth")
+DIFF_HEADER = ("Network", "Input", "Δ params", "×", "Δ MACs", "×")
 
 
 def _main_cells(c: Comparison) -> list[list[str]]:
     rows = []
     for r, first in _summary_rows(c):
         if r.refused is not None:
-            rows.append([r.network, _hw(r), "cannot take this input", "", "", "", "", "", ""])
+            rows.append([r.network, _hw(r), "cannot take this input", "", "", "", ""])
             continue
-        rows.append([r.network, _hw(r), si(r.params), _times(r.params, first.params) if first else "—",
-                     si(r.macs), _times(r.macs, first.macs) if first else "—", si_bytes(r.activation_bytes), _rf(r),
-                     str(r.depth)])
+        rows.append([r.network, _hw(r), si(r.params), si(r.macs), si_bytes(r.activation_bytes), _rf(r), str(r.depth)])
     return rows
 
 
@@ -143,8 +144,8 @@ def _diff_cells(c: Comparison) -> list[list[str]]:
         first = _first(group)
         for r in group[1:]:
             if first is not None and r.refused is None:
-                rows.append([r.network, _hw(r), _signed(r.params - first.params),
-                             _signed(r.macs - first.macs), _signed(r.activation_bytes - first.activation_bytes)])
+                rows.append([r.network, _hw(r), _signed(r.params - first.params), _times(r.params, first.params),
+                             _signed(r.macs - first.macs), _times(r.macs, first.macs)])
     return rows
 
 
@@ -164,17 +165,20 @@ def _refusals(c: Comparison) -> list[str]:
 
 def _titles(c: Comparison) -> tuple[str, str, str]:
     first = c.networks[0]
-    return ("Networks side by side (× = ratio to the first network at the same input)",
-            f"Differences from {first} (exact)", "MACs per stage (top-level scopes every network has)")
+    return ("Networks side by side", f"Against {first} at the same input: difference (exact) and ratio ×",
+            "MACs per stage (top-level scopes every network has)")
 
 
 def _table(c: Comparison) -> Group:
     main_t, diff_t, stage_t = _titles(c)
-    right = {"Params", "×", "MACs", "Memory", "RF", "Depth", "Δ params", "Δ MACs", "Δ memory"}
+    right = {"Params", "×", "MACs", "Memory", "RF", "Depth", "Δ params", "Δ MACs"}
+    # Too narrow even so (long names), Depth then RF are hidden and named before a name is folded.
+    hide = {"Depth": 1, "RF": 2}
 
     def fit(header, rows, title, folded=("Network", "Stage")):
-        return FitTable([FitColumn(h, right=h in right or h in c.networks, fold=h in folded) for h in header],
-                        rows, title)
+        columns = [FitColumn(h, right=h in right or h in c.networks, hide=hide.get(h, 0) if header is MAIN_HEADER
+                             else 0, fold=h in folded) for h in header]
+        return FitTable(columns, rows, title, _hidden_hint)
 
     parts: list = [fit(MAIN_HEADER, _main_cells(c), main_t)]
     diffs = _diff_cells(c)
