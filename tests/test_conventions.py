@@ -36,7 +36,8 @@ NETWORKS_DIR = __import__("pathlib").Path(__file__).parent / "networks"
 SMALL = {"alexnet": (3, 63, 63), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32), "resnet50": (3, 32, 32),
          "googlenet": (3, 32, 32), "nin": (3, 16, 16), "mobilenet_v3_large": (3, 32, 32),
          "efficientnet_b0": (3, 32, 32), "shufflenet_v2_x1_0": (3, 32, 32), "regnet_y_400mf": (3, 32, 32),
-         "mobilenet_v2": (3, 32, 32),
+         "mobilenet_v2": (3, 32, 32), "densenet121": (3, 32, 32), "resnext50_32x4d": (3, 32, 32),
+         "squeezenet1_1": (3, 64, 64), "inception_v3": (3, 75, 75),
          "unet": (1, 188, 188)}
 
 
