@@ -71,6 +71,7 @@ class Frame:
     output: tuple[int, ...]
     pass_names: tuple[str, ...] = ()  # a collapsed repeat: the passes it stands for; `parts` are the first's
     exact: bool = True  # every pass it stands for has the first's shapes and counts (else: the first's shown)
+    hidden: tuple[str, ...] = ()  # the records of the passes not drawn (every pass after the first)
 
     @property
     def first_pass(self) -> str:
@@ -98,7 +99,13 @@ def _node_name(node: Node) -> str:
     if isinstance(node, LayerNode):
         return node.layer.name
     if isinstance(node, (ConcatNode, ResidualNode, GateNode)):
-        return node.merge.name
+        # A merge named in the enclosing scope (EfficientNet's `add1` around `features.2.1.block`)
+        # groups with its layers: `features.2.1.add1`.
+        merge = node.merge.name
+        scope = _common_prefix([layer.name for layer in iter_layers([node]) if layer is not node.merge])
+        if scope and merge.split(".")[0] != scope.split(".")[0]:
+            return f"{scope}.{merge.rsplit('.', 1)[-1]}"
+        return merge
     layers = list(iter_layers([node]))  # a construct this module does not know: its last layer names it
     return layers[-1].name if layers else ""
 
@@ -178,6 +185,16 @@ def _continues(a: Part, b: Part) -> bool:
     return na is not None and nb is not None and na[0] == nb[0] and nb[1] == na[1] + 1
 
 
+def _record_names(part: Part) -> list[str]:
+    """Every record a part stands for, the passes it hides included."""
+    if isinstance(part, Box):
+        return [r.name for r in part.records]
+    if isinstance(part, Lanes):
+        inner = [n for lane in part.lanes for p in lane for n in _record_names(p)]
+        return inner + [part.merge.name] + [r.name for r in part.followers]
+    return [n for p in part.parts for n in _record_names(p)] + list(part.hidden)
+
+
 def _layer_count(part: Part) -> int:
     if isinstance(part, Box):
         return len(part.records)
@@ -239,7 +256,8 @@ class _Builder:
         if len(inner) == 1 and isinstance(inner[0], Frame) and inner[0].passes > 1:
             # A repeat whose passes all collapsed into one run: the repeat's frame is that run.
             run = inner[0]
-            return Frame(name, run.parts, run.passes, params, macs, layers, output, run.pass_names, run.exact)
+            return Frame(name, run.parts, run.passes, params, macs, layers, output, run.pass_names, run.exact,
+                         run.hidden)
         return Frame(name, tuple(inner), 1, params, macs, layers, output)
 
     def collapse_runs(self, parts: list[Part]) -> list[Part]:
@@ -258,9 +276,10 @@ class _Builder:
                 out.append(parts[i])
                 j = i + 1
             else:
+                hidden = tuple(name for p in run[1:] for name in _record_names(p))
                 out.append(Frame(run[0].name, run[0].parts, len(run), sum(p.params for p in run),
                                  sum(p.macs for p in run), sum(p.layers for p in run), run[-1].output,
-                                 tuple(p.name for p in run), exact))
+                                 tuple(p.name for p in run), exact, hidden))
             i = j
         return out
 

@@ -104,6 +104,7 @@ def check_page(page: str, work: Path, name: str, script: str = "") -> dict:
 def screenshot(page: str, out: Path, width: int, height: int) -> Path:
     """A PNG of the page's first `height` pixels at `width`."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)  # a screenshot left by an earlier run must not pass for this one
     src = out.with_suffix(".html")
     src.write_text(page, encoding="utf-8")
     _run([f"--screenshot={out}", f"--window-size={width},{height}", "--virtual-time-budget=2000", src.as_uri()])

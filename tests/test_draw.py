@@ -72,12 +72,14 @@ def test_expanded_graph_draws_every_layer_once(name):
 
 @pytest.mark.parametrize("name", zoo.names())
 def test_collapsed_graph_covers_every_layer(name):
-    """Folded or collapsed, every record is drawn or stands in a ×n frame for identical passes."""
+    """Folded or collapsed, every record is drawn or stands in a ×n frame for identical passes,
+    and each exactly once."""
+    from cnncalc.structure import _record_names
     d = _drawing(name)
+    assert sorted(n for p in d.parts for n in _record_names(p)) == sorted(r.name for r in d.analysis.layers)
     drawn = set(_box_titles(render_picture(d, "graph")))
     for r in d.analysis.layers:
-        covered = r.name in drawn or any(isinstance(p, Frame) and any(r.name.startswith(n + ".") for n in p.pass_names)
-                                         for p in walk_parts(d.parts))
+        covered = r.name in drawn or any(isinstance(p, Frame) and r.name in p.hidden for p in walk_parts(d.parts))
         folded = any(isinstance(p, Box) and r in p.records or isinstance(p, Lanes) and r in p.followers
                      for p in walk_parts(d.parts))
         assert covered or folded, r.name

@@ -45,10 +45,20 @@ class _Map:
         return 10.0, _log_px(self.shape[0] if self.shape else 1, 9, 6), 0.0
 
 
+def _stages(parts: tuple[Part, ...]):
+    """The parts to draw as maps: a block stands as one map, but a frame that spans several
+    resolutions (a whole `features` scope) is opened into its parts."""
+    for p in parts:
+        if isinstance(p, Frame) and p.passes == 1 and len({q.output[1:] for q in p.parts}) > 1:
+            yield from _stages(p.parts)
+        else:
+            yield p
+
+
 def _maps(a: Analysis, parts: tuple[Part, ...]) -> list[_Map]:
     """The input, then the output of each top-level part (a block or a merge stands as one map)."""
     maps = [_Map(_("input"), a.input, "", None)]
-    for p in parts:
+    for p in _stages(parts):
         if isinstance(p, Box) and p.record.type == "flatten":
             continue  # the bar of the dense layer after it says the length; papers draw none
         if isinstance(p, Box):
