@@ -209,7 +209,7 @@ class Expander:
         if kind in KINDS:
             return [LayerNode(self.layer(kind, opts, scope, where, owhere))]
         known = list(KINDS) + list(STRUCTURAL) + list(self.blocks)
-        raise CnnError(f"unknown layer kind '{cut(kind)}'; {suggest_kind(kind, known)}", where)
+        raise CnnError(f"unknown layer kind '{cut(kind)}'; {suggest_kind(kind, known, opts)}", where)
 
     def layer(self, kind: str, opts: Any, scope: Scope, where: Where | None, owhere: Where | None) -> Layer:
         """One layer entry: `where` is its kind's key, `owhere` its options' value."""

@@ -55,10 +55,16 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "options-list.yaml": ("3:11", "conv1", ["filters must be a whole number ≥ 1", "got [2, 3]"]),
     # layer kinds and options
     "unknown-kind.yaml": ("3:5", None, ["unknown layer kind 'convolution'", "did you mean 'conv'?"]),
-    # every kind and concat, residual, repeat: listed alphabetically, cut to one readable line
+    # not a kind by meaning nor by spelling: every kind and concat, residual, repeat, gate, listed
+    # alphabetically, cut to one readable line
+    "unknown-kind-listed.yaml": ("3:5", None, ["unknown layer kind 'transformer_block'",
+                                               "expected one of: adaptiveavgpool, avgpool",
+                                               f"({len(KINDS) + len(STRUCTURAL)} in all)"]),
+    # Keras's Activation layer: the function is the kind
     "unknown-activation.yaml": ("3:5", None, ["unknown layer kind 'activation'",
-                                              "expected one of: adaptiveavgpool, avgpool",
-                                              f"({len(KINDS) + len(STRUCTURAL)} in all)"]),
+                                              "write the activation as the layer kind itself", "`- silu`"]),
+    "unknown-kind-keras-activation.yaml": ("3:5", None, ["unknown layer kind 'Activation'",
+                                                         "write the activation as the layer kind itself: `- relu`"]),
     "misspelled-option.yaml": ("3:24", None, ["no option 'kernal'", "did you mean 'kernel'?"]),
     "missing-filters.yaml": ("3:5", "conv1", ["conv needs `filters`"]),
     # decoders: PyTorch's rules for transposed convolution and upsampling

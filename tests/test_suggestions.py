@@ -108,3 +108,11 @@ def test_whole_message_through_the_builder():
         cnncalc.loads("input: [4, 8, 8]\nlayers:\n  - swish\n")
     assert str(exc.value) == ("<string>:3:5: unknown layer kind 'swish'; did you mean 'silu'? "
                               "(swish is cnncalc's silu)")
+
+
+@pytest.mark.parametrize("value, kind", [("relu", "relu"), ("swish", "silu"), ("LeakyReLU", "leaky_relu"),
+                                         ("hard_swish", "hardswish"), ("selu", None), (None, None)])
+def test_keras_activation_layer_points_at_the_kind(value, kind):
+    hint = str(suggest_kind("Activation", KNOWN, value))
+    assert "write the activation as the layer kind itself" in hint
+    assert (f"`- {kind}`" in hint) if kind else "`- relu`, `- silu`" in hint

@@ -135,17 +135,34 @@ def _close_by_spelling(word: str, choices: Iterable[str]) -> list[str]:
     return sorted(c for d, c in scored if d == best)
 
 
-def suggest_kind(word: str, known: Iterable[str]) -> str:
-    """The hint after "unknown layer kind 'word'; ": a kind by meaning or by spelling, or the list."""
-    known = list(known)
-    w = normalised(str(word))
+def _by_meaning(word: str, known: list[str]) -> str | None:
+    """The kind a name means: itself in another case or spelling of `_`, or a framework's name."""
+    w = normalised(word)
     same = [k for k in known if normalised(k) == w]
     if same:
-        return msg("did you mean '{x}'? (kinds are written as listed: lower case, with their underscores)",
-                   x=same[0])
+        return same[0]
     if w in FRAMEWORK_NAMES and FRAMEWORK_NAMES[w][0] in known:
-        kind, origin = FRAMEWORK_NAMES[w]
-        return msg("did you mean '{x}'? ({origin} is cnncalc's {x})", x=kind, origin=origin)
+        return FRAMEWORK_NAMES[w][0]
+    return None
+
+
+def suggest_kind(word: str, known: Iterable[str], value: object = None) -> str:
+    """The hint after "unknown layer kind 'word'; ": a kind by meaning or by spelling, or the list.
+    `value` is what was written after the kind (`- activation: relu` gives `relu`)."""
+    known = list(known)
+    w = normalised(str(word))
+    if w == "activation":  # Keras's Activation('relu'): in cnncalc the function is the kind
+        target = _by_meaning(value, known) if isinstance(value, str) else None
+        if target is not None:
+            return msg("write the activation as the layer kind itself: `- {x}`", x=target)
+        return msg("write the activation as the layer kind itself (`- relu`, `- silu`, …; docs/format.md "
+                   "lists them)")
+    target = _by_meaning(str(word), known)
+    if target is not None and normalised(target) == w:
+        return msg("did you mean '{x}'? (kinds are written as listed: lower case, with their underscores)",
+                   x=target)
+    if target is not None:
+        return msg("did you mean '{x}'? ({origin} is cnncalc's {x})", x=target, origin=FRAMEWORK_NAMES[w][1])
     if w in NOT_KINDS:
         return msg("cnncalc has no kind for {name} (docs/format.md lists the kinds)", name=NOT_KINDS[w])
     if w in {normalised(k) for k in KINDS}:
