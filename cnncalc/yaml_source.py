@@ -113,6 +113,9 @@ class WrittenInt(int):
         number.text = text
         return number
 
+    def __getnewargs__(self) -> tuple[int, str]:  # copy and pickle keep the text
+        return int(self), self.text
+
 
 class _MarkedConstructor(SafeConstructor):
     """PyYAML's safe constructor, building MarkedDict / MarkedList and bounded ints."""

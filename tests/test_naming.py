@@ -51,3 +51,16 @@ def test_transparent_concat_names_still_unique():
             "      branches: [[conv: {name: c, filters: 1, kernel: 1}], [conv: {name: c, filters: 1, kernel: 1}]]\n")
     with pytest.raises(cnncalc.CnnError, match="the name 'c' is used twice"):
         cnncalc.loads(text).analyse()
+
+
+def test_a_number_read_from_other_digits_keeps_its_text():
+    """yaml_source.WrittenInt: `name: 010` is refused with its text, which copies and pickles keep."""
+    import copy
+    import pickle
+
+    from cnncalc.yaml_source import WrittenInt, load_yaml_text
+    doc = load_yaml_text("a: 010\nb: 8\nc: 1_000\n", "t.yaml")
+    assert doc == {"a": 8, "b": 8, "c": 1000}
+    assert isinstance(doc["a"], WrittenInt) and doc["a"].text == "010" and type(doc["b"]) is int
+    for twin in (copy.deepcopy(doc["a"]), pickle.loads(pickle.dumps(doc["a"]))):
+        assert twin == 8 and twin.text == "010"

@@ -116,3 +116,4 @@ def test_keras_activation_layer_points_at_the_kind(value, kind):
     hint = str(suggest_kind("Activation", KNOWN, value))
     assert "write the activation as the layer kind itself" in hint
     assert (f"`- {kind}`" in hint) if kind else "`- relu`, `- silu`" in hint
+
