@@ -130,7 +130,7 @@ def _common_prefix(names: list[str]) -> str:
     return ".".join(common)
 
 
-def _is_follower(r: LayerRecord) -> bool:
+def is_follower(r: LayerRecord) -> bool:
     """Shape-keeping and connection-free: batch norm, activations, dropout, LRN, identity."""
     return r.input == r.output and r.connections == 0 and r.macs == 0 and r.type not in ("add", "concat")
 
@@ -290,7 +290,7 @@ class _Builder:
         out: list[Part] = []
         for p in parts:
             last = out[-1] if out else None
-            follows = isinstance(p, Box) and all(map(_is_follower, p.records)) and last is not None
+            follows = isinstance(p, Box) and all(map(is_follower, p.records)) and last is not None
             if follows and isinstance(last, Box) and last.output == p.record.input:
                 out[-1] = Box(last.records + p.records, last.params + p.params, last.macs + p.macs)
             elif follows and isinstance(last, Lanes) and last.output == p.record.input:
@@ -310,6 +310,18 @@ def walk_parts(parts: tuple[Part, ...]):
         elif isinstance(p, Lanes):
             for lane in p.lanes:
                 yield from walk_parts(lane)
+
+
+def stages(parts: tuple[Part, ...], scope: str = ""):
+    """(part, scope) for the parts a network is made of, one level below its containers: a frame
+    that holds blocks or lanes and spans several resolutions is a scope (`features`), opened; a
+    block (ResNet's layer2, DenseNet's transition, a ×n repeat) stands as one."""
+    for p in parts:
+        if (isinstance(p, Frame) and p.passes == 1 and len({q.output[1:] for q in p.parts}) > 1
+                and any(isinstance(q, (Frame, Lanes)) for q in p.parts)):
+            yield from stages(p.parts, p.name)
+        else:
+            yield p, scope
 
 
 @dataclass(frozen=True)
@@ -342,7 +354,7 @@ def cost_rows(analysis: Analysis, boxes: tuple[Part, ...], parts: tuple[Part, ..
     counted = [p for p in walk_parts(boxes) if isinstance(p, Box) and (p.params or p.macs)]
     if len(counted) <= max_rows:
         return [row(p) for p in counted], False
-    return [row(p) for p in parts if p.params or p.macs], True
+    return [row(p) for p, _scope in stages(parts) if p.params or p.macs], True
 
 
 @dataclass(frozen=True)

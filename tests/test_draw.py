@@ -337,3 +337,12 @@ def test_a_gate_is_a_lane_beside_its_input():
     texts = _texts(render_picture(d, "graph"))
     assert "1×1×1 · 1,040 params" not in texts and "16×1×1 · 1,040 params" in texts
     assert "64×1×1 · 1,088 params" in texts
+
+
+def test_maps_draw_every_conv_of_vgg16():
+    """VGG-16 (configuration D): 13 convs, 5 max pools and 3 dense layers; a 3×3 conv with padding 1
+    keeps its map's size and is still a map of its own: 64×224×224 twice (conv1, conv2), 512×14×14
+    four times (pool4, then conv11 to conv13). The ReLUs add none."""
+    texts = _texts(render_picture(_drawing("vgg16"), "maps"))
+    assert texts.count("64@224×224") == 2 and texts.count("512@14×14") == 4
+    assert sum(t.startswith("conv 3×3") for t in texts) == 13 and sum(t.startswith("maxpool") for t in texts) == 5

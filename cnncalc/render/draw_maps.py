@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from ..i18n import _
 from ..records import Analysis
-from ..structure import Box, Frame, Lanes, Part
+from ..structure import Box, Frame, Lanes, Part, is_follower, stages
 from .explain_view import kind_label
-from .picture_text import kind_text, map_label
+from .picture_text import kind_text, local_name, map_label
 from .svg import Svg
 from .text_metrics import text_width
 
@@ -45,32 +45,22 @@ class _Map:
         return 10.0, _log_px(self.shape[0] if self.shape else 1, 9, 6), 0.0
 
 
-def _stages(parts: tuple[Part, ...]):
-    """The parts to draw as maps: a block stands as one map, but a frame that spans several
-    resolutions (a whole `features` scope) is opened into its parts."""
-    for p in parts:
-        if isinstance(p, Frame) and p.passes == 1 and len({q.output[1:] for q in p.parts}) > 1:
-            yield from _stages(p.parts)
-        else:
-            yield p
-
-
 def _maps(a: Analysis, parts: tuple[Part, ...]) -> list[_Map]:
     """The input, then the output of each top-level part (a block or a merge stands as one map)."""
     maps = [_Map(_("input"), a.input, "", None)]
-    for p in _stages(parts):
-        if isinstance(p, Box) and p.record.type == "flatten":
-            continue  # the bar of the dense layer after it says the length; papers draw none
+    for p, scope in stages(parts):
+        if isinstance(p, Box) and (p.record.type == "flatten" or all(map(is_follower, p.records))):
+            continue  # flatten: the next bar says the length; a batch norm or ReLU alone: the same map again
         if isinstance(p, Box):
             r = p.record
             kernel = r.options.get("kernel")
             window = kernel if isinstance(kernel, tuple) and len(kernel) == 2 else None
-            maps.append(_Map(p.name, p.output, kind_text(r), window))
+            maps.append(_Map(local_name(p.name, scope), p.output, kind_text(r), window))
         elif isinstance(p, Lanes):
-            maps.append(_Map(p.merge.name, p.output, kind_label(p.merge.type), None))
+            maps.append(_Map(local_name(p.merge.name, scope), p.output, kind_label(p.merge.type), None))
         elif isinstance(p, Frame):
             label = _("block ×{n}").format(n=p.passes) if p.passes > 1 else _("block")
-            maps.append(_Map(p.name, p.output, label, None))
+            maps.append(_Map(local_name(p.name, scope), p.output, label, None))
     return maps
 
 

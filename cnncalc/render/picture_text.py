@@ -12,7 +12,7 @@ DENSE = ("dense", "rbf")
 
 def kind_class(kind: str) -> str:
     """The colour family of a box."""
-    if kind == "conv" or kind.endswith("conv"):
+    if "conv" in kind:  # conv, convtranspose, depthwise variants
         return "conv"
     if kind in POOLS or kind.endswith("pool"):
         return "pool"
