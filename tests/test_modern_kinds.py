@@ -50,6 +50,9 @@ ACTIVATIONS = {  # name: (ours, PyTorch)
     "silu": (lambda x, out=None: ew.silu(x, out=out), F.silu),
     "mish": (lambda x, out=None: ew.mish(x, out=out), F.mish),
     "elu": (lambda x, out=None: ew.elu(x, 0.7, out=out), lambda t: F.elu(t, 0.7)),
+    # older kinds whose kernels were rewritten without masks, and made in place
+    "sigmoid": (lambda x, out=None: ew.sigmoid(x, out=out), torch.sigmoid),
+    "leaky_relu": (lambda x, out=None: ew.leaky_relu(x, 0.2, out=out), lambda t: F.leaky_relu(t, 0.2)),
 }
 
 

@@ -12,14 +12,31 @@ def relu(x, out=None):
     return np.maximum(x, 0, out=out)
 
 
-def leaky_relu(x, slope=0.01):
-    return np.where(x > 0, x, x * x.dtype.type(slope))
+def leaky_relu(x, slope=0.01, out=None):
+    """x if x > 0 else slope·x, as max(x, 0) + slope·min(x, 0) (one term an exact 0), block by
+    block: `np.where` on random signs cost about 30 arithmetic passes."""
+    a = x.dtype.type(slope)
+    return _blockwise(lambda block, dst, t: _leaky_block(block, dst, t, a), x, out)
 
 
-def sigmoid(x):
-    # Stable on both sides: e^−|x| never overflows.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _leaky_block(x, out, t, slope):
+    np.minimum(x, 0, out=t)
+    t *= slope
+    np.maximum(x, 0, out=out)
+    out += t
+
+
+def sigmoid(x, out=None):
+    """1/(1 + e^−x) as u/(1 + u), u = e^min(x, 40): exactly 1 past 40, no overflow, and for x ≪ 0
+    the ratio is u itself, without cancellation (no mask: see leaky_relu)."""
+    return _blockwise(_sigmoid_block, x, out, temps=1)
+
+
+def _sigmoid_block(x, out, d):
+    np.minimum(x, _SATURATED, out=out)  # out may be x: x is not read again
+    np.exp(out, out=out)
+    np.add(out, 1, out=d)
+    out /= d
 
 
 def tanh(x):

@@ -25,20 +25,22 @@ class LeakyReLU(Elementwise):
     kind = "leaky_relu"
     primary = "slope"
     options = {"slope": Option(opt.number, 0.01, "slope for negative inputs")}
+    supports_in_place = True
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import leaky_relu
-        return leaky_relu(x, self.slope)
+        return leaky_relu(x, self.slope, out=x if in_place else None)
 
 
 class Sigmoid(Elementwise):
     """1 / (1 + e^−x)."""
 
     kind = "sigmoid"
+    supports_in_place = True
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import sigmoid
-        return sigmoid(x)
+        return sigmoid(x, out=x if in_place else None)
 
 
 class Tanh(Elementwise):
