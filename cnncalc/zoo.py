@@ -16,10 +16,10 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ResNet/ResNeXt", ("resnet18", "resnet50", "resnext50_32x4d")),
     ("DenseNet", ("densenet121",)),
     ("SqueezeNet", ("squeezenet1_1",)),
-    ("MobileNet/EfficientNet", ("mobilenet_v3_large", "efficientnet_b0")),
+    ("MobileNet/EfficientNet", ("mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0")),
     ("ShuffleNet", ("shufflenet_v2_x1_0",)),
     ("RegNet", ("regnet_y_400mf",)),
-    ("ConvNeXt", ()),
+    ("ConvNeXt", ("convnext_tiny",)),
     ("U-Net", ("unet",)),
     ("examples", ("feature-map-example", "rf-example")),
 )

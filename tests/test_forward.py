@@ -112,7 +112,7 @@ def test_every_builtin_runs(runner):
     from cnncalc import zoo
     small = {"alexnet": "3,64,64", "vgg16": "3,32,32", "resnet18": "3,32,32", "resnet50": "3,32,32",
              "googlenet": "3,64,64", "resnext50_32x4d": "3,32,32", "densenet121": "3,32,32",
-             "squeezenet1_1": "3,35,35", "inception_v3": "3,75,75",
+             "squeezenet1_1": "3,35,35", "inception_v3": "3,75,75", "convnext_tiny": "3,32,32",
              "unet": "1,188,188"}
     for name in zoo.names():
         args = ["forward", name] + (["--input", small[name]] if name in small else [])

@@ -6,9 +6,10 @@
 2. an independent PyTorch model written by hand from torchvision's code (tests/torch_zoo.py, not
    from the YAML) has those same counts (its parameters counted by PyTorch, its MACs by forward
    hooks on the meta device, so nothing is computed at full size), and its state dict, renamed
-   only `downsample` → `shortcut`, names and shapes exactly the arrays the cnncalc file expects;
+   only `downsample` → `shortcut` and `layer_scale` → `layer_scale.weight`, names and shapes
+   exactly the arrays the cnncalc file expects;
 3. cnncalc's NumPy forward pass on those very weights equals the PyTorch model's output in
-   float64 at a reduced input (BatchNorm statistics drawn at random so that they matter).
+   float64 at a reduced input (normalisations and layer scales drawn at random so that they matter).
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ PUBLISHED = {
     # num_params 27,161,264 includes AuxLogits, the auxiliary head (inception_v3_aux below); the
     # main path is that minus the head's 3,326,696. _ops 5.713 counts the main path only.
     "inception_v3": (23_834_568, 5_713_216_096),
+    "mobilenet_v2": (3_504_872, 300_774_272),         # _ops 0.301
+    "convnext_tiny": (28_589_128, 4_455_531_264),     # _ops 4.456
 }
 INCEPTION_V3_WITH_AUX = 27_161_264
 
@@ -45,6 +48,8 @@ ORACLES = {
     # 75×75 is the smallest input torchvision's Inception-v3 accepts (Mixed_7c at 1×1)
     "inception_v3": (lambda: torch_zoo.inception_v3(aux_logits=False), (3, 299, 299), (3, 75, 75)),
     "inception_v3_aux": (lambda: torch_zoo.InceptionAux(768, 1000), (768, 17, 17), (768, 17, 17)),
+    "mobilenet_v2": (torch_zoo.mobilenet_v2, (3, 224, 224), (3, 32, 32)),
+    "convnext_tiny": (torch_zoo.convnext_tiny, (3, 224, 224), (3, 32, 32)),
 }
 PREFIX = {"inception_v3_aux": "AuxLogits."}
 
@@ -115,17 +120,26 @@ def test_hand_written_pytorch_model_has_the_same_counts_and_names(name):
 
 
 def _randomised(model, seed: int):
-    """float64, eval mode, BatchNorm's affine and running statistics drawn at random (fresh ones
-    are the identity, which would hide a misplaced or skipped normalisation)."""
+    """float64, eval mode, normalisations' affine and running statistics and ConvNeXt's layer
+    scale drawn at random (fresh ones are the identity, or 1e-6 for layer scale, which would hide a
+    misplaced or skipped normalisation, or a whole block)."""
     g = torch.Generator().manual_seed(seed)
+
+    def draw(t, lo, spread, uniform=True):
+        noise = torch.rand if uniform else torch.randn
+        t.data.copy_(lo + spread * noise(t.shape, generator=g, dtype=torch.float64))
+
     model = model.double().eval()
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(0.2 * torch.randn(c, generator=g, dtype=torch.float64))
-            m.running_var.copy_(0.5 + torch.rand(c, generator=g, dtype=torch.float64))
-            m.weight.data.copy_(0.5 + torch.rand(c, generator=g, dtype=torch.float64))
-            m.bias.data.copy_(0.2 * torch.randn(c, generator=g, dtype=torch.float64))
+            draw(m.running_mean, 0.0, 0.2, uniform=False)
+            draw(m.running_var, 0.5, 1.0)
+        if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
+            # γ up to 4: ReLU6 must see values above 6 (relu6 written as relu passes otherwise)
+            draw(m.weight, 0.5, 3.5)
+            draw(m.bias, 0.0, 0.2, uniform=False)
+        if isinstance(getattr(m, "layer_scale", None), torch.nn.Parameter):
+            draw(m.layer_scale, 0.5, 1.0)
     return model
 
 

@@ -3,9 +3,9 @@ wheel here is a CUDA build that breaks the CPU torch). Test oracle only, written
 model code (torchvision/models/*.py), not from cnncalc's YAML: module names, channel counts, pools
 and the order of every concatenation follow torchvision, so `state_dict()` has torchvision's keys.
 
-Each builder returns an `nn.Module`; `torchvision_to_cnncalc` renames a state dict the one way
-the cnncalc files differ (`downsample` is `shortcut`); cnncalc itself ignores BatchNorm's
-`num_batches_tracked`."""
+Each builder returns an `nn.Module`; `torchvision_to_cnncalc` renames a state dict the two ways
+the cnncalc files differ (`downsample` is `shortcut`; ConvNeXt's bare `layer_scale` parameter is
+the array `layer_scale.weight`); cnncalc itself ignores BatchNorm's `num_batches_tracked`."""
 from __future__ import annotations
 
 import torch
@@ -14,7 +14,8 @@ from torch import nn
 
 
 def torchvision_to_cnncalc(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k.replace(".downsample.", ".shortcut."): v for k, v in state.items()}
+    renamed = {k.replace(".downsample.", ".shortcut."): v for k, v in state.items()}
+    return {k + ".weight" if k.endswith(".layer_scale") else k: v for k, v in renamed.items()}
 
 
 # -- ResNeXt-50 32x4d (torchvision/models/resnet.py: Bottleneck, groups=32, width_per_group=4) ------
@@ -330,3 +331,123 @@ class Inception3(nn.Module):
 
 def inception_v3(aux_logits=True) -> nn.Module:
     return Inception3(aux_logits=aux_logits)
+
+
+# -- MobileNetV2 (torchvision/models/mobilenetv2.py, width 1.0) -----------------------------------
+
+def conv_norm_act(inp, oup, kernel=3, stride=1, groups=1) -> nn.Sequential:
+    """torchvision.ops.Conv2dNormActivation with BatchNorm2d and ReLU6: 0 conv, 1 BN, 2 ReLU6."""
+    return nn.Sequential(nn.Conv2d(inp, oup, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(oup), nn.ReLU6())
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, inp, oup, stride, expand_ratio):
+        super().__init__()
+        hidden = int(round(inp * expand_ratio))
+        self.use_res_connect = stride == 1 and inp == oup
+        layers = [conv_norm_act(inp, hidden, kernel=1)] if expand_ratio != 1 else []
+        layers += [conv_norm_act(hidden, hidden, stride=stride, groups=hidden),
+                   nn.Conv2d(hidden, oup, 1, bias=False), nn.BatchNorm2d(oup)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        setting = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                   (6, 320, 1, 1)]
+        features = [conv_norm_act(3, 32, stride=2)]
+        c = 32
+        for t, out, n, s in setting:
+            for i in range(n):
+                features.append(InvertedResidual(c, out, s if i == 0 else 1, t))
+                c = out
+        features.append(conv_norm_act(c, 1280, kernel=1))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def mobilenet_v2() -> nn.Module:
+    return MobileNetV2()
+
+
+# -- ConvNeXt-Tiny (torchvision/models/convnext.py) -----------------------------------------------
+
+class LayerNorm2d(nn.LayerNorm):
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth at inference: the identity (no parameters)."""
+
+    def __init__(self, p, mode):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        assert not self.training, "the oracle runs at inference only"
+        return x
+
+
+class CNBlock(nn.Module):
+    def __init__(self, dim, layer_scale, stochastic_depth_prob):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True), Permute([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim, bias=True), nn.GELU(),
+            nn.Linear(4 * dim, dim, bias=True), Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+
+    def forward(self, x):
+        return x + self.stochastic_depth(self.layer_scale * self.block(x))
+
+
+class ConvNeXt(nn.Module):
+    def __init__(self, dims=(96, 192, 384, 768), depths=(3, 3, 9, 3), stochastic_depth_prob=0.1,
+                 layer_scale=1e-6, num_classes=1000):
+        super().__init__()
+        layers = [nn.Sequential(nn.Conv2d(3, dims[0], kernel_size=4, stride=4, bias=True),
+                                LayerNorm2d(dims[0], eps=1e-6))]
+        total, block_id = sum(depths), 0
+        for i, (dim, depth) in enumerate(zip(dims, depths)):
+            stage = []
+            for _ in range(depth):
+                sd_prob = stochastic_depth_prob * block_id / (total - 1.0)
+                stage.append(CNBlock(dim, layer_scale, sd_prob))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+            if i + 1 < len(dims):
+                layers.append(nn.Sequential(LayerNorm2d(dim, eps=1e-6),
+                                            nn.Conv2d(dim, dims[i + 1], kernel_size=2, stride=2)))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(LayerNorm2d(dims[-1], eps=1e-6), nn.Flatten(1),
+                                        nn.Linear(dims[-1], num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)))
+
+
+def convnext_tiny() -> nn.Module:
+    return ConvNeXt()
