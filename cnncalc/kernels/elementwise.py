@@ -39,8 +39,8 @@ def _sigmoid_block(x, out, d):
     out /= d
 
 
-def tanh(x):
-    return np.tanh(x)
+def tanh(x, out=None):
+    return np.tanh(x, out=out)
 
 
 # erf by Cephes' rational approximations (S. L. Moshier, ndtr.c; netlib.org/cephes): relative error
@@ -108,19 +108,23 @@ def erf(x) -> np.ndarray:
     return out.reshape(x.shape)
 
 
-def gelu(x):
+def gelu(x, out=None):
     """x·Φ(x) = x/2·(1 + erf(x/√2)), PyTorch's exact (approximate='none') form, computed in float64
-    block by block (so that the erf passes stay in cache) and returned in x's dtype."""
+    block by block (so that the erf passes stay in cache) and returned in x's dtype. `out=x` works
+    in place: a block is written after its float64 copy is taken."""
+    if out is not None and not (out.flags.c_contiguous and x.flags.c_contiguous):
+        out[...] = gelu(x)
+        return out
     flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty(flat.shape, dtype=x.dtype)
+    dst = np.empty(flat.shape, dtype=x.dtype) if out is None else out.reshape(-1)
     for i in range(0, flat.size, _ERF_BLOCK):
         xb = flat[i:i + _ERF_BLOCK].astype(np.float64)
         y = erf(xb * (1 / math.sqrt(2)))  # one block: erf's own loop runs once
         y += 1.0
         xb *= 0.5
         y *= xb
-        out[i:i + _ERF_BLOCK] = y
-    return out.reshape(x.shape)
+        dst[i:i + _ERF_BLOCK] = y
+    return dst.reshape(x.shape)
 
 
 def softmax(x, axis=1):

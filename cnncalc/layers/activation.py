@@ -47,20 +47,22 @@ class Tanh(Elementwise):
     """Hyperbolic tangent."""
 
     kind = "tanh"
+    supports_in_place = True
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import tanh
-        return tanh(x)
+        return tanh(x, out=x if in_place else None)
 
 
 class GELU(Elementwise):
     """x·Φ(x), the exact (erf) form."""
 
     kind = "gelu"
+    supports_in_place = True
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import gelu
-        return gelu(x)
+        return gelu(x, out=x if in_place else None)
 
 
 class Softmax(Elementwise):
