@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from . import cycle_gc
 from .errors import CnnError
 from .formula import ZERO, Expr
 from .graph import Graph, walk
@@ -308,6 +309,11 @@ def analyse(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     """Shapes, counts and receptive fields of every layer; raises CnnError on an impossible network."""
     if batch < 1:
         raise CnnError(f"batch must be ≥ 1, got {batch}")
+    with cycle_gc.paused():  # see cnncalc.cycle_gc: linear time on deep networks
+        return _analyse(graph, batch, dtype_bytes)
+
+
+def _analyse(graph: Graph, batch: int, dtype_bytes: int) -> Analysis:
     walker = _Walker(graph)
     walk(graph.nodes, walker.start(), walker)
     walker.coverage_notes()

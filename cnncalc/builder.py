@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import cycle_gc
 from .arith import ArithError, evaluate_int
 from .document import STRUCTURAL, checked_name, read_document, read_input_data
 from .errors import CnnError, Where, did_you_mean
@@ -122,6 +123,11 @@ def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
 
 def build_graph(doc: Any, source: str, input_override: tuple[int, ...] | None = None) -> Graph:
     """The graph of a parsed YAML document (`input_override`: the CLI's `--input`)."""
+    with cycle_gc.paused():  # see cnncalc.cycle_gc: linear time on deep networks
+        return _build_graph(doc, source, input_override)
+
+
+def _build_graph(doc: Any, source: str, input_override: tuple[int, ...] | None) -> Graph:
     document = read_document(doc, source, input_override)
     expander = Expander(document.blocks)
     nodes = expander.sequence(document.layers, Scope("", set()), {}, document.where("layers"))

@@ -53,3 +53,21 @@ def test_overflow_is_still_reported():
                         "bias: false, weights: [[[[2]]]]}}]\n")
     result = run_forward(net.graph, dtype="float32")
     assert any(note.startswith("1 of 2 values overflowed") for note in result.notes), result.notes
+
+
+def test_build_and_analyse_give_the_cycle_collector_back():
+    """cnncalc.cycle_gc pauses the collector while a graph is built and analysed (linear time on deep
+    networks) and leaves it as it found it, on success and on error."""
+    import gc
+    assert gc.isenabled()
+    cnncalc.load("resnet18").analyse()
+    assert gc.isenabled()
+    with pytest.raises(cnncalc.CnnError):
+        cnncalc.loads("input: [1, 4, 4]\nlayers: [{conv: {filters: 1, kernel: 9}}]\n").analyse()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        cnncalc.load("lenet5").analyse()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
