@@ -76,9 +76,12 @@ def _chain(blocks: list[str]) -> str:
     return " → ".join(cut(block, 20) for block in ends)
 
 
-def _shortcut_scope(inner: Scope, where: Where | None) -> Scope:
+def _shortcut_scope(inner: Scope, where: Where | None, explicit: Any = None) -> Scope:
     """`<scope>.shortcut` (where torchvision has `downsample`); a further unnamed residual in the
-    same scope gets `shortcut2`, `shortcut3`, … instead of a clash with a name the user never wrote."""
+    same scope gets `shortcut2`, `shortcut3`, … instead of a clash with a name the user never wrote.
+    `shortcut_name` names it as written (RegNet's `proj`)."""
+    if explicit is not None:
+        return inner.child(inner.name(explicit, "shortcut", where))
     name, n = "shortcut", 1
     while inner.full(name) in inner.taken:
         n += 1
@@ -318,7 +321,7 @@ class Expander:
         node.order = order
 
     def residual(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> ResidualNode:
-        opts = self._options(opts, ("name", "body", "shortcut"), "residual", where)
+        opts = self._options(opts, ("name", "body", "shortcut", "shortcut_name"), "residual", where)
         explicit = opts.get("name")
         # An unnamed residual is transparent: its body's layers live in the enclosing scope,
         # which keeps torchvision's paths (layer1.0.conv1).
@@ -330,12 +333,16 @@ class Expander:
         sw = where_of_key(opts, "shortcut", where)
         merge_path = inner.prefix if explicit is not None else scope.name(None, "add", where)
         node = ResidualNode(Add(merge_path, {}, where), body, [])
+        named = opts.get("shortcut_name")
+        nw = where_of_key(opts, "shortcut_name", where) if named is not None else sw
         if shortcut in ("identity", None, False):
-            pass  # no layers, so no name is taken
+            if named is not None:
+                raise CnnError("`shortcut_name` names the shortcut's layers, but an identity shortcut has none; "
+                               "remove it, or give `shortcut: projection` or a list of layers", nw, merge_path)
         elif shortcut == "projection":
-            node.projection_scope = _shortcut_scope(inner, sw).prefix
+            node.projection_scope = _shortcut_scope(inner, nw, named).prefix
         elif isinstance(shortcut, list):
-            node.shortcut = self.sequence(shortcut, _shortcut_scope(inner, sw), args, sw)
+            node.shortcut = self.sequence(shortcut, _shortcut_scope(inner, nw, named), args, sw)
         else:
             raise CnnError(f"shortcut must be identity, projection or a list of layers, got {shown(shortcut)}", sw,
                            merge_path)

@@ -279,3 +279,13 @@ def _doc_source(name: str) -> str:
     from pathlib import Path
     text = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text(encoding="utf-8")
     return re.search(rf"```yaml\n(name: {name}\n.*?)```", text, re.S).group(1)
+
+
+def test_shortcut_name_names_the_projection(runner):
+    # RegNet's `proj`: the projection's conv and BN are `<scope>.proj.0`, `.proj.1`.
+    a = net("  - residual: {body: [conv: {filters: 2, kernel: 3, stride: 2, padding: 1}], shortcut: projection, "
+            "shortcut_name: proj}\n").analyse()
+    assert [r.name for r in a.layers] == ["conv1", "proj.0", "proj.1", "add1"]
+    text = "input: [1, 8, 8]\nlayers:\n  - residual: {body: [relu], shortcut_name: proj}\n"
+    res = runner.invoke(main, ["params", "-"], input=text)
+    assert res.exit_code == 2 and "an identity shortcut has none" in res.output
