@@ -105,7 +105,7 @@ def _shape(shape) -> str:
               help="Refuse runs estimated above this (default: half the available memory).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--conv-path", type=click.Choice(["auto", "im2col", "winograd", "winograd4"]), default="auto",
-              show_default=True, help="Algorithm of 3×3 stride-1 convolutions: auto (docs/forward.md § performance), "
+              show_default=True, help="Algorithm of 3×3 stride-1 convolutions: auto (docs/forward.md § The kernels), "
                                       "im2col, winograd (F(2×2, 3×3)) or winograd4 (F(4×4, 3×3)).")
 def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: str, input_file: str | None,
             weights_file: str | None, partial_weights: bool, save_output: str | None, max_memory: str | None,

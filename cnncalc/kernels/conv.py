@@ -116,7 +116,7 @@ def set_conv_path(path: str) -> str:
     return before
 
 
-# The auto rule (docs/forward.md § performance), from single-thread CPU-time measurements of every
+# The auto rule (docs/forward.md § The kernels), from single-thread CPU-time measurements of every
 # 3×3 stride-1 shape of ResNet-18 / VGG-16 at batch 1 and 8, float32 and float64, against im2col:
 # Winograd's α² GEMMs need enough tile columns per block to reuse the transformed weights over (U is
 # α²/9 times the weights: 4× for F(4×4)), and enough channels for its transforms to pay off.
