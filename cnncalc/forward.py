@@ -353,7 +353,8 @@ def scratch_bytes(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int,
     """Bytes a layer's kernel allocates beyond its input and output, for the buffers that grow with
     its options: conv's column matrix (cnncalc.kernels.conv says how much), LRN's squares, their sum
     and two temporaries (whatever its size: kernels.elementwise pads nothing), a pooling's block of partial sums
-    (kernels.pool: at least one plane of H×OW), adaptive pooling's first-axis sums."""
+    (kernels.pool: at least one plane of H×OW), adaptive pooling's first-axis sums, a transposed
+    convolution's contributions and uncropped map, bilinear upsampling's gathered rows and columns."""
     kind = layer.kind
     if kind == "conv" and len(in_shape) == 3:
         return col_buffer_bytes(in_shape, layer.weight_shapes(in_shape)["weight"], layer.output(in_shape).axes,
@@ -367,6 +368,13 @@ def scratch_bytes(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int,
         return planes * h * out_shape[2] * itemsize
     if kind == "adaptiveavgpool":
         return adaptive_scratch_bytes(in_shape, out_shape[1:], itemsize, batch)
+    if kind == "convtranspose":
+        from .kernels.upsampling import transposed_scratch_bytes
+        return transposed_scratch_bytes(in_shape, out_shape, layer.kernel, layer.stride, layer.dilation,
+                                        layer.padding, itemsize, batch)
+    if kind == "upsample" and layer.mode == "bilinear":
+        from .kernels.upsampling import bilinear_scratch_bytes
+        return bilinear_scratch_bytes(in_shape, out_shape, itemsize, batch)
     return 0
 
 

@@ -279,3 +279,26 @@ def test_periods_too_long_leave_the_field_undefined_with_the_reason(layer, reaso
 def test_bilinear_beyond_the_counting_limit_is_refused():
     with pytest.raises(cnncalc.CnnError, match=r"bilinear upsampling to 2,000,000 positions .* \(at most 1,048,576"):
         cnncalc.loads("input: [1, 3, 3]\nlayers:\n  - upsample: {size: 2000000, mode: bilinear}\n").analyse()
+
+
+@pytest.mark.parametrize("text", [
+    "input: [8, 20, 24]\nlayers:\n  - convtranspose: {filters: 16, kernel: 3, stride: 2, padding: 1, "
+    "output_padding: 1}\n",
+    "input: [8, 20, 24]\nlayers:\n  - upsample: {size: [45, 50], mode: bilinear}\n",
+])
+def test_scratch_estimate_covers_what_the_kernel_allocates(text):
+    """forward's memory guard: the estimate is at least what tracemalloc sees the kernel allocate
+    beyond its output (NumPy reports its buffers to tracemalloc)."""
+    import tracemalloc
+
+    from cnncalc.forward import scratch_bytes
+    net = cnncalc.loads(text)
+    layer = net.graph.nodes[0].layer
+    r = net.analyse().layers[0]
+    x = np.ones((2, *r.input))
+    weights = {n: np.ones(s) for n, s in layer.weight_shapes(r.input).items()}
+    tracemalloc.start()
+    y = layer.forward(x, weights)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak - y.nbytes <= scratch_bytes(layer, r.input, r.output, 8, 2)

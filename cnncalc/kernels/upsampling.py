@@ -72,3 +72,25 @@ def upsample_bilinear(x: np.ndarray, rows: tuple, cols: tuple) -> np.ndarray:
     j0, j1, mu = (np.asarray(a) for a in cols)
     mu = mu.astype(x.dtype)
     return y[:, :, :, j0] * (1 - mu) + y[:, :, :, j1] * mu
+
+
+def transposed_scratch_bytes(in_shape, out_shape, kernel, stride, dilation, padding, itemsize: int,
+                             batch: int) -> int:
+    """What conv_transpose2d allocates beyond its input and output: the contributions `cols`
+    (C_out·kh·kw per input pixel), the full, uncropped map, and the copies of the input and the
+    (transposed) weight the batched matmul may make (measured: tests/test_upsampling.py)."""
+    c_in, h, w = in_shape
+    c_out, oh, ow = out_shape
+    full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1, padding[0] + oh)
+    full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1, padding[1] + ow)
+    taps = kernel[0] * kernel[1]
+    per_sample = c_out * (taps * h * w + full_h * full_w) + c_in * h * w
+    return itemsize * (batch * per_sample + c_in * c_out * taps)
+
+
+def bilinear_scratch_bytes(in_shape, out_shape, itemsize: int, batch: int) -> int:
+    """upsample_bilinear's temporaries: the two gathered rows, their blend and the H-pass result
+    (C·OH·W each), then the two gathered columns of the W pass (C·OH·OW each)."""
+    c, _, w = in_shape
+    _, oh, ow = out_shape
+    return batch * itemsize * c * oh * (4 * w + 2 * ow)
