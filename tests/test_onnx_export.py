@@ -13,7 +13,7 @@ from click.testing import CliRunner  # noqa: E402
 from cnncalc.cli import main  # noqa: E402
 from cnncalc.forward import run_forward  # noqa: E402
 from cnncalc.interop.onnx_export import export_onnx, graph_weights  # noqa: E402
-from cnncalc.network import load  # noqa: E402
+from cnncalc.network import load, loads  # noqa: E402
 
 # Every zoo network ONNX can express, at inputs small enough for a unit test. alexnet and vgg16
 # are left out here only for their size (their classifiers hold 58 M and 124 M weights at any
@@ -73,6 +73,32 @@ def test_zoo_round_trip_gives_the_same_analysis(name, tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     theirs = session.run(None, {"input": x})[0]
     np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5 * np.abs(ours).max())
+
+
+# Padding cnncalc resolves per input (same with stride 2, unequal sides): ONNX's pads order
+# [top, left, bottom, right] must carry it.
+ASYMMETRIC = """
+name: odd pads
+input: [3, 9, 10]
+layers:
+  - conv: {filters: 4, kernel: 3, stride: 2, padding: same}
+  - maxpool: {kernel: 2, stride: 2, padding: [0, 1, 1, 0]}
+  - conv: {filters: 6, kernel: [1, 3], padding: [0, 0, 2, 0]}
+  - relu
+"""
+
+
+def test_unequal_padding_survives_the_round_trip(tmp_path):
+    net = loads(ASYMMETRIC, "odd.yaml")
+    weights = graph_weights(net.graph, seed=2)
+    path = tmp_path / "odd.onnx"
+    onnx.save(export_onnx(net.graph, weights), str(path))
+    back = load(str(path))
+    assert [_record(r) for r in back.analyse().layers] == [_record(r) for r in net.analyse().layers]
+    x = np.random.default_rng(0).standard_normal((1, 3, 9, 10)).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], run_forward(net.graph, x, weights).output,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_lenet5_1998_is_refused_with_a_reason(tmp_path):

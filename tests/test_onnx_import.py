@@ -558,3 +558,24 @@ def test_transposed_conv_and_upsampling_import_to_pytorchs_counts_and_output(how
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_a_shape_the_file_declares_differently_is_a_cross_mark_and_exit_1(tmp_path):
+    """MaxPool 3×3, stride 1 (ONNX's default) on 7×7 gives 5×5; the file declares 6×6."""
+    helper = onnx.helper
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], name="/pool/MaxPool"),
+             helper.make_node("Relu", ["y"], ["z"], name="/act/Relu")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", 1, [1, 2, 7, 7])],
+                              [helper.make_tensor_value_info("z", 1, [1, 2, 6, 6])],
+                              value_info=[helper.make_tensor_value_info("y", 1, [1, 2, 6, 6])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = str(tmp_path / "lies.onnx")
+    onnx.save(model, path)
+    r = CliRunner().invoke(main, ["import", path, "-o", str(tmp_path / "n.yaml")])
+    assert r.exit_code == 1
+    assert "✗ pool: cnncalc 2×5×5, ONNX 2×6×6" in r.output and "✗ 2 of 2 layer shapes differ" in r.output
+    r = CliRunner().invoke(main, ["params", path])
+    assert r.exit_code == 1 and "✗ pool: cnncalc computes 2×5×5, the ONNX file 2×6×6" in r.output
+    # At another input size the file's shapes say nothing: no check, exit 0.
+    assert CliRunner().invoke(main, ["params", path, "--input", "2,9,9"]).exit_code == 0

@@ -271,7 +271,7 @@ def _try_fold(node: OnnxNode, m: OnnxModel) -> np.ndarray | None:
 
 def _infer(m: OnnxModel, model, onnx) -> dict[str, tuple[int | None, ...]]:
     """onnx.shape_inference on a skeleton: the remaining nodes, small constants as initializers,
-    large ones as typed inputs (no copy of the weights)."""
+    large ones as typed inputs (no copy of the weights), and the file's declared shapes."""
     helper = onnx.helper
     used = {name for n in m.nodes for name in n.inputs if name}
     inits, inputs = [], [helper.make_tensor_value_info(m.input_name, onnx.TensorProto.FLOAT,
@@ -286,8 +286,10 @@ def _infer(m: OnnxModel, model, onnx) -> dict[str, tuple[int | None, ...]]:
             elem = helper.np_dtype_to_tensor_dtype(value.dtype)
             inputs.append(helper.make_tensor_value_info(name, elem, list(value.shape)))
     nodes = [n.proto for n in m.nodes]
-    out_info = helper.make_tensor_value_info(m.output_name, onnx.TensorProto.FLOAT, None)
-    graph = helper.make_graph(nodes, "skeleton", inputs, [out_info], inits)
+    # The shapes the file declares go in as they are: shape inference keeps a declared shape that
+    # disagrees with its own (not strict), so the engine is checked against what the file says.
+    declared = [vi for vi in model.graph.value_info if vi.name not in m.constants]
+    graph = helper.make_graph(nodes, "skeleton", inputs, list(model.graph.output), inits, value_info=declared)
     skeleton = helper.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
     try:
         inferred = onnx.shape_inference.infer_shapes(skeleton, strict_mode=False, data_prop=True)
