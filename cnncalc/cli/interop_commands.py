@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 
@@ -40,10 +41,10 @@ def import_(model: str, output: str | None, weights_out: str | None) -> None:
     """Read an ONNX model as a cnncalc network (YAML), with its weights.
 
     \b
-    Residual and concat structure is recovered from the graph and names from the node names; an
-    operator cnncalc cannot map stops the import (exit 2) with a list of them. The engine's shapes
-    are checked against onnx.shape_inference's (✗ and exit 1 where they differ).
-    Every command that takes FILE also takes an .onnx file directly.
+    Residual, concat and gate structure comes from the graph, names from
+    the node names. An operator cnncalc cannot map stops the import (exit
+    2) with a list of them; shapes that differ from onnx.shape_inference's
+    are ✗ (exit 1). Every command that takes FILE also takes an .onnx file.
     Example:
       cnncalc import resnet18.onnx -o resnet18.yaml --weights-out resnet18.npz
     """
@@ -61,7 +62,10 @@ def import_(model: str, output: str | None, weights_out: str | None) -> None:
         import numpy as np
         write_atomically(weights_out, lambda f: np.savez(f, **imported.weights))
     mismatches = imported.mismatches(analysis)
-    report = render_import(imported, analysis, mismatches, output, weights_out)
+    # Folded to the terminal (COLUMNS or its size); piped, one line each, as the other views.
+    width = shutil.get_terminal_size((10**6, 24)).columns if sys.stderr.isatty() or "COLUMNS" in os.environ \
+        else 10**6
+    report = render_import(imported, analysis, mismatches, output, weights_out, width)
     if output is None:
         click.echo(imported.yaml_text, nl=False)
         click.echo(report, err=True, nl=False)
@@ -81,8 +85,9 @@ def export(file: str, target: str, output: str | None, weights_file: str | None,
     """Write a network as an ONNX model or as PyTorch source.
 
     \b
-    ONNX: initializers named by layer path (conv1.weight, …), the weights from --weights or seeded.
-    PyTorch: an nn.Module whose state_dict keys are cnncalc's layer paths.
+    ONNX: initializers named by layer path (conv1.weight, …), weights from
+    --weights or seeded. PyTorch: an nn.Module whose state_dict keys are
+    cnncalc's layer paths.
     Examples:
       cnncalc export resnet18 --to onnx -o resnet18.onnx
       cnncalc export resnet18 --to pytorch -o resnet18_model.py

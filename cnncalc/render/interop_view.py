@@ -1,12 +1,25 @@
 """`cnncalc import`'s report: what became of the file's nodes, the shape cross-check, the notes."""
 from __future__ import annotations
 
+import textwrap
+
 
 def _dims(shape) -> str:
     return "×".join("?" if d is None else str(d) for d in shape)
 
 
-def render_import(imported, analysis, mismatches, output: str | None, weights_out: str | None) -> str:
+def _wrapped(lines: list[str], width: int) -> str:
+    """Each line folded at spaces to the terminal, continuations indented two spaces."""
+    out = []
+    for line in lines:
+        indent = "    " if line.startswith("  ") else "  "
+        out.append(textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False,
+                                 break_on_hyphens=False))
+    return "\n".join(out) + "\n"
+
+
+def render_import(imported, analysis, mismatches, output: str | None, weights_out: str | None,
+                  width: int = 10**6) -> str:
     c = imported.coverage
     ops = ", ".join(f"{op} {n}" for op, n in c.ops.most_common())
     lines = [f"imported {imported.source}: {c.nodes} nodes: {c.mapped} mapped to {len(analysis.layers)} layers, "
@@ -23,4 +36,4 @@ def render_import(imported, analysis, mismatches, output: str | None, weights_ou
         lines.append(f"wrote {output}")
     if weights_out:
         lines.append(f"wrote {weights_out} ({len(imported.weights)} arrays)")
-    return "\n".join(lines) + "\n"
+    return _wrapped(lines, width)
