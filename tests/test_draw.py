@@ -346,3 +346,14 @@ def test_maps_draw_every_conv_of_vgg16():
     texts = _texts(render_picture(_drawing("vgg16"), "maps"))
     assert texts.count("64@224×224") == 2 and texts.count("512@14×14") == 4
     assert sum(t.startswith("conv 3×3") for t in texts) == 13 and sum(t.startswith("maxpool") for t in texts) == 5
+
+
+def test_markup_in_names_is_text(runner):
+    """A name and description with <, & and quotes stay text in the SVG and in the page."""
+    source = ('name: "<b>&x\\"y"\ndescription: "</script><x>"\ninput: [1, 8, 8]\n'
+              "layers:\n  - conv: {filters: 2, kernel: 3}\n")
+    for style in STYLES:
+        r = runner.invoke(main, ["draw", "-", "--style", style], input=source)
+        assert r.exit_code == 0 and any("<b>&x\"y" in t for t in _texts(r.output))  # parsed back as text
+    page = runner.invoke(main, ["report", "-"], input=source).output
+    assert "</script><x>" not in page and "&lt;/script&gt;&lt;x&gt;" in page
