@@ -183,7 +183,8 @@ def test_structure_names_and_shapes_are_recovered(exported, how):
         assert name in names, (name, sorted(names))
     kinds = [r.type for r in a.layers]
     assert kinds.count("add") == 2 and kinds.count("concat") == 4  # 2 residuals; inception + 3 dense layers
-    assert names["layer1.1.shortcut.downsample.0"].type == "conv"  # the projection shortcut
+    # the projection shortcut, at the PyTorch module's own path (the residual's `shortcut_name`)
+    assert names["layer1.1.downsample.0"].type == "conv"
     assert not network.check_failed and network.imported.expected
 
 

@@ -286,6 +286,10 @@ class _Emitter:
                 # cnncalc already has that part in its names.
                 under = f"{inner}.shortcut" if inner else "shortcut"
                 ours = all(n.startswith(under + ".") for n in self.all_names(shortcut))
+                named = "" if ours else _common([_relative(n, inner) for n in self.all_names(shortcut)])
+                if named and named != "shortcut":  # RegNet's `proj`: `shortcut_name` keeps it as written
+                    lines.insert(-1, f"{pad}    shortcut_name: {_flow(named)}")
+                    under, ours = (f"{inner}.{named}" if inner else named), True
                 lines += self.sequence(shortcut, under if ours else inner, depth + 2)
             self.order.append(("add", item.mapped.output, {}))
             return lines
@@ -380,4 +384,7 @@ def _notes(model: OnnxModel, mapped: list[Mapped], structure: Structure) -> list
     if structure.reassociated:
         notes.append(f"{structure.reassociated} concatenation(s) of earlier maps re-associated as "
                      "cat(cat(x0, f1), f2) (DenseNet)")
+    if structure.unfused:
+        notes.append(f"{structure.unfused} concatenation(s) nested in another, which the exporter had fused into "
+                     "one Concat, written as nested again (Inception-v3's 1×3 and 3×1 branches)")
     return notes

@@ -51,6 +51,7 @@ class Structure:
         for m in sorted(self.producer.values(), key=lambda m: self.order[m.output]):
             self._dominate(m)
         self.used: dict[int, int] = {}
+        self.unfused = 0  # nested concatenations put back (_merge_item)
 
     def resolve(self, tensor: str) -> str:
         seen = 0
@@ -113,10 +114,42 @@ class Structure:
                 t = m.data[0]
                 continue
             fork = self.idom[t]
-            items.append(MergeItem(m, [self.sequence(fork, d) for d in m.data]))
+            items.append(self._merge_item(m, fork))
             t = fork
         items.reverse()
         return items
+
+    def _merge_item(self, m: Mapped, fork: str) -> MergeItem:
+        """A merge and its branches from `fork`. The exporter fuses nested concatenations
+        (Inception-v3's cat(b1, cat(b3_2a, b3_2b), …) becomes one Concat of six): adjacent inputs
+        that fork later than `fork` are put back in an inner concat of their own."""
+        if m.merge != "concat":
+            return MergeItem(m, [self.sequence(fork, d) for d in m.data])
+        branches: list[list[Item]] = []
+        for i, group in enumerate(self._groups(m.data, fork)):
+            if len(group) == 1:
+                branches.append(self.sequence(fork, group[0]))
+                continue
+            inner_fork = group[0]
+            for d in group[1:]:
+                inner_fork = self._intersect(inner_fork, d)
+            inner = Mapped(node=m.node, data=group, output=f"{m.output}#{i}", merge="concat")
+            self.unfused += 1
+            branches.append(self.sequence(fork, inner_fork) + [self._merge_item(inner, inner_fork)])
+        return MergeItem(m, branches)
+
+    def _groups(self, data: list[str], fork: str) -> list[list[str]]:
+        """Runs of adjacent inputs whose common dominator is not `fork` (a single input otherwise)."""
+        groups: list[list[str]] = []
+        common = ""
+        for d in data:
+            if groups and d != fork and groups[-1][-1] != fork and self._intersect(common, d) != fork:
+                groups[-1].append(d)
+                common = self._intersect(common, d)
+            else:
+                groups.append([d])
+                common = d
+        return groups
 
     def _use(self, m: Mapped) -> None:
         key = id(m)
