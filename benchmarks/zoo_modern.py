@@ -40,13 +40,13 @@ def forward_seconds(name: str, shape: tuple[int, int, int], batch: int, repeats:
 
     import cnncalc
     from cnncalc.forward import run_forward
-    from torchvision_like import MODELS
+    from torchvision_like import MODELS, torchvision_name
 
     net = cnncalc.load(name, shape)
     x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
     weights = run_forward(net.graph, x, dtype="float32", seed=1).weights
     model = MODELS[name]().eval()
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=False)
+    model.load_state_dict({torchvision_name(k): torch.from_numpy(v) for k, v in weights.items()}, strict=False)
     tx = torch.from_numpy(x)
     ours, theirs = [], []
     torch.set_num_threads(1)

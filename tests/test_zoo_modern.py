@@ -17,7 +17,7 @@ from cnncalc.forward import run_forward
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
-from torchvision_like import MODELS  # noqa: E402
+from torchvision_like import MODELS, torchvision_name  # noqa: E402
 
 PUBLISHED = {  # name: (num_params, MACs at 224)
     "mobilenet_v3_large": (5_483_032, 216_589_760),
@@ -51,7 +51,7 @@ def test_forward_equals_pytorch_on_the_same_weights(name):
     result = run_forward(net.graph, x, dtype="float64", seed=5)
     assert result.ok
     model = MODELS[name]().double().eval()
-    state = {k: torch.from_numpy(v) for k, v in result.weights.items()}
+    state = {torchvision_name(k): torch.from_numpy(v) for k, v in result.weights.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Every array cnncalc made has a torchvision name, and every torchvision tensor has a value
     # (BatchNorm's num_batches_tracked is a counter, not a weight).

@@ -3,8 +3,8 @@ way torchvision 0.28 writes them (torchvision itself is not installed here: its 
 build): the same modules under the same attribute names, so `state_dict()` keys are torchvision's,
 and the same forward passes. Test oracle only.
 
-cnncalc's layer paths are these networks' state-dict keys as they are (RegNet's `proj` through
-the residual's `shortcut_name`)."""
+Where cnncalc's names differ, `torchvision_name` says how (RegNet's `proj` is cnncalc's residual
+`shortcut`, as ResNet's `downsample` is)."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -254,3 +254,8 @@ class RegNetY400MF(nn.Module):
 
 MODELS = {"mobilenet_v3_large": MobileNetV3Large, "efficientnet_b0": EfficientNetB0,
           "shufflenet_v2_x1_0": ShuffleNetV2, "regnet_y_400mf": RegNetY400MF}
+
+
+def torchvision_name(cnncalc_name: str) -> str:
+    """A cnncalc weight name as torchvision spells it: RegNet's projection is `proj`, not `shortcut`."""
+    return cnncalc_name.replace(".shortcut.", ".proj.")
