@@ -56,7 +56,7 @@ class CnnError(Exception):
         return self
 
 
-_MAX_LISTED = 160  # characters of choices in one message, which must stay one readable line
+_MAX_LISTED = 120  # characters of choices in one message, which must stay one readable line
 
 
 def did_you_mean(word: str, choices) -> str:
