@@ -102,7 +102,7 @@ def _node_name(node: Node) -> str:
         # A merge named in the enclosing scope (EfficientNet's `add1` around `features.2.1.block`)
         # groups with its layers: `features.2.1.add1`.
         merge = node.merge.name
-        scope = _common_prefix([layer.name for layer in iter_layers([node]) if layer is not node.merge])
+        scope = common_scope([layer.name for layer in iter_layers([node]) if layer is not node.merge])
         if scope and merge.split(".")[0] != scope.split(".")[0]:
             return f"{scope}.{merge.rsplit('.', 1)[-1]}"
         return merge
@@ -116,7 +116,7 @@ def _scope_of(name: str, prefix: str) -> str | None:
     return rest.split(".", 1)[0] if "." in rest else None
 
 
-def _common_prefix(names: list[str]) -> str:
+def common_scope(names: list[str]) -> str:
     """The longest dotted prefix shared by every name's scope (its name without the last segment)."""
     scopes = [n.split(".")[:-1] for n in names]
     if not scopes:
@@ -209,7 +209,7 @@ class _Builder:
         self.fold_followers, self.collapse = fold, collapse
 
     def sequence(self, nodes: list[Node]) -> list[Part]:
-        prefix = _common_prefix([_node_name(n) for n in nodes])
+        prefix = common_scope([_node_name(n) for n in nodes])
         parts: list[Part] = []
         i = 0
         while i < len(nodes):
@@ -243,7 +243,7 @@ class _Builder:
         built = tuple(tuple(self.sequence(lane)) if lane else () for lane in lanes)
         merge = self.records[node.merge.name]
         inner = [p for lane in built for p in lane]
-        scopes = tuple(_common_prefix([_node_name(n) for n in lane]) if lane else "" for lane in lanes)
+        scopes = tuple(common_scope([_node_name(n) for n in lane]) if lane else "" for lane in lanes)
         return [Lanes(merge, built, scopes, merge.params + sum(p.params for p in inner),
                       merge.macs + sum(p.macs for p in inner))]
 

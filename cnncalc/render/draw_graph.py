@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ..i18n import _
 from ..records import Analysis
-from ..structure import Box, Frame, Lanes, Part
+from ..structure import Box, Frame, Lanes, Part, common_scope
 from . import layout
 from .columns import shape_text
 from .explain_view import kind_label
-from .picture_text import common_scope, kind_class, kind_text, local_name, params_text
+from .picture_text import kind_class, kind_text, local_name, params_text
 from .svg import Svg
 from .text_metrics import text_width
 

@@ -57,15 +57,3 @@ def local_name(name: str, scope: str) -> str:
     if rest.isdigit() and "." in name:
         return ".".join(name.rsplit(".", 2)[-2:])
     return rest
-
-
-def common_scope(names: list[str]) -> str:
-    """The dotted prefix every name's scope (the name less its last segment) starts with."""
-    scopes = [n.split(".")[:-1] for n in names]
-    common = scopes[0] if scopes else []
-    for other in scopes[1:]:
-        n = 0
-        while n < min(len(common), len(other)) and common[n] == other[n]:
-            n += 1
-        common = common[:n]
-    return ".".join(common)
