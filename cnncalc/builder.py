@@ -20,11 +20,15 @@ from .layers.suggest import suggest_kind, suggest_option
 from .quoting import cut, shown
 from .yaml_source import MarkedDict, MarkedList, where_of_key
 
-# More names than this is a mistake (ResNet-152 has about 500), or a file built to exhaust memory:
-# the build stops with a message instead of expanding it. Every name counts: each layer, merge,
-# repeat, block call, concat branch and each pass of a repeat (`stage.0`), so a repeat of one
-# layer stops at 49,999 `times`.
+# More layers than this is a mistake (ResNet-152 has about 500), or a file built to exhaust memory:
+# the build stops with a message instead of expanding it. Every layer and every merge (add, concat,
+# multiply) counts: each is a record of the analysis. 100,000 is issue 14's deepest benchmark.
 MAX_LAYERS = 100_000
+# Names also count what holds no layer (a repeat, each of its passes `stage.0`, a block call, a
+# concat branch), and a repeat of an empty list makes names alone: this bounds them (and the
+# memory the set of taken paths holds). Four a layer leaves room for any real nesting: a repeat of
+# a block call of one layer takes three names a layer.
+MAX_NAMES = 4 * MAX_LAYERS
 # Lists of layers inside each other: block bodies calling blocks, residual bodies, concat branches,
 # repeats. Real networks nest 3 or 4 deep; each level is a few Python frames, so this keeps the
 # builder far from Python's recursion limit whatever the file does (a chain of 250 blocks calling
@@ -61,8 +65,8 @@ class Scope:
             raise CnnError(f"the full name '{cut(path, 60)}' has {len(path):,} characters; cnncalc allows "
                            f"{MAX_PATH} (use shorter names, or fewer levels of blocks)", where)
         self.taken.add(path)
-        if len(self.taken) > MAX_LAYERS:
-            raise CnnError(f"the network grows past {MAX_LAYERS:,} names (each layer, merge, block call and "
+        if len(self.taken) > MAX_NAMES:
+            raise CnnError(f"the network grows past {MAX_NAMES:,} names (each layer, merge, repeat, block call and "
                            "pass of a repeat has one), cnncalc's limit; check the `times` of its repeats", where, path)
         return path
 
@@ -149,6 +153,14 @@ class Expander:
         self.active_blocks: list[str] = []  # the block calls being expanded, to refuse recursion
         self.nesting = 0  # lists of layers being expanded, one inside the other
         self.unplaced_crops: dict[int, Crop] = {}  # `crop: {to: B}` not (yet) at the top of a concat branch
+        self.layers = 0  # layers and merges made so far, held to MAX_LAYERS
+
+    def count_layers(self, n: int, path: str, where: Where | None) -> None:
+        """`n` more records (a layer, a merge, the two layers of a projection shortcut), within MAX_LAYERS."""
+        self.layers += n
+        if self.layers > MAX_LAYERS:
+            raise CnnError(f"the network grows past {MAX_LAYERS:,} layers (every layer and merge counts), "
+                           "cnncalc's limit; check the `times` of its repeats", where, path)
 
     def check_crops_placed(self) -> None:
         for crop in self.unplaced_crops.values():
@@ -233,6 +245,7 @@ class Expander:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
                 raise CnnError(f"{kind} has no option '{cut(key)}'; {suggest_option(key, allowed)}", kw)
         path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
+        self.count_layers(1, path, where)
         layer = cls.from_options(path, opts, where, value_where=owhere)
         if isinstance(layer, Crop) and layer.to is not None:
             self.unplaced_crops[id(layer)] = layer  # until a concat claims it (`_crops_to_branches`)
@@ -278,6 +291,7 @@ class Expander:
             # _DenseLayer modules name their children (Mixed_5b.branch1x1.conv).
             branch_scope = inner if transparent and listed else inner.child(inner.name(bname, bname, lw))
             built.append(self.sequence(layers, branch_scope, args, lw) if layers else [])
+        self.count_layers(1, path, where)
         node = ConcatNode(Concat(path, {}, where), built)
         self._crops_to_branches(node, [n for n, _, _ in named], path)
         return node
@@ -332,6 +346,8 @@ class Expander:
         shortcut = opts.get("shortcut", "identity")
         sw = where_of_key(opts, "shortcut", where)
         merge_path = inner.prefix if explicit is not None else scope.name(None, "add", where)
+        # The merge, and a projection shortcut's conv and batch norm (made once shapes are known).
+        self.count_layers(3 if shortcut == "projection" else 1, merge_path, where)
         node = ResidualNode(Add(merge_path, {}, where), body, [])
         named = opts.get("shortcut_name")
         nw = where_of_key(opts, "shortcut_name", where) if named is not None else sw
@@ -360,6 +376,7 @@ class Expander:
                            "excitation: globalavgpool, conv 1×1, relu, conv 1×1, sigmoid)", where)
         layers = self.sequence(opts["layers"], inner, args, where_of_key(opts, "layers", where))
         merge_path = inner.prefix if explicit is not None else scope.name(None, "multiply", where)
+        self.count_layers(1, merge_path, where)
         return GateNode(Multiply(merge_path, {}, where), layers)
 
     def repeat(self, opts: Any, scope: Scope, args: dict, where: Where | None) -> list[Node]:

@@ -128,7 +128,7 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
                                                   "b0 → b1 → b2 → … → b22 → b23"]),
     "repeat-first-not-mapping.yaml": ("8:44", None, ["`first` maps the block's argument names", "got 2"]),
     "huge-repeat.yaml": ("3:21", None, ["1,000,000,000", "more than 100,000 layers"]),
-    "nested-huge-repeat.yaml": (None, None, ["grows past 100,000 names", "`times`"]),
+    "nested-huge-repeat.yaml": (None, None, ["grows past 100,000 layers", "`times`"]),
     "repeat-zero.yaml": ("3:21", None, ["`times`: a whole number ≥ 1", "got 0"]),
     # issue 11: messages found while writing networks from the docs
     # `{` at 6:15, `$` of `${c*6}` at 6:25: YAML stops on the `{` after `$`

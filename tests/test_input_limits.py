@@ -296,9 +296,42 @@ def test_arithmetic_messages_cut_the_expression():
     assert len(str(caught.value)) < 200 and "'1 + 1 + 1" in str(caught.value)
 
 
-# -- the documented limit on names -------------------------------------------------------------
-def test_a_repeat_of_one_layer_stops_at_49_999():
-    # one name per pass (`repeat1.0`) and one per layer, plus the repeat's own: 2·49,999 + 1 = 99,999
+# -- the documented limits on layers and names ---------------------------------------------------
+def test_a_repeat_of_one_layer_stops_at_100_000():
+    # one layer per pass: 100,000 passes are 100,000 layers (and 2·100,000 + 1 names)
     repeat = "input: [1, 8, 8]\nlayers:\n  - repeat: {{times: {}, layers: [relu]}}\n"
-    assert len(loads(repeat.format(49_999)).graph.nodes) == 49_999
-    assert "grows past 100,000 names" in refused(repeat.format(50_000))
+    assert len(loads(repeat.format(100_000)).graph.nodes) == 100_000
+    message = refused(repeat.format(100_001))
+    assert "repeat `times: 100,001` would build more than 100,000 layers" in message, message
+
+
+# Ten records a pass, counted by hand: the residual's body relu, its add and its projection's conv
+# and batch norm (4); the concat's two branch relus and the concat (3); the conv (1); the gate's
+# sigmoid and its multiply (2).
+TEN_A_PASS = """input: [2, 4, 4]
+layers:
+  - repeat:
+      name: stage
+      times: {}
+      layers:
+        - residual: {{body: [relu], shortcut: projection}}
+        - concat: {{branches: [[relu], [relu]]}}
+        - conv: {{filters: 2, kernel: 1}}
+        - gate: {{layers: [sigmoid]}}
+"""
+
+
+def test_every_layer_and_merge_counts_towards_the_limit():
+    assert len(loads(TEN_A_PASS.format(3)).analyse().layers) == 30  # the hand count above
+    assert len(loads(TEN_A_PASS.format(10_000)).graph.nodes) == 4 * 10_000  # 100,000 records: allowed
+    message = refused(TEN_A_PASS.format(10_001))
+    # the 100,001st is the first layer of pass 10,000 (passes count from 0): its residual's body relu
+    assert "stage.10000.relu1" in message and "grows past 100,000 layers (every layer and merge counts)" in message, \
+        message
+
+
+def test_names_without_layers_are_bounded_too():
+    # passes of empty repeats take names and make no layer: 1 + 1,000·(1 + 1 + 1,000) names would follow
+    nested = "input: [1, 8, 8]\nlayers:\n  - repeat: {times: 1000, layers: [{repeat: {times: 1000, layers: []}}]}\n"
+    message = refused(nested)
+    assert "grows past 400,000 names" in message and "`times`" in message, message
