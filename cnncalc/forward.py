@@ -17,13 +17,14 @@ import os
 import stat
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Callable
 
 import numpy as np
 
 from .analysis import analyse
 from .errors import CnnError, Where
+from .fusion import plan as plan_fusions
 from .graph import Graph, iter_layers, walk
 from .kernels.conv import col_buffer_bytes
 from .kernels.pool import BLOCK_BYTES, adaptive_scratch_bytes
@@ -47,6 +48,7 @@ class ForwardRecord:
     params: int  # actual trainable weight elements
     expected_params: int
     seconds: float
+    ran_inside: str = ""  # the conv whose kernel ran this layer (cnncalc.fusion); its time is the conv's
 
     @property
     def ok(self) -> bool:
@@ -124,7 +126,14 @@ def init_weights(layer: Layer, in_shape: tuple[int, ...], rng: np.random.Generat
             else:
                 bound = 1 / math.sqrt(fan_in)
                 out[name] = _uniform(rng, shape, -bound, bound)
-    return {k: v.astype(dtype, copy=False) for k, v in out.items()}
+    return {k: _read_only(v.astype(dtype, copy=False)) for k, v in out.items()}
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """The arrays cnncalc makes are read-only: kernels may then keep what they derive from them
+    (kernels.winograd's transformed weights) without checking their bytes again on every run."""
+    a.flags.writeable = False
+    return a
 
 
 def _given(layer: Layer, in_shape, supplied: dict[str, np.ndarray] | None, dtype) -> dict[str, np.ndarray] | None:
@@ -328,7 +337,7 @@ def load_npz(path: str) -> dict[str, np.ndarray]:
     """The arrays of an archive whose headers read_npz_headers checked."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            return {k: _read_only(z[k]) for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CnnError(f"cannot read it as a .npz archive: {cut(exc, 80)}", Where(cut(path, 100))) from None
 
@@ -385,8 +394,9 @@ class PeakEstimate:
     scratch_layer: str | None
 
 
-def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int) -> PeakEstimate:
-    """Activations kept + the largest kernel scratch buffer + the weights.
+def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, shards: int = 1) -> PeakEstimate:
+    """Activations kept + the largest kernel scratch buffer (one per shard: each thread keeps its
+    own, for its slice of the batch) + the weights.
 
     At any moment the walker holds a layer's input and output plus, inside a residual or concat,
     the merge input and the finished branches; three times the largest activation bounds that for
@@ -399,7 +409,7 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int) -
         layer = by_name.get(r.name)
         if layer is None:
             continue
-        b = scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, batch)
+        b = shards * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, -(-batch // shards))
         if b > scratch:
             scratch, scratch_layer = b, r.name
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
@@ -407,11 +417,11 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int) -
 
 
 def guard_memory(graph: Graph, analysis: Analysis, batch: int, itemsize: int, max_memory: int | None,
-                 extra: int = 0, extra_what: str = "") -> int:
+                 extra: int = 0, extra_what: str = "", shards: int = 1) -> int:
     """The estimated peak (plus `extra` bytes: arrays read from files and kept beside their
     converted copies); a CnnError before anything is allocated when it exceeds `max_memory`
     (default: half the available memory)."""
-    peak = estimate_peak(graph, analysis, batch, itemsize)
+    peak = estimate_peak(graph, analysis, batch, itemsize, shards)
     limit = max_memory if max_memory is not None else available_memory() // 2
     if peak.total + extra > limit:
         parts = "activations kept + weights"
@@ -439,19 +449,48 @@ def nonfinite_count(a: np.ndarray) -> int:
 
 
 # -- the walker -----------------------------------------------------------------------------------
-class _Runner:
-    """The forward pass as a graph.Visitor: `graph.walk` decides the order and what each branch
-    reads; this runs the kernels, and decides when a layer may overwrite its input."""
+class _WeightMaker:
+    """A walk over shapes, before any kernel runs, that gives every layer its arrays: read from
+    --weights or the YAML, else drawn from the seed in walk order (as they always were, so a seed
+    gives the same weights), so that every shard of the batch runs with the same arrays."""
 
-    def __init__(self, expected: dict, rng, dtype, supplied, on_layer: Callable[[str], None] | None):
-        self.expected = expected
+    def __init__(self, rng, dtype, supplied):
         self.rng = rng
         self.dtype = dtype
         self.supplied = supplied
+        self.arrays: dict[int, tuple[tuple[int, ...], dict[str, np.ndarray]]] = {}  # id(layer): (input, arrays)
+        self.weights: dict[str, np.ndarray] = {}  # by path.name, in walk order
+
+    def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape
+
+    def layer(self, layer: Layer, shape: tuple[int, ...], source) -> tuple[int, ...]:
+        arrays = _given(layer, shape, self.supplied, self.dtype)
+        if arrays is None:
+            arrays = init_weights(layer, shape, self.rng, self.dtype)
+        self.arrays[id(layer)] = (shape, arrays)
+        self.weights.update({f"{layer.name}.{n}": a for n, a in arrays.items()})
+        return tuple(layer.output(shape).shape)
+
+    def merge(self, layer: Layer, shapes: list[tuple[int, ...]], source) -> tuple[int, ...]:
+        return tuple(layer.merge(shapes))
+
+
+class _Runner:
+    """The forward pass of one shard of the batch as a graph.Visitor: `graph.walk` decides the order
+    and what each branch reads; this runs the kernels, decides when a layer may overwrite its input,
+    and runs the layers cnncalc.fusion planned inside the conv before them."""
+
+    def __init__(self, expected: dict, arrays: dict[int, tuple[tuple[int, ...], dict[str, np.ndarray]]], dtype,
+                 on_layer: Callable[[str], None] | None, fusions: dict | None = None):
+        self.expected = expected
+        self.arrays = arrays
+        self.dtype = dtype
         self.on_layer = on_layer
+        self.fusions = fusions or {}
+        self.ran_inside: dict[int, str] = {}  # id(layer): the conv whose kernel ran it, this run
         self.records: list[ForwardRecord] = []
-        self.weights: dict[str, np.ndarray] = {}
-        self.nonfinite: tuple[str, int, int] | None = None  # (layer, values, of how many)
+        self.nonfinite: tuple[int, str, int, int] | None = None  # (record index, layer, values, per sample)
 
     def shape(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(x.shape[1:])
@@ -461,22 +500,47 @@ class _Runner:
         # read it again); what the sequence made from it, and no view of it, is its own to overwrite.
         owned = x is not source and not np.may_share_memory(x, source)
         in_shape = tuple(x.shape[1:])
-        arrays = _given(layer, in_shape, self.supplied, self.dtype)
-        if arrays is None:
-            arrays = init_weights(layer, in_shape, self.rng, self.dtype)
-        self.weights.update({f"{layer.name}.{n}": a for n, a in arrays.items()})
+        made_for, arrays = self.arrays[id(layer)]
+        if made_for != in_shape:
+            # A kernel before this one disagreed with the analysis (its record says so): arrays for
+            # the input that came, so the run goes on to report every mismatch.
+            arrays = init_weights(layer, in_shape, np.random.default_rng(0), self.dtype)
+        conv = self.ran_inside.pop(id(layer), None)
+        if conv is not None:  # done already, by conv's kernel: x is this layer's output
+            self._record(layer, x, trainable_elements(layer, arrays, in_shape), 0.0, conv)
+            return x
+        fusion = self.fusions.get(id(layer))
+        if fusion is not None and (made_for != in_shape or x.dtype != self.dtype):
+            fusion = None  # the layers after it run on their own, and report what they get
         start = time.perf_counter()
         try:
-            if owned and layer.supports_in_place and x.dtype == self.dtype:
+            if fusion is not None:
+                y = layer.forward(x, arrays, epilogue=self._epilogue(fusion))
+                self.ran_inside.update({id(f): layer.name for f in fusion.followers})
+            elif owned and layer.supports_in_place and x.dtype == self.dtype:
                 y = layer.forward(x, arrays, in_place=True)
             else:
                 y = layer.forward(x, arrays)
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
         y = y.astype(self.dtype, copy=False)
-        self._count_nonfinite(layer.name, y)
+        name = layer.name
+        if fusion is not None and fusion.affine is not None:  # a batch norm's scale can overflow too
+            name = f"{layer.name} or {fusion.affine.name} (run inside it)"
+        self._count_nonfinite(name, y)
         self._record(layer, y, trainable_elements(layer, arrays, in_shape), time.perf_counter() - start)
         return y
+
+    def _epilogue(self, fusion):
+        """The fused layers as the conv kernel's epilogue, from their arrays of this run."""
+        from .kernels.conv import Epilogue
+        scale = shift = activation = None
+        if fusion.affine is not None:
+            scale, shift = fusion.affine.channel_affine(self.arrays[id(fusion.affine)][1])
+        if fusion.activation is not None:
+            act = fusion.activation
+            activation = lambda block: act.forward(block, {}, in_place=True)  # noqa: E731
+        return Epilogue(scale, shift, activation)
 
     def merge(self, layer: Layer, xs: list[np.ndarray], source: np.ndarray) -> np.ndarray:
         # An add writes the sum into the body's output (xs[0]) when that is a fresh array of the
@@ -500,13 +564,13 @@ class _Runner:
         if self.nonfinite is None and not np.isfinite(y.sum()):
             count = nonfinite_count(y)
             if count:
-                self.nonfinite = (name, count, y.size)
+                self.nonfinite = (len(self.records), name, count, y[:1].size)
 
-    def _record(self, layer: Layer, y: np.ndarray, params: int, seconds: float) -> None:
+    def _record(self, layer: Layer, y: np.ndarray, params: int, seconds: float, ran_inside: str = "") -> None:
         rec = self.expected.get(layer.name)
         self.records.append(ForwardRecord(
             layer.name, layer.kind, tuple(y.shape[1:]),
-            tuple(rec.output) if rec else (), params, rec.params if rec else -1, seconds))
+            tuple(rec.output) if rec else (), params, rec.params if rec else -1, seconds, ran_inside))
         if self.on_layer:
             self.on_layer(layer.name)
 
@@ -514,7 +578,7 @@ class _Runner:
 def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np.ndarray] | None = None,
                 batch: int = 1, seed: int = 0, dtype: str = "float32", max_memory: int | None = None,
                 on_layer: Callable[[str], None] | None = None, partial_weights: bool = False,
-                weights_file: str | None = None) -> ForwardResult:
+                weights_file: str | None = None, threads: int | None = None, fuse: bool = True) -> ForwardResult:
     """Run the network on real arrays. `x` (N, C, H, W) or (C, H, W); else the YAML's `input_data`,
     else a seeded standard-normal batch. Raises CnnError before allocating if the estimated peak
     memory exceeds `max_memory` (default: half the available memory).
@@ -536,7 +600,7 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
                            f"N×{'×'.join(map(str, graph.input_shape))}; pass --input C,H,W to match it")
         batch = x.shape[0]
     analysis = analyse(graph, batch=batch, dtype_bytes=np_dtype.itemsize)
-    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory)
+    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory, shards=shards_for(batch, threads))
     if x is None:
         if graph.input_data is not None:
             x = np.broadcast_to(np.asarray(graph.input_data, dtype=np.float64), (batch, *graph.input_shape))
@@ -548,22 +612,81 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
     if weights is not None:
         notes += partial_notes(check_weights_file(graph, analysis, {k: np.shape(v) for k, v in weights.items()},
                                                   partial_weights, weights_file))
+    maker = _WeightMaker(rng, np_dtype, weights)
+    walk(graph.nodes, tuple(graph.input_shape), maker)
     expected = {r.name: r for r in analysis.layers}
-    runner = _Runner(expected, rng, np_dtype, weights, on_layer)
     # Values beyond the dtype's range become inf, and inf − inf NaN, as IEEE arithmetic says: not a
     # warning on stderr per kernel, but one counted note in the report.
     with np.errstate(all="ignore"):
         x = np.ascontiguousarray(x, dtype=np_dtype)
         bad_input = nonfinite_count(x)
-        start = time.perf_counter()
-        out = walk(graph.nodes, x, runner)
-        seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    fusions = plan_fusions(graph.nodes) if fuse else {}
+    out, records, nonfinite = _walk_shards(graph, x, expected, maker.arrays, np_dtype, on_layer,
+                                           shards_for(batch, threads), fusions)
+    seconds = time.perf_counter() - start
     if bad_input:
         notes.append(f"{bad_input:,} of the input's {x.size:,} values are inf or NaN (beyond {dtype}'s range, "
                      "or so in the array given); the layers carry them on")
-    elif runner.nonfinite is not None:
-        name, count, size = runner.nonfinite
+    elif nonfinite is not None:
+        name, count, size = nonfinite
         notes.append(f"{count:,} of {size:,} values overflowed to inf or NaN in layer {name} (beyond {dtype}'s "
                      "range, or inf − inf after it); the layers after it carry them on")
-    return ForwardResult(graph.name, batch, dtype, runner.records, out, seconds, peak, analysis, notes,
-                         runner.weights)
+    return ForwardResult(graph.name, batch, dtype, records, out, seconds, peak, analysis, notes,
+                         maker.weights)
+
+
+def shards_for(batch: int, threads: int | None = None) -> int:
+    """Shards the batch is cut into: one per thread, at most one per sample."""
+    from .threads import available
+    return max(1, min(batch, available() if threads is None else threads))
+
+
+def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtype, on_layer,
+                 shards: int, fusions: dict) -> tuple[np.ndarray, list[ForwardRecord], tuple[str, int, int] | None]:
+    """The walk over `shards` slices of the batch at once, one thread each (this one runs the first,
+    and reports progress), BLAS at one thread meanwhile (cnncalc.threads: NumPy's copies and
+    elementwise passes use one core, so slicing the batch is what puts the other cores to work).
+    Returns the output, the records (each layer's time is the slowest shard's) and the first
+    overflow note's (layer, values, of how many)."""
+    from .kernels.conv import conv_path
+    bounds = np.linspace(0, x.shape[0], shards + 1).astype(int)
+    runners = [_Runner(expected, arrays, dtype, on_layer if i == 0 else None, fusions) for i in range(shards)]
+    path = conv_path()
+
+    def run(i: int) -> np.ndarray:
+        from .kernels.conv import set_conv_path
+        before = set_conv_path(path)  # a thread-local choice: the caller's holds in every shard
+        try:
+            with np.errstate(all="ignore"):
+                return walk(graph.nodes, x[bounds[i]:bounds[i + 1]], runners[i])
+        finally:
+            set_conv_path(before)
+
+    if shards == 1:
+        outs = [run(0)]
+    else:
+        from concurrent.futures import wait
+
+        from .threads import pool, single_threaded_blas
+        with single_threaded_blas():
+            futures = [pool(shards - 1).submit(run, i) for i in range(1, shards)]
+            try:
+                outs = [run(0)]
+            finally:
+                # Every shard ends before BLAS's setting goes back (an error in one is raised below,
+                # after the others have stopped).
+                wait(futures)
+            outs += [f.result() for f in futures]
+    out = outs[0] if shards == 1 else np.concatenate(outs)
+    records = runners[0].records
+    if shards > 1:
+        records = [replace(r, seconds=max(run_.records[i].seconds for run_ in runners))
+                   for i, r in enumerate(records)]
+    found = [r.nonfinite for r in runners if r.nonfinite is not None]
+    nonfinite = None
+    if found:
+        first = min(f[0] for f in found)
+        at = [f for f in found if f[0] == first]
+        nonfinite = (at[0][1], sum(f[2] for f in at), at[0][3] * x.shape[0])
+    return out, records, nonfinite

@@ -156,3 +156,18 @@ def iter_layers(nodes: list[Node]) -> Iterator[Layer]:
             yield from iter_layers(node.shortcut)
             yield from iter_layers(node._projection or [])
             yield node.merge
+
+
+def sequences(nodes: list[Node]) -> Iterator[list[Node]]:
+    """Every sequence of nodes in the graph (the top one, each branch, gate, body and shortcut), in
+    which each node reads the output of the one before it and nothing else reads that output."""
+    yield nodes
+    for node in nodes:
+        if isinstance(node, ConcatNode):
+            for branch in node.branches:
+                yield from sequences(branch)
+        elif isinstance(node, GateNode):
+            yield from sequences(node.gate)
+        elif isinstance(node, ResidualNode):
+            for part in (node.body, node.shortcut, node._projection or []):
+                yield from sequences(part)

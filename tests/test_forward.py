@@ -165,8 +165,8 @@ def test_lenet5_by_hand_in_pytorch():
     names = {0: "C1", 3: "C3", 7: "C5", 9: "F6", 11: "OUTPUT"}
     with torch.no_grad():
         for i, n in names.items():
-            model[i].weight.copy_(torch.from_numpy(w[f"{n}.weight"]))
-            model[i].bias.copy_(torch.from_numpy(w[f"{n}.bias"]))
+            model[i].weight.copy_(torch.tensor(w[f"{n}.weight"]))
+            model[i].bias.copy_(torch.tensor(w[f"{n}.bias"]))
     assert sum(p.numel() for p in model.parameters()) == 61_706 == res.analysis.totals.params
     x = np.random.default_rng(2).standard_normal((3, 1, 32, 32))
     ours = run_forward(net.graph, x, w, dtype="float64").output

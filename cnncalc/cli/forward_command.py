@@ -107,9 +107,13 @@ def _shape(shape) -> str:
 @click.option("--conv-path", type=click.Choice(["auto", "im2col", "winograd", "winograd4"]), default="auto",
               show_default=True, help="Algorithm of 3×3 stride-1 convolutions: auto (docs/forward.md § The kernels), "
                                       "im2col, winograd (F(2×2, 3×3)) or winograd4 (F(4×4, 3×3)).")
+@click.option("--threads", type=click.IntRange(min=1, max=256), default=None,
+              help="Threads that run the batch's slices [default: as many as NumPy's BLAS uses].")
+@click.option("--no-fuse", is_flag=True,
+              help="Run every layer on its own (by default a conv runs the batch norm and activation after it).")
 def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: str, input_file: str | None,
             weights_file: str | None, partial_weights: bool, save_output: str | None, max_memory: str | None,
-            fmt: str, conv_path: str) -> None:
+            fmt: str, conv_path: str, threads: int | None, no_fuse: bool) -> None:
     """Run FILE on real arrays (NumPy) and check every layer against the analysis engine.
 
     \b
@@ -176,7 +180,8 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
     if headers is not None:
         fw.check_weights_file(net.graph, analysis, {k: h.shape for k, h in headers.items()}, partial_weights,
                               weights_file)
-    fw.guard_memory(net.graph, analysis, batch, itemsize, limit, extra, " + ".join(extra_what))
+    fw.guard_memory(net.graph, analysis, batch, itemsize, limit, extra, " + ".join(extra_what),
+                    shards=fw.shards_for(batch, threads))
     x = fw.load_npy(input_file) if input_file is not None else None
     weights = fw.load_npz(weights_file) if weights_file is not None else None
     if weights is None and net.imported is not None:
@@ -200,7 +205,7 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
             progress.advance(task)
     try:
         result = fw.run_forward(net.graph, x, weights, batch, seed_value, dtype, limit, on_layer, partial_weights,
-                                weights_file)
+                                weights_file, threads, not no_fuse)
     finally:
         if progress is not None:
             progress.stop()

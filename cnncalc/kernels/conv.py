@@ -15,7 +15,8 @@ the layer's shape:
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -48,6 +49,38 @@ def _buffer(name: str, shape, dtype) -> np.ndarray:
         buf = np.empty(max(nbytes, 2 * COL_BUDGET_BYTES, 0 if buf is None else buf.nbytes * 3 // 2), dtype=np.uint8)
         setattr(_scratch, name, buf)
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """What follows a convolution, done by its kernel to each block of the output while the block is
+    still in cache (cnncalc.fusion): x·scale + shift per output channel (a batch norm; the conv's
+    own bias is in `shift`), then a pointwise activation in place. A separate pass over ResNet-18's
+    activations costs about as much as reading them from memory again; a block in cache, a fraction."""
+
+    scale: np.ndarray | None = None  # (OC,)
+    shift: np.ndarray | None = None  # (OC,)
+    activation: Callable[[np.ndarray], object] | None = None
+
+    def with_bias(self, bias: np.ndarray | None) -> "Epilogue":
+        """The conv's bias b folded in: (x + b)·scale + shift = x·scale + (b·scale + shift)."""
+        if bias is None:
+            return self
+        shift = bias if self.scale is None else bias * self.scale
+        if self.shift is not None:
+            shift = shift + self.shift
+        return Epilogue(self.scale, shift, self.activation)
+
+    def apply(self, block: np.ndarray, axis: int) -> None:
+        """In place on a C-contiguous block whose output channels lie along `axis`."""
+        shape = [1] * block.ndim
+        shape[axis] = -1
+        if self.scale is not None:
+            np.multiply(block, self.scale.astype(block.dtype, copy=False).reshape(shape), out=block)
+        if self.shift is not None:
+            np.add(block, self.shift.astype(block.dtype, copy=False).reshape(shape), out=block)
+        if self.activation is not None:
+            self.activation(block)
 
 
 def geometry(axes: Sequence[AxisResult]) -> tuple[tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
@@ -107,11 +140,16 @@ CONV_PATHS = ("auto", "im2col", "winograd", "winograd4")
 _conv_path = threading.local()
 
 
+def conv_path() -> str:
+    """This thread's conv algorithm setting."""
+    return getattr(_conv_path, "value", "auto")
+
+
 def set_conv_path(path: str) -> str:
     """Force the conv algorithm for this thread; returns the previous setting."""
     if path not in CONV_PATHS:
         raise CnnError(f"unknown conv path {path!r}; use one of {', '.join(CONV_PATHS)}")
-    before = getattr(_conv_path, "value", "auto")
+    before = conv_path()
     _conv_path.value = path
     return before
 
@@ -148,7 +186,7 @@ def winograd_tile(weight_shape, stride, dilation, groups: int, batch: int = 1, o
     """The Winograd output tile m (2 or 4) this layer runs with, or 0 for im2col."""
     from .winograd import applies
     kh, kw = weight_shape[2:]
-    path = getattr(_conv_path, "value", "auto")
+    path = conv_path()
     if path == "im2col" or not applies((kh, kw), stride, dilation, groups):
         return 0
     if path == "winograd4":
@@ -159,9 +197,10 @@ def winograd_tile(weight_shape, stride, dilation, groups: int, batch: int = 1, o
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Sequence[AxisResult],
-           dilation=(1, 1), groups: int = 1) -> np.ndarray:
+           dilation=(1, 1), groups: int = 1, epilogue: Epilogue | None = None) -> np.ndarray:
     """x (N, C, H, W), weight (OC, C/groups, kh, kw) -> (N, OC, OH, OW). `axes`: the layer's output
-    per axis as the engine computed it (size, pad_lo, pad_hi, stride)."""
+    per axis as the engine computed it (size, pad_lo, pad_hi, stride). `epilogue`: the layers fused
+    after it (the bias is added before it)."""
     n, c, h, w = x.shape
     oc, cg, kh, kw = weight.shape
     if c != cg * groups:
@@ -176,19 +215,19 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     out = np.empty((n, oc, oh, ow), dtype=dtype)
     path = _path(kh, kw, stride, padding, oh, ow)
     tile = winograd_tile(weight.shape, stride, dilation, groups, n, (oh, ow), dtype.itemsize)
+    ep = (epilogue or Epilogue()).with_bias(bias)
     if tile:
         from .winograd import conv3x3
-        conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile)
+        conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile, ep)
     elif path == "1x1":
         np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out.reshape(n, groups, oc // groups, oh * ow))
+        ep.apply(out, 1)
     elif path == "flat":
-        _conv_flat(x, wmat, out, padding, dilation, (kh, kw))
+        _conv_flat(x, wmat, out, padding, dilation, (kh, kw), ep)
     elif path == "side-by-side":
-        _conv_side_by_side(x, wmat, out, stride, padding, dilation, (kh, kw))
+        _conv_side_by_side(x, wmat, out, stride, padding, dilation, (kh, kw), ep)
     else:
-        _conv_windows(x, wmat, out, stride, padding, dilation, (kh, kw))
-    if bias is not None:
-        out += bias.astype(dtype, copy=False).reshape(1, oc, 1, 1)
+        _conv_windows(x, wmat, out, stride, padding, dilation, (kh, kw), ep)
     return out
 
 
@@ -196,7 +235,7 @@ def _chunk(per_sample_bytes: int, n: int) -> int:
     return max(1, min(n, COL_BUDGET_BYTES // max(per_sample_bytes, 1)))
 
 
-def _conv_flat(x, wmat, out, padding, dilation, kernel) -> None:
+def _conv_flat(x, wmat, out, padding, dilation, kernel, ep: Epilogue) -> None:
     """Stride 1: each column-matrix row is one contiguous run of the padded, flattened map."""
     n, c, h, w = x.shape
     groups, ocg, ckk = wmat.shape
@@ -220,6 +259,7 @@ def _conv_flat(x, wmat, out, padding, dilation, kernel) -> None:
         np.copyto(col, taps)
         res = np.matmul(wmat, col.reshape(groups, ckk, m * positions),
                         out=_buffer("result", (groups, ocg, m * positions), x.dtype))
+        ep.apply(res.reshape(oc, m * positions), 0)  # the junk columns too: cheaper than skipping them
         res = res.reshape(oc, m, oh, wp)[:, :, :, :ow]
         np.copyto(out[i:i + m], res.transpose(1, 0, 2, 3))
 
@@ -251,7 +291,7 @@ def _windows(x, stride, padding, dilation, kernel, oh, ow):
     return win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
 
 
-def _conv_windows(x, wmat, out, stride, padding, dilation, kernel) -> None:
+def _conv_windows(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue) -> None:
     """Large strided maps: col(n, C·kh·kw, OH·OW) per chunk; the product lands in NCHW."""
     n, c = x.shape[:2]
     groups, ocg, ckk = wmat.shape
@@ -265,9 +305,10 @@ def _conv_windows(x, wmat, out, stride, padding, dilation, kernel) -> None:
         col = _buffer("col", (m, c, kh, kw, oh, ow), x.dtype)
         np.copyto(col, win[i:i + m])  # the one copy: im2col
         np.matmul(wmat, col.reshape(m, groups, ckk, oh * ow), out=out_g[i:i + m])
+        ep.apply(out[i:i + m], 1)
 
 
-def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel) -> None:
+def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue) -> None:
     """Small maps: col(g, C/g·kh·kw, m·OH·OW), the chunk's samples side by side; the (small) result
     is then moved into NCHW."""
     n, c = x.shape[:2]
@@ -283,4 +324,5 @@ def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel) -> None:
         np.copyto(col, win[:, :, :, i:i + m])
         res = np.matmul(wmat, col.reshape(groups, ckk, m * oh * ow),
                         out=_buffer("result", (groups, ocg, m * oh * ow), x.dtype))
+        ep.apply(res.reshape(oc, m * oh * ow), 0)
         np.copyto(out_g[i:i + m], res.reshape(groups, ocg, m, oh * ow).transpose(2, 0, 1, 3))

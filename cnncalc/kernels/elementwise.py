@@ -133,10 +133,15 @@ def softmax(x, axis=1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def batch_norm_affine(weight, bias, running_mean, running_var, eps=1e-5):
+    """Inference batch norm as x·scale + shift per channel: (scale, shift)."""
+    scale = weight / np.sqrt(running_var + eps)
+    return scale, bias - running_mean * scale
+
+
 def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5, out=None):
     shape = (1, -1) + (1,) * (x.ndim - 2)
-    scale = weight / np.sqrt(running_var + eps)
-    shift = bias - running_mean * scale
+    scale, shift = batch_norm_affine(weight, bias, running_mean, running_var, eps)
     out = np.multiply(x, scale.astype(x.dtype).reshape(shape), out=out)
     out += shift.astype(x.dtype).reshape(shape)
     return out

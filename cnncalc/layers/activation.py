@@ -13,6 +13,7 @@ class ReLU(Elementwise):
 
     kind = "relu"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import relu
@@ -26,6 +27,7 @@ class LeakyReLU(Elementwise):
     primary = "slope"
     options = {"slope": Option(opt.number, 0.01, "slope for negative inputs")}
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import leaky_relu
@@ -37,6 +39,7 @@ class Sigmoid(Elementwise):
 
     kind = "sigmoid"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import sigmoid
@@ -48,6 +51,7 @@ class Tanh(Elementwise):
 
     kind = "tanh"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import tanh
@@ -59,6 +63,7 @@ class GELU(Elementwise):
 
     kind = "gelu"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import gelu
@@ -101,6 +106,7 @@ class ReLU6(Elementwise):
     kind = "relu6"
     auto_name = "relu6_"  # relu6_1, relu6_2: `relu61` would read as a sixty-first relu
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import relu6
@@ -113,6 +119,7 @@ class HardTanh(Elementwise):
     kind = "hardtanh"
     options = {"min": Option(opt.number, -1.0, "lower bound"), "max": Option(opt.number, 1.0, "upper bound")}
     supports_in_place = True
+    pointwise = True
 
     def check(self) -> None:
         if not self.min < self.max:
@@ -128,6 +135,7 @@ class HardSigmoid(Elementwise):
 
     kind = "hardsigmoid"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import hardsigmoid
@@ -139,6 +147,7 @@ class HardSwish(Elementwise):
 
     kind = "hardswish"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import hardswish
@@ -150,6 +159,7 @@ class SiLU(Elementwise):
 
     kind = "silu"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import silu
@@ -161,6 +171,7 @@ class Mish(Elementwise):
 
     kind = "mish"
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import mish
@@ -174,6 +185,7 @@ class ELU(Elementwise):
     primary = "alpha"
     options = {"alpha": Option(opt.number, 1.0, "value approached for large negative inputs is −alpha")}
     supports_in_place = True
+    pointwise = True
 
     def forward(self, x, weights, in_place: bool = False):
         from ..kernels.elementwise import elu

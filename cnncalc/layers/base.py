@@ -137,6 +137,16 @@ class Layer:
     # this machine ~0.5 ms per MB, so ReLU and batch norm reuse their input's memory.
     supports_in_place = False
 
+    # A convolution right before this layer may apply it to each block of its output while the
+    # block is still in cache (cnncalc.fusion; docs/forward.md § Fusion), when the kind is
+    # `pointwise` (a function of each value alone, computed by `forward(x, {}, in_place=True)`) or
+    # has a `channel_affine` (a per-channel scale and shift: batch norm at inference).
+    pointwise = False
+
+    def channel_affine(self, weights: dict) -> tuple[Any, Any] | None:
+        """(scale, shift) per channel when this layer is x·scale + shift on each channel, else None."""
+        return None
+
     def forward(self, x, weights: dict):
         """The NumPy forward pass on a batch `x` (N, *in_shape); kernels live in cnncalc.kernels."""
         raise self.undeclared("forward pass (`forward`)")

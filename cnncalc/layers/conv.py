@@ -77,12 +77,14 @@ class Conv2d(Layer):
             shapes["bias"] = (self.filters,)
         return shapes
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, epilogue=None):
+        """`epilogue` (kernels.conv.Epilogue): the batch norm and activation fused after it (cnncalc.fusion)."""
         from ..kernels.conv import conv2d
         weight = weights["weight"]
         if self.table is not None:
             weight = weight * self.table_mask(x.shape[1]).astype(weight.dtype)
-        return conv2d(x, weight, weights.get("bias"), self.output(x.shape[1:]).axes, self.dilation, self.groups)
+        return conv2d(x, weight, weights.get("bias"), self.output(x.shape[1:]).axes, self.dilation, self.groups,
+                      epilogue)
 
     def table_mask(self, c_in: int):
         """(filters, C_in, 1, 1) of 0/1: which input maps each output map reads."""

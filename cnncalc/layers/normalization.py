@@ -29,6 +29,11 @@ class BatchNorm(Elementwise):
         return batch_norm(x, weights["weight"], weights["bias"], weights["running_mean"], weights["running_var"],
                           self.eps, out=x if in_place else None)
 
+    def channel_affine(self, weights):
+        from ..kernels.elementwise import batch_norm_affine
+        return batch_norm_affine(weights["weight"], weights["bias"], weights["running_mean"], weights["running_var"],
+                                 self.eps)
+
 
 class LocalResponseNorm(Elementwise):
     """Local response normalization across channels (AlexNet, GoogLeNet)."""

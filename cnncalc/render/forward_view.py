@@ -58,11 +58,24 @@ def _row(r) -> dict:
     return {
         "name": r.name, "type": r.type, "output": list(r.shape), "expected_output": list(r.expected_shape),
         "params": r.params, "expected_params": r.expected_params, "ms": round(r.seconds * 1000, 3), "ok": r.ok,
+        "ran_inside": r.ran_inside,
     }
 
 
+def _ms(r) -> str:
+    return "fused" if r.ran_inside else f"{r.seconds * 1000:.2f}"
+
+
+def _fused_note(result) -> list[str]:
+    fused = sum(bool(r.ran_inside) for r in result.records)
+    if not fused:
+        return []
+    return [f"{fused} layer{'s' if fused != 1 else ''} (batch norm, activation) ran inside the convolution before "
+            "them (fused): their time is in the conv's row; --no-fuse runs every layer on its own"]
+
+
 def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
-    notes = list(result.notes) + list(notes)
+    notes = list(result.notes) + list(notes) + _fused_note(result)
     values = _values(result.output)
     if fmt == "json":
         doc = {
@@ -77,7 +90,7 @@ def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        keys = ["name", "type", "output", "expected_output", "params", "expected_params", "ms", "ok"]
+        keys = ["name", "type", "output", "expected_output", "params", "expected_params", "ms", "ok", "ran_inside"]
         writer.writerow(keys)
         for r in result.records:
             row = _row(r)
@@ -89,7 +102,7 @@ def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
                  "| Layer | Type | Output | Params | ms | Check |", "|---|---|---|---:|---:|:---:|"]
         for r in result.records:
             lines.append(f"| {r.name} | {r.type} | {shape_text(r.shape)} | {r.params:,} | "
-                         f"{r.seconds * 1000:.2f} | {_mark(r.ok)} |")
+                         f"{_ms(r)} | {_mark(r.ok)} |")
         lines.append("")
         lines.append(_verdict(result))
         if values is not None:
@@ -105,7 +118,7 @@ def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
         shape = shape_text(r.shape) if r.shape == r.expected_shape else \
             f"{shape_text(r.shape)} (engine: {shape_text(r.expected_shape)})"
         params = f"{r.params:,}" if r.params == r.expected_params else f"{r.params:,} (engine: {r.expected_params:,})"
-        table.add_row(r.name, r.type, shape, params, f"{r.seconds * 1000:.2f}",
+        table.add_row(r.name, r.type, shape, params, _ms(r),
                       Text(_mark(r.ok), style="green" if r.ok else "bold red"))
     parts: list = [table, Text(_verdict(result), style="green" if result.ok else "bold red")]
     if values is not None:

@@ -1,0 +1,175 @@
+"""The forward pass's batch shards (cnncalc.threads) and fused layers (cnncalc.fusion): each against
+the PyTorch oracle (tests/torch_reference.py, every layer through torch.nn.functional, nothing fused)
+and against cnncalc's own unsharded, unfused run, which the oracle tests check layer by layer."""
+from __future__ import annotations
+
+import json
+import zlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import main
+from cnncalc.forward import run_forward
+from cnncalc.fusion import plan
+from cnncalc.kernels import conv as conv_mod
+from cnncalc.kernels import winograd
+from cnncalc.kernels.conv import Epilogue
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
+
+from torch_reference import TorchNet  # noqa: E402  (after the importorskip above)
+
+# Every conv path of kernels.conv (1×1, flat, strided windows, side by side, Winograd F(2×2) and
+# F(4×4) where `auto` picks them at 32+ channels), each followed by a batch norm and a pointwise
+# activation, or by one of them alone; a residual whose body ends in a fused conv.
+NET = """
+input: [3, 20, 20]
+layers:
+  - conv: {filters: 32, kernel: 3, padding: 1, bias: false}
+  - batchnorm
+  - relu
+  - conv: {filters: 32, kernel: 3, padding: 1}
+  - silu
+  - conv: {filters: 40, kernel: 3, stride: 2, padding: 1}
+  - batchnorm
+  - residual:
+      body:
+        - conv: {filters: 40, kernel: 3, padding: 1, bias: false}
+        - batchnorm
+        - hardswish
+        - conv: {filters: 40, kernel: 1}
+        - batchnorm
+  - relu6
+  - conv: {filters: 8, kernel: 3, stride: 2}
+  - gelu
+  - conv: {filters: 8, kernel: 1}
+  - batchnorm
+  - leaky_relu
+"""
+
+
+def oracle(net, weights, x):
+    model = TorchNet(net.graph, weights).eval()
+    with torch.inference_mode():
+        return model(torch.from_numpy(x)).numpy()
+
+
+def test_fusion_plan_pairs_each_conv_with_what_follows_it():
+    net = cnncalc.loads(NET)
+    fused = {f.conv.name: [layer.name for layer in f.followers] for f in plan(net.graph.nodes).values()}
+    # Written out from NET: a conv takes the batch norm right after it, then a pointwise activation.
+    assert fused == {
+        "conv1": ["bn1", "relu1"], "conv2": ["silu1"], "conv3": ["bn2"], "conv4": ["bn3", "hardswish1"],
+        "conv5": ["bn4"], "conv6": ["gelu1"], "conv7": ["bn5", "leaky_relu1"],
+    }  # relu6_1 follows the residual's add, not a conv: it runs on its own
+
+
+@pytest.mark.parametrize("path", ["auto", "im2col", "winograd", "winograd4"])
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-10), ("float32", 1e-5)])
+def test_fused_and_sharded_equal_pytorch(path, dtype, tol):
+    net = cnncalc.loads(NET)
+    x = np.random.default_rng(7).standard_normal((5, 3, 20, 20))
+    before = conv_mod.set_conv_path(path)
+    try:
+        runs = {(threads, fuse): run_forward(net.graph, x, dtype=dtype, threads=threads, fuse=fuse, seed=3)
+                for threads in (1, 3) for fuse in (False, True)}
+    finally:
+        conv_mod.set_conv_path(before)
+    ref = oracle(net, runs[1, False].weights, x.astype(dtype))
+    scale = np.max(np.abs(ref))
+    for (threads, fuse), result in runs.items():
+        assert result.ok
+        assert np.max(np.abs(result.output - ref)) <= tol * scale, (threads, fuse)
+        assert sum(bool(r.ran_inside) for r in result.records) == (10 if fuse else 0)
+
+
+def test_shards_draw_the_same_weights_as_one_walk():
+    net = cnncalc.loads(NET)
+    one = run_forward(net.graph, batch=4, threads=1, seed=11)
+    three = run_forward(net.graph, batch=4, threads=3, seed=11)
+    assert list(one.weights) == list(three.weights)
+    for name, a in one.weights.items():
+        np.testing.assert_array_equal(a, three.weights[name])
+    np.testing.assert_allclose(three.output, one.output, rtol=0, atol=1e-5 * np.max(np.abs(one.output)))
+
+
+def test_fused_records_name_their_conv_and_keep_their_checks():
+    result = run_forward(cnncalc.loads(NET).graph, batch=2)
+    by_name = {r.name: r for r in result.records}
+    assert by_name["bn1"].ran_inside == "conv1" and by_name["relu1"].ran_inside == "conv1"
+    assert by_name["bn1"].seconds == 0.0 and by_name["bn1"].params == 2 * 32  # γ and β of 32 channels
+    assert by_name["relu6_1"].ran_inside == "" and by_name["conv1"].ran_inside == ""
+    assert result.ok
+
+
+def test_cli_says_which_layers_ran_inside_a_conv():
+    runner = CliRunner()
+    res = runner.invoke(main, ["forward", "resnet18", "--input", "3,32,32", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    rows = {row["name"]: row for row in doc["layers"]}
+    assert rows["layer1.0.bn1"]["ran_inside"] == "layer1.0.conv1" and rows["layer1.0.bn1"]["ms"] == 0
+    # ResNet-18: 20 convs each with a batch norm, 9 of them (the stem and each block's first) with a ReLU.
+    assert any(n.startswith("29 layers (batch norm, activation) ran inside") for n in doc["notes"])
+    res = runner.invoke(main, ["forward", "resnet18", "--input", "3,32,32", "--format", "json", "--no-fuse",
+                               "--threads", "1"])
+    doc = json.loads(res.output)
+    assert res.exit_code == 0 and not any(row["ran_inside"] for row in doc["layers"])
+    assert not any("ran inside" in n for n in doc["notes"])
+
+
+def test_overflow_in_one_shard_counts_over_the_whole_batch():
+    net = cnncalc.loads("input: [1, 2, 2]\nlayers:\n  - conv: {filters: 1, kernel: 1, bias: false, "
+                        "weights: [[[[2.0]]]]}\n  - relu\n")
+    x = np.ones((4, 1, 2, 2), dtype=np.float32)
+    x[3, 0, 0, 0] = 3e38  # sample 3 only: the last of two shards; 2 × 3e38 overflows float32
+    result = run_forward(net.graph, x, threads=2)
+    assert "1 of 16 values overflowed to inf or NaN in layer conv1 (beyond float32's range" in result.notes[0]
+
+
+def test_batch_norm_that_overflows_inside_its_conv_is_named():
+    net = cnncalc.loads("input: [1, 1, 1]\nlayers:\n  - conv: {filters: 1, kernel: 1, bias: false}\n  - batchnorm\n")
+    weights = {"conv1.weight": np.ones((1, 1, 1, 1)), "bn1.weight": np.array([1e30]), "bn1.bias": np.zeros(1),
+               "bn1.running_mean": np.zeros(1), "bn1.running_var": np.ones(1)}
+    result = run_forward(net.graph, np.full((1, 1, 1, 1), 1e10, dtype=np.float32), weights)  # 1e40 > 3.4e38
+    assert "overflowed to inf or NaN in layer conv1 or bn1 (run inside it)" in result.notes[0]
+
+
+def test_epilogue_folds_the_bias_before_the_batch_norm():
+    # (x + b)·s + t with x = 1, b = 2, s = 3, t = 4: 13; then ReLU6 clips it to 6.
+    ep = Epilogue(np.array([3.0]), np.array([4.0]), lambda a: np.clip(a, 0, 6, out=a)).with_bias(np.array([2.0]))
+    block = np.ones((1, 1, 2))
+    ep.apply(block, 1)
+    np.testing.assert_array_equal(block, [[[6.0, 6.0]]])
+    bare = Epilogue().with_bias(np.array([2.0, -1.0]))
+    block = np.zeros((2, 3))
+    bare.apply(block, 0)
+    np.testing.assert_array_equal(block, [[2.0] * 3, [-1.0] * 3])
+
+
+def test_weights_cnncalc_makes_are_read_only_and_skip_the_crc(monkeypatch):
+    net = cnncalc.loads("input: [4, 6, 6]\nlayers:\n  - conv: {filters: 32, kernel: 3}\n")
+    weights = run_forward(net.graph).weights
+    assert not any(a.flags.writeable for a in weights.values())
+    w = weights["conv1.weight"]
+    monkeypatch.setattr(zlib, "crc32", lambda *a: pytest.fail("read-only weights need no CRC"))
+    first = winograd.weight_transform(w, 2, np.dtype(np.float32))
+    assert winograd.weight_transform(w.reshape(w.shape), 2, np.dtype(np.float32)) is first
+
+
+def test_every_layer_kind_that_says_pointwise_is_one():
+    """A kind marked pointwise runs on blocks of any layout inside a conv's kernel: it must be the
+    same function of each value wherever the value sits (checked against its own run on NCHW)."""
+    from cnncalc.layers import KINDS
+    x = np.random.default_rng(5).standard_normal((2, 3, 4, 5)) * 4
+    pointwise = [cls for cls in KINDS.values() if cls.pointwise]
+    assert len(pointwise) == 12  # relu … elu: docs/forward.md § Fusion lists them
+    for cls in pointwise:
+        layer = cls.from_options("a", {})
+        whole = layer.forward(x.copy(), {})
+        moved = np.ascontiguousarray(x.transpose(3, 1, 0, 2))  # another layout, as a Winograd block
+        layer.forward(moved, {}, in_place=True)
+        np.testing.assert_allclose(moved.transpose(2, 1, 3, 0), whole, rtol=1e-14, atol=1e-14)
