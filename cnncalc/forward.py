@@ -16,6 +16,7 @@ import math
 import os
 import stat
 import time
+import weakref
 import zipfile
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Callable
@@ -394,9 +395,10 @@ class PeakEstimate:
     scratch_layer: str | None
 
 
-def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, shards: int = 1) -> PeakEstimate:
-    """Activations kept + the largest kernel scratch buffer (one per shard: each thread keeps its
-    own, for its slice of the batch) + the weights.
+def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, threads: int = 1) -> PeakEstimate:
+    """Activations kept + the largest kernel scratch buffer (one per thread: each keeps its own, for
+    its shard of the batch; a batch of one is split inside the kernels, so a bound still) + the
+    weights.
 
     At any moment the walker holds a layer's input and output plus, inside a residual or concat,
     the merge input and the finished branches; three times the largest activation bounds that for
@@ -409,7 +411,7 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, s
         layer = by_name.get(r.name)
         if layer is None:
             continue
-        b = shards * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, -(-batch // shards))
+        b = threads * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, -(-batch // min(batch, threads)))
         if b > scratch:
             scratch, scratch_layer = b, r.name
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
@@ -417,11 +419,15 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, s
 
 
 def guard_memory(graph: Graph, analysis: Analysis, batch: int, itemsize: int, max_memory: int | None,
-                 extra: int = 0, extra_what: str = "", shards: int = 1) -> int:
+                 extra: int = 0, extra_what: str = "", threads: int = 1) -> int:
     """The estimated peak (plus `extra` bytes: arrays read from files and kept beside their
     converted copies); a CnnError before anything is allocated when it exceeds `max_memory`
     (default: half the available memory)."""
-    peak = estimate_peak(graph, analysis, batch, itemsize, shards)
+    memo = _kept_for(graph)
+    key = ("peak", id(analysis), batch, itemsize, threads)
+    if key not in memo:
+        memo[key] = estimate_peak(graph, analysis, batch, itemsize, threads)
+    peak = memo[key]
     limit = max_memory if max_memory is not None else available_memory() // 2
     if peak.total + extra > limit:
         parts = "activations kept + weights"
@@ -599,8 +605,13 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
             raise CnnError(f"the input array is {'×'.join(map(str, x.shape))}, but the network takes "
                            f"N×{'×'.join(map(str, graph.input_shape))}; pass --input C,H,W to match it")
         batch = x.shape[0]
-    analysis = analyse(graph, batch=batch, dtype_bytes=np_dtype.itemsize)
-    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory, shards=shards_for(batch, threads))
+    memo = _kept_for(graph)
+    key = (batch, np_dtype.itemsize)
+    if key not in memo:
+        memo[key] = analyse(graph, batch=batch, dtype_bytes=np_dtype.itemsize)
+    analysis = memo[key]
+    threads = forward_threads(threads)
+    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory, threads=threads)
     if x is None:
         if graph.input_data is not None:
             x = np.broadcast_to(np.asarray(graph.input_data, dtype=np.float64), (batch, *graph.input_shape))
@@ -621,9 +632,11 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
         x = np.ascontiguousarray(x, dtype=np_dtype)
         bad_input = nonfinite_count(x)
     start = time.perf_counter()
-    fusions = plan_fusions(graph.nodes) if fuse else {}
+    if fuse and "fusions" not in memo:
+        memo["fusions"] = plan_fusions(graph.nodes)
+    fusions = memo["fusions"] if fuse else {}
     out, records, nonfinite = _walk_shards(graph, x, expected, maker.arrays, np_dtype, on_layer,
-                                           shards_for(batch, threads), fusions)
+                                           min(batch, threads), fusions)
     seconds = time.perf_counter() - start
     if bad_input:
         notes.append(f"{bad_input:,} of the input's {x.size:,} values are inf or NaN (beyond {dtype}'s range, "
@@ -636,10 +649,26 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
                          maker.weights)
 
 
-def shards_for(batch: int, threads: int | None = None) -> int:
-    """Shards the batch is cut into: one per thread, at most one per sample."""
+# What a run derives from the graph alone (its analysis per batch and dtype, its fusion plan), kept
+# for the graphs run last: running a network again (a benchmark, a notebook) skips the analysis, 6 ms
+# of ResNet-18's 40 ms at batch 1. A built graph does not change, so what is kept stays true.
+_KEEP_GRAPHS = 4
+_kept: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _kept_for(graph: Graph) -> dict:
+    entry = _kept.get(id(graph))
+    if entry is None or entry[0]() is not graph:  # a new graph (perhaps at a dead one's address)
+        while len(_kept) >= _KEEP_GRAPHS:
+            del _kept[next(iter(_kept))]
+        entry = _kept[id(graph)] = (weakref.ref(graph), {})
+    return entry[1]
+
+
+def forward_threads(threads: int | None = None) -> int:
+    """Threads a run uses: `threads`, or as many as NumPy's BLAS (cnncalc.threads.available)."""
     from .threads import available
-    return max(1, min(batch, available() if threads is None else threads))
+    return max(1, available() if threads is None else threads)
 
 
 def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtype, on_layer,
@@ -664,6 +693,9 @@ def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtyp
             set_conv_path(before)
 
     if shards == 1:
+        # A batch of one runs in this thread, BLAS with all its threads. (Dealing Winograd's tile
+        # blocks over threads of our own instead measured 1.2–3× slower per layer: half the tiles
+        # per GEMM cost more than BLAS's own threads on the whole block.)
         outs = [run(0)]
     else:
         from concurrent.futures import wait

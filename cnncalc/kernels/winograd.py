@@ -151,47 +151,59 @@ def conv3x3(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, m: int 
     """out (N, K, OH, OW) = the 3×3 stride-1 convolution of x (N, C, H, W), zero-padded by
     (top, bottom, left, right), without bias; then `epilogue` (kernels.conv.Epilogue: a bias, a
     batch norm, an activation), done on each block of tiles before it is scattered."""
+    n, c = x.shape[:2]
+    oh, ow = out.shape[2:]
+    th, tw = -(-oh // m), -(-ow // m)  # tiles per column / row
+    u = weight_transform(weight, m, out.dtype)
+    nb, rows = _blocking(n, c, th, tw, m, out.dtype.itemsize)
+    for i in range(0, n, nb):
+        for j in range(0, th, rows):
+            _block(x, u, out, padding, m, epilogue, i, min(nb, n - i), j, min(rows, th - j))
+
+
+def _block(x, u, out, padding, m, epilogue, i: int, b: int, j: int, q: int) -> None:
+    """Samples i … i + b − 1, tile rows j … j + q − 1: gather, transform, multiply, transform back,
+    epilogue, scatter; every buffer this thread's own (kernels.conv._buffer)."""
     bt, _, at = (mat.astype(out.dtype) for mat in _MATRICES[m])
     a = m + 2
-    n, c, h, w = x.shape
-    k, oh, ow = out.shape[1:]
+    _, c, h, w = x.shape
+    k, oh = out.shape[1:3]
     t, _, l, _ = padding
-    th, tw = -(-oh // m), -(-ow // m)  # tiles per column / row
+    tw = -(-out.shape[3] // m)
     dtype = out.dtype
-    u = weight_transform(weight, m, dtype)
-    nb, rows = _blocking(n, c, th, tw, m, dtype.itemsize)
-    hp, wp = th * m + 2, tw * m + 2
-    # Padded input of one block: zeros around, and below/right up to whole tiles. Rows / columns of
-    # x that land inside it (a map wider than its tiles need is cut).
-    pad = _buffer("wino_pad", (nb, c, hp, wp), dtype)
-    r0, r1 = max(0, -t), min(h, hp - t)
-    c0, c1 = max(0, -l), min(w, wp - l)
-    inner = (slice(None), slice(None), slice(r0 + t, r1 + t), slice(c0 + l, c1 + l))
-    border = np.ones((hp, wp), dtype=bool)
-    border[inner[2:]] = False
-    pad[:, :, border] = 0
-    for i in range(0, n, nb):
-        b = min(nb, n - i)
-        np.copyto(pad[(slice(0, b), *inner[1:])], x[i:i + b, :, r0:r1, c0:c1])
-        for j in range(0, th, rows):
-            q = min(rows, th - j)
-            tiles = b * q * tw
-            d = _buffer("wino_d", (a, a, c, b, q, tw), dtype)
-            np.copyto(d, _tiles(pad[:b, :, j * m:(j + q) * m + 2], (a, a), m, (q, tw)))
-            r = np.matmul(bt, d.reshape(a, a * c * tiles), out=_buffer("wino_r", (a, a * c * tiles), dtype))
-            v = np.matmul(bt, r.reshape(a, a, c * tiles), out=d.reshape(a, a, c * tiles))  # d is spent
-            prod = np.matmul(u, v.reshape(a * a, c, tiles), out=_buffer("wino_m", (a * a, k, tiles), dtype))
-            s_ = np.matmul(at, prod.reshape(a, a * k * tiles), out=_buffer("wino_s", (m, a * k * tiles), dtype))
-            spent = prod.reshape(-1)[:m * m * k * tiles].reshape(m, m, k * tiles)  # M is read into S
-            y = np.matmul(at, s_.reshape(m, a, k * tiles), out=spent).reshape(m, m, k, b, q, tw)
-            if epilogue is not None:
-                epilogue.apply(y, 2)
-            # Offset (dy, dx) of the tile in tile row i, column jj is output pixel (j·m + i·m + dy, jj·m + dx).
-            dst = out[i:i + b, :, j * m:min((j + q) * m, oh)]
-            for dy in range(m):
-                for dx in range(m):
-                    part = dst[:, :, dy::m, dx::m]
-                    np.copyto(part, y[dy, dx, :, :, :part.shape[2], :part.shape[3]].transpose(1, 0, 2, 3))
+    tiles = b * q * tw
+    d = _buffer("wino_d", (a, a, c, b, q, tw), dtype)
+    np.copyto(d, _tiles(_padded_rows(x, i, b, j * m - t, q * m + 2, l, tw * m + 2), (a, a), m, (q, tw)))
+    r = np.matmul(bt, d.reshape(a, a * c * tiles), out=_buffer("wino_r", (a, a * c * tiles), dtype))
+    v = np.matmul(bt, r.reshape(a, a, c * tiles), out=d.reshape(a, a, c * tiles))  # d is spent
+    prod = np.matmul(u, v.reshape(a * a, c, tiles), out=_buffer("wino_m", (a * a, k, tiles), dtype))
+    s_ = np.matmul(at, prod.reshape(a, a * k * tiles), out=_buffer("wino_s", (m, a * k * tiles), dtype))
+    spent = prod.reshape(-1)[:m * m * k * tiles].reshape(m, m, k * tiles)  # M is read into S
+    y = np.matmul(at, s_.reshape(m, a, k * tiles), out=spent).reshape(m, m, k, b, q, tw)
+    if epilogue is not None:
+        epilogue.apply(y, 2)
+    # Offset (dy, dx) of the tile in tile row jj, column ii is output pixel ((j + jj)·m + dy, ii·m + dx).
+    dst = out[i:i + b, :, j * m:min((j + q) * m, oh)]
+    for dy in range(m):
+        for dx in range(m):
+            part = dst[:, :, dy::m, dx::m]
+            np.copyto(part, y[dy, dx, :, :, :part.shape[2], :part.shape[3]].transpose(1, 0, 2, 3))
+
+
+def _padded_rows(x: np.ndarray, i: int, b: int, top: int, height: int, left: int, width: int) -> np.ndarray:
+    """Rows top … top + height − 1 and columns −left … width − left − 1 of samples i … i + b − 1 of x,
+    zero outside x, in this thread's reused buffer (only the border is cleared, not the whole)."""
+    n, c, h, w = x.shape
+    pad = _buffer("wino_pad", (b, c, height, width), x.dtype)
+    r0, r1 = min(max(0, -top), height), max(min(height, h - top), 0)
+    c0, c1 = min(max(0, left), width), max(min(width, w + left), 0)
+    pad[:, :, :r0] = 0
+    pad[:, :, max(r0, r1):] = 0
+    pad[:, :, r0:r1, :c0] = 0
+    pad[:, :, r0:r1, max(c0, c1):] = 0
+    if r1 > r0 and c1 > c0:
+        np.copyto(pad[:, :, r0:r1, c0:c1], x[i:i + b, :, r0 + top:r1 + top, c0 - left:c1 - left])
+    return pad
 
 
 def block_bytes(c: int, k: int, oh: int, ow: int, n: int, m: int, itemsize: int) -> int:

@@ -122,6 +122,14 @@ class Layer:
     def counts(self, in_shape: Shape, out: Output) -> Counts:
         raise self.undeclared("counts (`counts`)")
 
+    def geometry(self, in_shape: Shape) -> Output:
+        """`output(in_shape)`, kept per input shape for the forward pass's kernels, which ask on every
+        run: the exact derivation behind it costs tens of microseconds a layer."""
+        kept = self.__dict__.setdefault("_geometry", {})
+        if in_shape not in kept:
+            kept[in_shape] = self.output(in_shape)
+        return kept[in_shape]
+
     def window(self, in_shape: Shape, out: Output) -> Window | str | None:
         raise self.undeclared("receptive-field move (`window`)")
 

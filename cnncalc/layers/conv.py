@@ -83,7 +83,7 @@ class Conv2d(Layer):
         weight = weights["weight"]
         if self.table is not None:
             weight = weight * self.table_mask(x.shape[1]).astype(weight.dtype)
-        return conv2d(x, weight, weights.get("bias"), self.output(x.shape[1:]).axes, self.dilation, self.groups,
+        return conv2d(x, weight, weights.get("bias"), self.geometry(x.shape[1:]).axes, self.dilation, self.groups,
                       epilogue)
 
     def table_mask(self, c_in: int):

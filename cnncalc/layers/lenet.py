@@ -37,7 +37,7 @@ class Subsample(Layer):
 
     def forward(self, x, weights):
         from ..kernels.elementwise import subsample
-        return subsample(x, weights["weight"], weights["bias"], self.kernel, self.output(x.shape[1:]).axes)
+        return subsample(x, weights["weight"], weights["bias"], self.kernel, self.geometry(x.shape[1:]).axes)
 
 
 class RBF(Layer):

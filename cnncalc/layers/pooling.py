@@ -50,7 +50,7 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x, weights):
         from ..kernels.pool import max_pool2d
-        return max_pool2d(x, self.kernel, self.output(x.shape[1:]).axes)
+        return max_pool2d(x, self.kernel, self.geometry(x.shape[1:]).axes)
 
 
 class AvgPool2d(_Pool2d):
@@ -65,7 +65,7 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x, weights):
         from ..kernels.pool import avg_pool2d
-        return avg_pool2d(x, self.kernel, self.output(x.shape[1:]).axes, self.count_include_pad)
+        return avg_pool2d(x, self.kernel, self.geometry(x.shape[1:]).axes, self.count_include_pad)
 
 
 class _GlobalPool(Layer):

@@ -305,7 +305,7 @@ class Upsample(Layer):
 
     def forward(self, x, weights):
         from ..kernels.upsampling import upsample_bilinear, upsample_nearest
-        (_, h, w), out = x.shape[1:], self.output(x.shape[1:]).shape
+        (_, h, w), out = x.shape[1:], self.geometry(x.shape[1:]).shape
         if self.mode == "nearest":
             return upsample_nearest(x, (max(1, out[1] // h), max(1, out[2] // w)),
                                     (max(1, h // out[1]), max(1, w // out[2])))
