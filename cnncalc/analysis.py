@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import cycle_gc
-from .errors import CnnError
+from .errors import CnnError, Where
 from .formula import ZERO, Expr
 from .graph import Graph, walk
 from .i18n import Msg, msg
@@ -20,7 +20,7 @@ from .layers import GLOBAL, Layer, Window
 from .layers.base import Output, Resample, Varying
 from .receptive_field import (NO_CHAIN, RF, AxisField, TopDownStep, axis_chain_as_steps, combined_chain, top_down,
                               unit_walk)
-from .records import Analysis, LayerRecord, RFRecord, TopDown, Totals
+from .records import Analysis, Derivations, LayerRecord, RFRecord, TopDown, Totals
 from .shapes import AxisResult, Shape, axis_notes
 
 
@@ -43,10 +43,6 @@ class _Op:
     dilation: tuple[int, int] = (1, 1)
 
 
-def _axis_text(a: AxisResult) -> str:
-    return f"{a.axis}: {a.expr.text()}"
-
-
 class _Walker:
     """The engine's visitor for graph.walk: a layer's state in, its record out."""
 
@@ -58,6 +54,8 @@ class _Walker:
         # The last receptive field recorded, its output units and its record: an elementwise layer
         # passes its input's RF object on unchanged, so a run of them shares one RFRecord.
         self._last_rf: tuple[RF, tuple[int, ...], RFRecord] | None = None
+        # "file:line:col" per definition: every pass of a repeat shares its layers' Where objects.
+        self._where_text: dict[Where, str] = {}
 
     def start(self) -> _State:
         return _State(self.graph.input_shape, RF.of_input(), 0)
@@ -78,14 +76,8 @@ class _Walker:
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
         rf = self._move_rf(layer, state, out, window)
-        derivations = {
-            "params": counts.params.text(),
-            "non_trainable": counts.non_trainable.text(),
-            "connections": counts.connections.text(),
-            "macs": counts.macs.text(),
-        }
-        if out.axes:
-            derivations["output"] = "; ".join(_axis_text(a) for a in out.axes)
+        derivations = Derivations((counts.params, counts.non_trainable, counts.connections, counts.macs),
+                                  tuple(out.axes))
         tensor = self._tensor(out.shape)
         self.ops.append(_Op(len(self.records), [state.tensor], tensor,
                             axes=tuple(out.axes) if isinstance(window, Window) else (),
@@ -126,11 +118,11 @@ class _Walker:
         tensor = self._tensor(shape)
         self.ops.append(_Op(len(self.records), [e.tensor for e in ends], tensor, elementwise=True))
         # Concat, add and a gate's product have no weights and, per docs/design.md, add no connections.
-        self._record(layer, ends[0].shape, Output(shape, notes=_gate_note(layer, ends[0], rf)), rf, {}, ZERO, ZERO,
-                     ZERO, ZERO)
+        self._record(layer, ends[0].shape, Output(shape, notes=_gate_note(layer, ends[0], rf)), rf, Derivations(),
+                     ZERO, ZERO, ZERO, ZERO)
         return _State(shape, rf, tensor)
 
-    def _record(self, layer: Layer, in_shape: Shape, out: Output, rf: RF, derivations: dict[str, str],
+    def _record(self, layer: Layer, in_shape: Shape, out: Output, rf: RF, derivations: Derivations,
                 params: Expr, non_trainable: Expr, connections: Expr, macs: Expr) -> None:
         self.records.append(LayerRecord(
             name=layer.name,
@@ -144,10 +136,18 @@ class _Walker:
             rf=self._rf_record(rf, out.shape),
             derivations=derivations,
             notes=out.notes,
-            where=str(layer.where) if layer.where else "",
+            where=self._where(layer.where),
             axes=tuple(out.axes),
             options={k: getattr(layer, k, None) for k in type(layer).options},
         ))
+
+    def _where(self, where: Where | None) -> str:
+        if not where:
+            return ""
+        text = self._where_text.get(where)
+        if text is None:
+            text = self._where_text[where] = str(where)
+        return text
 
     def _rf_record(self, rf: RF, out_shape: Shape) -> RFRecord:
         units = _units(out_shape)
@@ -258,23 +258,15 @@ def _window_read(a: AxisResult, dilation: int, out_live: Live, size: int) -> Liv
 # -- records -------------------------------------------------------------------------------------
 def rf_record(rf: RF, out_shape: Shape) -> RFRecord:
     """The receptive field as the renderers and JSON see it, per axis."""
-    units = _units(out_shape)
-    sizes, jumps, starts, pads, units_at, uniform = [], [], [], [], [], []
-    for field_, n in zip(rf.axes, units):
-        size, jump, start, pad, unit, same = _axis_values(field_, n)
-        sizes.append(size)
-        jumps.append(jump)
-        starts.append(start)
-        pads.append(pad)
-        units_at.append(unit)
-        uniform.append(same)
-    chains = tuple(f.paths[0].chain if f.aligned and f.paths else NO_CHAIN for f in rf.axes)
-    reasons = [f.undefined for f in rf.axes if f.undefined]
+    axes = rf.axes
+    h, w = (_axis_values(f, n) for f, n in zip(axes, _units(out_shape)))
+    aligned = tuple(f.aligned for f in axes)
+    chains = tuple(f.paths[0].chain if ok and f.paths else NO_CHAIN for f, ok in zip(axes, aligned))
     return RFRecord(
-        size=tuple(sizes), jump=tuple(jumps), start=tuple(starts), pad=tuple(pads),
-        global_axes=tuple(f.is_global for f in rf.axes), aligned_axes=tuple(f.aligned for f in rf.axes),
-        unit=tuple(units_at), chain_links=chains, undefined=reasons[0] if reasons else None, fields=rf.axes,
-        uniform_axes=tuple(uniform),
+        size=(h[0], w[0]), jump=(h[1], w[1]), start=(h[2], w[2]), pad=(h[3], w[3]),
+        global_axes=(axes[0].is_global, axes[1].is_global), aligned_axes=aligned,
+        unit=(h[4], w[4]), chain_links=chains, undefined=axes[0].undefined or axes[1].undefined, fields=axes,
+        uniform_axes=(h[5], w[5]),
     )
 
 

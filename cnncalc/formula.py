@@ -3,6 +3,12 @@
 Every count the engine reports is built from these expressions, so the number and the worked
 derivation shown to a student ("(5·5·1 + 1)·6") can never disagree: the text is rendered from
 the very tree that is evaluated. `cnncalc.arith.evaluate` parses the rendered text back.
+
+Each node computes its value when it is made, from its operands' values (issue 14: evaluating
+trees on demand, with Fractions throughout, was a large part of analysing deep networks). Values
+are exact: Python ints while they are whole, a Fraction only where a division leaves a remainder
+(which a Floor or Ceil usually brings back to an int). The text is rendered only when asked for:
+most runs (`params --format json`, tables) never show a derivation.
 """
 from __future__ import annotations
 
@@ -14,17 +20,37 @@ Number = int | Fraction
 _PRECEDENCE = {"+": 1, "−": 1, "·": 2, "/": 2}
 
 
-class Expr:
-    precedence = 100
+def _exact(v) -> Number:
+    """`v` as an int when it is whole, else as a Fraction (a float is read exactly)."""
+    if type(v) is int:
+        return v
+    f = v if type(v) is Fraction else Fraction(v)
+    return f.numerator if f.denominator == 1 else f
 
-    def value(self) -> Fraction:
-        raise NotImplementedError
+
+def _divide(a: Number, b: Number) -> Number:
+    """a/b exactly: an int when b divides a, else a Fraction (never a float)."""
+    if type(a) is int and type(b) is int:
+        q, r = divmod(a, b)
+        return q if r == 0 else Fraction(a, b)
+    return _exact(Fraction(a) / b)
+
+
+class Expr:
+    __slots__ = ("v",)
+    precedence = 100
+    v: Number  # the exact value, computed when the node is made
+
+    def value(self) -> Number:
+        return self.v
 
     def text(self) -> str:
         raise NotImplementedError
 
     def int_value(self) -> int:
-        v = self.value()
+        v = self.v
+        if type(v) is int:
+            return v
         if v.denominator != 1:
             raise ValueError(f"{self.text()} is not a whole number")
         return int(v)
@@ -33,7 +59,7 @@ class Expr:
         return self.text()
 
     def __repr__(self) -> str:
-        return f"Expr({self.text()} = {self.value()})"
+        return f"Expr({self.text()} = {self.v})"
 
     # Operators accept plain ints so layer code reads like the formula in docs/design.md.
     def __add__(self, other): return Op("+", self, lit(other))
@@ -46,46 +72,36 @@ class Expr:
     def __rtruediv__(self, other): return Op("/", lit(other), self)
 
 
-# Fraction(int) costs about 1 µs (its constructor checks every numeric type); layers write the same
-# small integers (kernel sizes, strides, channel counts) thousands of times, so each is made once.
-_INT_FRACTIONS: dict[int, Fraction] = {}
-
-
 class Num(Expr):
-    def __init__(self, v: Number):
-        if type(v) is int:
-            f = _INT_FRACTIONS.get(v)
-            if f is None:
-                f = Fraction(v)
-                if len(_INT_FRACTIONS) < 65536:
-                    _INT_FRACTIONS[v] = f
-            self.v = f
-        else:
-            self.v = Fraction(v)
+    __slots__ = ()
 
-    def value(self) -> Fraction:
-        return self.v
+    def __init__(self, v: Number):
+        self.v = _exact(v)
 
     def text(self) -> str:
-        if self.v.denominator == 1:
-            return str(self.v.numerator)
-        return f"{self.v.numerator}/{self.v.denominator}"
+        v = self.v
+        if type(v) is int:
+            return str(v)
+        return f"{v.numerator}/{v.denominator}"
 
 
 class Op(Expr):
+    __slots__ = ("op", "left", "right", "precedence")
+
     def __init__(self, op: str, left: Expr, right: Expr):
         self.op, self.left, self.right = op, left, right
         self.precedence = _PRECEDENCE[op]
-
-    def value(self) -> Fraction:
-        a, b = self.left.value(), self.right.value()
-        if self.op == "+":
-            return a + b
-        if self.op == "−":
-            return a - b
-        if self.op == "·":
-            return a * b
-        return a / b
+        a, b = left.v, right.v
+        if op == "+":
+            v = a + b
+        elif op == "−":
+            v = a - b
+        elif op == "·":
+            v = a * b
+        else:
+            v = _divide(a, b)
+        # A sum or product of Fractions can come out whole (1/2·2): kept as an int from then on.
+        self.v = v if type(v) is int else _exact(v)
 
     def text(self) -> str:
         left = self.left.text()
@@ -102,28 +118,36 @@ class Op(Expr):
 
 
 class Floor(Expr):
+    __slots__ = ("inner",)
+
     def __init__(self, inner: Expr):
         self.inner = inner
-
-    def value(self) -> Fraction:
-        return Fraction(math.floor(self.inner.value()))
+        self.v = math.floor(inner.v)
 
     def text(self) -> str:
         return f"⌊{self.inner.text()}⌋"
 
 
 class Ceil(Expr):
+    __slots__ = ("inner",)
+
     def __init__(self, inner: Expr):
         self.inner = inner
-
-    def value(self) -> Fraction:
-        return Fraction(math.ceil(self.inner.value()))
+        self.v = math.ceil(inner.v)
 
     def text(self) -> str:
         return f"⌈{self.inner.text()}⌉"
 
 
+# Layers write the same small integers (kernel sizes, strides, channel counts, the 1 of a bias)
+# over and over; a Num never changes once made, so each of these is made once and shared.
+_SMALL_NUMS = {n: Num(n) for n in range(-1, 1025)}
+
+
 def lit(v) -> Expr:
+    if type(v) is int:
+        n = _SMALL_NUMS.get(v)
+        return n if n is not None else Num(v)
     return v if isinstance(v, Expr) else Num(v)
 
 

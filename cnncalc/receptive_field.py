@@ -110,18 +110,26 @@ class Step:
     stride: tuple[int, int]
 
 
+def _half(n: int) -> int | Fraction:
+    """n/2 exactly: an int when n is even (an odd kernel's (k'−1)/2, an odd field's (r−1)/2)."""
+    return n >> 1 if n & 1 == 0 else Fraction(n, 2)
+
+
 @dataclass(frozen=True)
 class Path:
-    """One path's field along one axis: unit u reads [lo + u·jump, hi + u·jump] of the input."""
+    """One path's field along one axis: unit u reads [lo + u·jump, hi + u·jump] of the input.
+
+    `start` is exact: an int while it is whole (odd kernels keep it so; issue 14: Fraction
+    arithmetic was a large part of analysing deep networks), else a Fraction (x.5)."""
 
     size: int
     jump: int
-    start: Fraction
+    start: int | Fraction
     chain: Chain = NO_CHAIN
 
     @property
     def pad(self) -> int:
-        return int(Fraction(self.size - 1, 2) - self.start)
+        return int(_half(self.size - 1) - self.start)
 
     @property
     def lo(self) -> Fraction:
@@ -145,10 +153,14 @@ class Path:
         return self.size, 0
 
     def through(self, layer: str, k_eff: int, stride: int, pad_lo: int, dilation: int = 1) -> "Path":
+        jump = self.jump
+        start = self.start + (_half(k_eff - 1) - pad_lo) * jump
+        if type(start) is Fraction and start.denominator == 1:
+            start = start.numerator  # back to an int (two half-pixel shifts)
         return Path(
-            size=self.size + (k_eff - 1) * self.jump,
-            jump=self.jump * stride,
-            start=self.start + (Fraction(k_eff - 1, 2) - pad_lo) * self.jump,
+            size=self.size + (k_eff - 1) * jump,
+            jump=jump * stride,
+            start=start,
             chain=self.chain.then(AxisStep(layer, k_eff, stride, pad_lo, dilation)),
         )
 
@@ -304,7 +316,7 @@ class AxisField:
 
     @staticmethod
     def of_input() -> "AxisField":
-        return AxisField((Path(1, 1, Fraction(0)),))
+        return AxisField((Path(1, 1, 0),))
 
     @property
     def is_global(self) -> bool:
@@ -315,9 +327,12 @@ class AxisField:
         return self.undefined is None and (self.is_global or len(self.paths) == 1)
 
     def through(self, layer: str, k_eff: int, stride: int, pad_lo: int, dilation: int = 1) -> "AxisField":
-        if self.is_global or self.undefined:
+        if self.whole is not None or self.undefined:
             return self
-        return self._of([p.through(layer, k_eff, stride, pad_lo, dilation) for p in self.paths])
+        paths = self.paths
+        if len(paths) == 1 and type(paths[0]) is Path:  # the usual case, and a Path's step is never None
+            return AxisField((paths[0].through(layer, k_eff, stride, pad_lo, dilation),))
+        return self._of([p.through(layer, k_eff, stride, pad_lo, dilation) for p in paths])
 
     def resample(self, layer: str, m: AxisMap) -> "AxisField":
         if self.is_global or self.undefined:

@@ -1,10 +1,16 @@
 """Plain records the engine returns and the renderers print. No behaviour beyond conversions."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .receptive_field import NO_CHAIN, AxisField, AxisStep, Chain, Step, TopDownStep, combined_chain, is_textbook
+
+if TYPE_CHECKING:
+    from .formula import Expr
+    from .shapes import AxisResult
 
 
 def is_binary(x: Fraction) -> bool:
@@ -17,12 +23,53 @@ def is_binary(x: Fraction) -> bool:
 def _num(x: Fraction | int | None) -> int | float | str | None:
     """Exact in JSON: whole numbers as integers, halves and other binary fractions as numbers (x.5,
     x.25: a float holds them exactly), any other fraction as the string "p/q" (never rounded)."""
-    if x is None:
-        return None
-    x = Fraction(x)
+    if x is None or type(x) is int:
+        return x
+    if type(x) is not Fraction:  # Fraction(x) of a Fraction costs microseconds of type checks
+        x = Fraction(x)
     if x.denominator == 1:
         return int(x)
     return float(x) if is_binary(x) else f"{x.numerator}/{x.denominator}"
+
+
+COUNT_FIELDS = ("params", "non_trainable", "connections", "macs")
+
+
+class Derivations(Mapping):
+    """A layer's formulas with the numbers substituted, field → text ("params": "(5·5·1 + 1)·6";
+    "output": "H: ⌊(32 − 5 + 2·0)/1⌋ + 1; W: …"), read like a dict.
+
+    It holds the expressions the values were computed from, and renders a text only when it is
+    read: `--explain`, `check` and the tests read them; `params --format json` and the tables never
+    do, and rendering every layer's text took a tenth of a deep network's analysis (issue 14).
+    The text is the expressions' own, so it cannot differ from what was computed."""
+
+    __slots__ = ("_counts", "_axes", "_texts")
+
+    def __init__(self, counts: "tuple[Expr, Expr, Expr, Expr]" = (), axes: "tuple[AxisResult, ...]" = ()):
+        self._counts = counts  # in the order of COUNT_FIELDS; () for a merge, which shows none
+        self._axes = axes
+        self._texts: dict[str, str] | None = None
+
+    def _rendered(self) -> dict[str, str]:
+        if self._texts is None:
+            texts = {key: expr.text() for key, expr in zip(COUNT_FIELDS, self._counts)}
+            if self._axes:
+                texts["output"] = "; ".join(f"{a.axis}: {a.expr.text()}" for a in self._axes)
+            self._texts = texts
+        return self._texts
+
+    def __getitem__(self, key: str) -> str:
+        return self._rendered()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rendered())
+
+    def __len__(self) -> int:
+        return len(self._counts) + (1 if self._axes else 0)
+
+    def __repr__(self) -> str:
+        return repr(self._rendered())
 
 
 @dataclass(frozen=True)
@@ -105,7 +152,7 @@ class LayerRecord:
     connections: int
     macs: int
     rf: RFRecord
-    derivations: dict[str, str]  # field → formula with the numbers substituted
+    derivations: Mapping[str, str]  # field → formula with the numbers substituted (Derivations)
     notes: tuple[str, ...] = ()
     where: str = ""  # file:line:col of its definition
     # For homework hints (cnncalc.homework): per-axis window geometry and the layer's declared options.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .errors import CnnError
 from .formula import Ceil, Expr, Floor, Num, lit
@@ -84,9 +85,9 @@ def _coverage(axis: str, size: int, lo: int, hi: int, k_eff: int, s: int, d: int
         if first <= last:
             count = (last - first) // s + 1
             read[first:first + (count - 1) * s + 1:s] = b"\x01" * count
-    unread = tuple(p for p in range(size) if not read[p])
-    if not unread:
+    if read.count(0) == 0:  # the usual case, said at C speed: every position read
         return (), ()
+    unread = tuple(p for p in range(size) if not read[p])
     what = "rows" if axis == "H" else "columns"
     notes: list[Msg] = []
     span = size + lo + hi - k_eff
@@ -117,6 +118,18 @@ def _same_axis(axis: str, size: int, k_eff: int, s: int, d: int) -> AxisResult:
                          axis=axis, total=total, lo=lo, hi=hi))
     coverage, unread = _coverage(axis, size, lo, hi, k_eff, s, d, out)
     return AxisResult(axis, out, Ceil(lit(size) / s), lo, hi, k_eff, s, tuple(notes), coverage, unread)
+
+
+@lru_cache(maxsize=4096)
+def sliding_axes(h: int, w: int, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+                 padding: Padding, ceil_mode: bool) -> tuple[tuple[AxisResult, AxisResult], tuple[Msg, ...]]:
+    """Both axes of a window sliding over an H×W input, and their notes, remembered: the layers of
+    a repeated block have the same geometry pass after pass (ResNet's blocks, VGG's stages, issue
+    14's deep benchmark), and an AxisResult never changes once made, so they share one (a kernel
+    larger than its input raises, and nothing is remembered)."""
+    axes = (window_axis("H", h, kernel[0], stride[0], dilation[0], padding, ceil_mode),
+            window_axis("W", w, kernel[1], stride[1], dilation[1], padding, ceil_mode))
+    return axes, axis_notes(axes)
 
 
 def axis_notes(axes: tuple[AxisResult, ...]) -> tuple[Msg, ...]:

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .. import zoo
+from .. import cycle_gc, zoo
 from ..conventions import NAMES, convention as convention_of
 from ..errors import CnnError, ExitCode
 from ..network import load
@@ -70,6 +70,7 @@ _FILE_HELP = "FILE is a YAML path, - for standard input, or a built-in name (see
 @explain_options
 @convention_option
 @translated_errors
+@cycle_gc.paused_while
 def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
            lang: str | None, convention: str | None) -> None:
     """Per layer: output shape, parameters and connections; then the totals.
@@ -90,6 +91,7 @@ def params(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str,
 @click.option("--layer", help="Show the textbook top-down derivation for this layer.")
 @explain_options
 @translated_errors
+@cycle_gc.paused_while
 def rf(file: str, input_shape: str | None, fmt: str, layer: str | None, explain: bool, lang: str | None) -> None:
     """Receptive field per layer: size, jump, start and effective padding.
 
@@ -114,6 +116,7 @@ def rf(file: str, input_shape: str | None, fmt: str, layer: str | None, explain:
 @explain_options
 @convention_option
 @translated_errors
+@cycle_gc.paused_while
 def summary(file: str, input_shape: str | None, batch: int, dtype: str, fmt: str, explain: bool,
            lang: str | None, convention: str | None) -> None:
     """Every column at once: the torchinfo-like view.

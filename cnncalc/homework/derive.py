@@ -10,9 +10,7 @@ from __future__ import annotations
 from ..formula import Expr, Num, product
 from ..i18n import _
 from ..receptive_field import axis_chain_as_steps, top_down, unit_walk
-from ..records import Analysis, LayerRecord
-
-COUNT_FIELDS = ("params", "non_trainable", "connections", "macs")
+from ..records import COUNT_FIELDS, Analysis, LayerRecord
 
 
 def dims_text(dims) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from ..errors import CnnError, Where
 from ..formula import ZERO, Expr
-from ..shapes import AxisResult, Shape, axis_notes, window_axis
+from ..shapes import AxisResult, Shape, sliding_axes
 from ..yaml_source import where_of_key
 
 REQUIRED = object()
@@ -176,11 +176,9 @@ class Layer:
                        padding: Any = (0, 0, 0, 0), ceil_mode: bool = False) -> Output:
         """The output of a window sliding over H and W (conv, pooling, subsampling): each axis by
         docs/design.md's rule, with its derivation and the notes on rows/columns a stride leaves out."""
-        axes = tuple(
-            window_axis(axis, size, kernel[i], stride[i], dilation[i], padding, ceil_mode)
-            for i, (axis, size) in enumerate((("H", h), ("W", w)))
-        )
-        return Output((channels, axes[0].size, axes[1].size), axes, axis_notes(axes))
+        axes, notes = sliding_axes(h, w, tuple(kernel), tuple(stride), tuple(dilation),
+                                   padding if isinstance(padding, str) else tuple(padding), bool(ceil_mode))
+        return Output((channels, axes[0].size, axes[1].size), axes, notes)
 
     def fail(self, message: str) -> CnnError:
         return CnnError(message, self.where, self.name)
