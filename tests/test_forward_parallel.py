@@ -173,3 +173,21 @@ def test_every_layer_kind_that_says_pointwise_is_one():
         moved = np.ascontiguousarray(x.transpose(3, 1, 0, 2))  # another layout, as a Winograd block
         layer.forward(moved, {}, in_place=True)
         np.testing.assert_allclose(moved.transpose(2, 1, 3, 0), whole, rtol=1e-14, atol=1e-14)
+
+
+def test_a_second_run_reuses_the_analysis_and_a_new_batch_does_not():
+    net = cnncalc.loads(NET)
+    first = run_forward(net.graph, batch=2)
+    again = run_forward(net.graph, batch=2)
+    other = run_forward(net.graph, batch=3)
+    assert again.analysis is first.analysis
+    assert other.analysis is not first.analysis and other.analysis.batch == 3
+    # A graph loaded anew is analysed anew, even where the old one's memory is reused.
+    assert run_forward(cnncalc.loads(NET).graph, batch=2).analysis is not first.analysis
+
+
+def test_kept_geometry_is_the_layers_own_output_rule():
+    net = cnncalc.loads(NET)
+    conv = next(iter(plan(net.graph.nodes).values())).conv
+    assert conv.geometry((3, 20, 20)) == conv.output((3, 20, 20))
+    assert conv.geometry((3, 9, 7)).shape == conv.output((3, 9, 7)).shape == (32, 9, 7)  # 3×3, padding 1
