@@ -42,6 +42,10 @@ class _Op:
     elementwise: bool = False  # output position p reads input position p only
     dilation: tuple[int, int] = (1, 1)
 
+    def __post_init__(self) -> None:
+        # Some window of the layer skips input positions (a stride past the kernel, a remainder).
+        self.unread = any(a.unread for a in self.axes)
+
 
 class _Walker:
     """The engine's visitor for graph.walk: a layer's state in, its record out."""
@@ -163,10 +167,16 @@ class _Walker:
         live[-1] = _alive(self.shapes[-1])
         for op in reversed(self.ops):
             out_live = live[op.output]
+            if not op.unread and all(axis is True for axis in out_live):
+                # The usual case, said without lists: every output position live and every input
+                # position read by some window, so every input position is live.
+                for t in op.inputs:
+                    live[t] = _alive(self.shapes[t])
+                continue
             for t in op.inputs:
                 live[t] = tuple(_or(a, b) for a, b in zip(live[t], self._read(op, out_live, self.shapes[t])))
         for op in self.ops:
-            if not any(a.unread for a in op.axes):  # every input position read: nothing to say
+            if not op.unread:  # every input position read: nothing to say
                 continue
             in_live = live[op.inputs[0]]
             # A note stays only when no other path reads the positions this layer leaves unread.

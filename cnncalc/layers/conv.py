@@ -1,6 +1,8 @@
 """2-D convolution, with groups (depthwise included), dilation and LeNet-5-style connection tables."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..formula import Num, product, total
 from ..shapes import Shape
 from . import options as opt
@@ -59,13 +61,7 @@ class Conv2d(Layer):
             params = weights + b * c_out if b else weights
             per_position = weights + c_out if b else weights
             return Counts(params=params, connections=per_position * h_out * w_out, macs=weights * h_out * w_out)
-        per_filter = Num(kh) * kw * c_in if self.groups == 1 else Num(kh) * kw * c_in / self.groups
-        with_bias = per_filter + 1 if b else per_filter
-        return Counts(
-            params=with_bias * c_out,
-            connections=with_bias * c_out * h_out * w_out,
-            macs=product([per_filter, c_out, h_out, w_out]),
-        )
+        return _grouped_counts(c_in, (c_out, h_out, w_out), (kh, kw), self.groups, b)
 
     def window(self, in_shape: Shape, out: Output) -> Window:
         h, w = out.axes
@@ -93,3 +89,19 @@ class Conv2d(Layer):
         for i, row in enumerate(self.table):
             mask[i, list(row)] = 1
         return mask
+
+
+@lru_cache(maxsize=4096)
+def _grouped_counts(c_in: int, out: tuple[int, int, int], kernel: tuple[int, int], groups: int, b: int) -> Counts:
+    """A convolution's counts without a connection table, remembered: the convolutions of a repeated
+    block count alike pass after pass (issue 14's deep benchmark, ResNet's blocks), and the
+    expressions never change once made, so they share one Counts."""
+    c_out, h_out, w_out = out
+    kh, kw = kernel
+    per_filter = Num(kh) * kw * c_in if groups == 1 else Num(kh) * kw * c_in / groups
+    with_bias = per_filter + 1 if b else per_filter
+    return Counts(
+        params=with_bias * c_out,
+        connections=with_bias * c_out * h_out * w_out,
+        macs=product([per_filter, c_out, h_out, w_out]),
+    )
