@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 
 import click
-from rich.console import Console
 
 from ..errors import CnnError
 from ..network import DTYPE_BYTES, Network, load, loads
@@ -61,6 +60,7 @@ def emit(renderable: object) -> None:
     if isinstance(renderable, str):
         click.echo(renderable, nl=not renderable.endswith("\n"))
     else:
+        from rich.console import Console  # only tables need rich: JSON, CSV and Markdown start faster
         # Piped or redirected, there is no terminal to fit: keep every column whole (rich would
         # otherwise squeeze tables into 80 columns and cut numbers) unless COLUMNS says otherwise.
         console = Console(highlight=False)

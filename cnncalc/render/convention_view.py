@@ -1,12 +1,13 @@
 """`--convention`: another tool's figures (cnncalc.conventions) under the totals, in each format."""
 from __future__ import annotations
 
-from rich.console import Group
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from ..conventions import Convention
 from ..i18n import _
-from .fit_table import FitColumn, FitTable
+
+if TYPE_CHECKING:
+    from rich.console import Group
 
 
 def title(c: Convention) -> str:
@@ -27,6 +28,10 @@ def convention_json(c: Convention, explain: bool) -> dict:
 
 
 def convention_table(c: Convention, explain: bool) -> Group:
+    from rich.console import Group  # only tables need rich (see analysis_view)
+    from rich.text import Text
+
+    from .fit_table import FitColumn, FitTable
     columns = [FitColumn("", fold=True), FitColumn("", right=True)]
     rows = [[f.key, f"{f.value:,}"] for f in c.figures]
     parts: list = [Text(""), Text(title(c), style="bold"), FitTable(columns, rows, show_header=False)]
