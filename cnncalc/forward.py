@@ -49,7 +49,7 @@ class ForwardRecord:
     params: int  # actual trainable weight elements
     expected_params: int
     seconds: float
-    ran_inside: str = ""  # the conv whose kernel ran this layer (cnncalc.fusion); its time is the conv's
+    ran_inside: str = ""  # the conv or add whose kernel ran this layer (cnncalc.fusion); its time is that one's
 
     @property
     def ok(self) -> bool:
@@ -485,7 +485,7 @@ class _WeightMaker:
 class _Runner:
     """The forward pass of one shard of the batch as a graph.Visitor: `graph.walk` decides the order
     and what each branch reads; this runs the kernels, decides when a layer may overwrite its input,
-    and runs the layers cnncalc.fusion planned inside the conv before them."""
+    and runs the layers cnncalc.fusion planned inside the conv or add before them."""
 
     def __init__(self, expected: dict, arrays: dict[int, tuple[tuple[int, ...], dict[str, np.ndarray]]], dtype,
                  on_layer: Callable[[str], None] | None, fusions: dict | None = None):
@@ -494,7 +494,7 @@ class _Runner:
         self.dtype = dtype
         self.on_layer = on_layer
         self.fusions = fusions or {}
-        self.ran_inside: dict[int, str] = {}  # id(layer): the conv whose kernel ran it, this run
+        self.ran_inside: dict[int, str] = {}  # id(layer): the layer whose kernel ran it, this run
         self.records: list[ForwardRecord] = []
         self.nonfinite: tuple[int, str, int, int] | None = None  # (record index, layer, values, per sample)
 
@@ -522,7 +522,7 @@ class _Runner:
         try:
             if fusion is not None:
                 y = layer.forward(x, arrays, epilogue=self._epilogue(fusion))
-                self.ran_inside.update({id(f): layer.name for f in fusion.followers})
+                self.ran_inside.update({id(f): fusion.host.name for f in fusion.followers})
             elif owned and layer.supports_in_place and x.dtype == self.dtype:
                 y = layer.forward(x, arrays, in_place=True)
             else:
@@ -553,9 +553,14 @@ class _Runner:
         # run's dtype: not the merge's input `source` (an empty body) nor a view of it.
         first = xs[0]
         in_place = layer.supports_in_place and first.dtype == self.dtype and not np.may_share_memory(first, source)
+        fusion = self.fusions.get(id(layer)) if in_place else None
         start = time.perf_counter()
         try:
-            y = layer.forward(xs, {}, in_place=True) if in_place else layer.forward(xs, {})
+            if fusion is not None:
+                y = layer.forward(xs, {}, in_place=True, then=self._epilogue(fusion).activation)
+                self.ran_inside[id(fusion.activation)] = fusion.host.name
+            else:
+                y = layer.forward(xs, {}, in_place=True) if in_place else layer.forward(xs, {})
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
         self._count_nonfinite(layer.name, y)

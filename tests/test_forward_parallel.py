@@ -59,12 +59,13 @@ def oracle(net, weights, x):
 
 def test_fusion_plan_pairs_each_conv_with_what_follows_it():
     net = cnncalc.loads(NET)
-    fused = {f.conv.name: [layer.name for layer in f.followers] for f in plan(net.graph.nodes).values()}
-    # Written out from NET: a conv takes the batch norm right after it, then a pointwise activation.
+    fused = {f.host.name: [layer.name for layer in f.followers] for f in plan(net.graph.nodes).values()}
+    # Written out from NET: a conv takes the batch norm right after it, then a pointwise activation;
+    # the residual's add takes the activation after it.
     assert fused == {
         "conv1": ["bn1", "relu1"], "conv2": ["silu1"], "conv3": ["bn2"], "conv4": ["bn3", "hardswish1"],
-        "conv5": ["bn4"], "conv6": ["gelu1"], "conv7": ["bn5", "leaky_relu1"],
-    }  # relu6_1 follows the residual's add, not a conv: it runs on its own
+        "conv5": ["bn4"], "add1": ["relu6_1"], "conv6": ["gelu1"], "conv7": ["bn5", "leaky_relu1"],
+    }
 
 
 @pytest.mark.parametrize("path", ["auto", "im2col", "winograd", "winograd4"])
@@ -83,7 +84,7 @@ def test_fused_and_sharded_equal_pytorch(path, dtype, tol):
     for (threads, fuse), result in runs.items():
         assert result.ok
         assert np.max(np.abs(result.output - ref)) <= tol * scale, (threads, fuse)
-        assert sum(bool(r.ran_inside) for r in result.records) == (10 if fuse else 0)
+        assert sum(bool(r.ran_inside) for r in result.records) == (11 if fuse else 0)
 
 
 def test_shards_draw_the_same_weights_as_one_walk():
@@ -101,7 +102,7 @@ def test_fused_records_name_their_conv_and_keep_their_checks():
     by_name = {r.name: r for r in result.records}
     assert by_name["bn1"].ran_inside == "conv1" and by_name["relu1"].ran_inside == "conv1"
     assert by_name["bn1"].seconds == 0.0 and by_name["bn1"].params == 2 * 32  # γ and β of 32 channels
-    assert by_name["relu6_1"].ran_inside == "" and by_name["conv1"].ran_inside == ""
+    assert by_name["relu6_1"].ran_inside == "add1" and by_name["conv1"].ran_inside == ""
     assert result.ok
 
 
@@ -112,8 +113,10 @@ def test_cli_says_which_layers_ran_inside_a_conv():
     doc = json.loads(res.output)
     rows = {row["name"]: row for row in doc["layers"]}
     assert rows["layer1.0.bn1"]["ran_inside"] == "layer1.0.conv1" and rows["layer1.0.bn1"]["ms"] == 0
-    # ResNet-18: 20 convs each with a batch norm, 9 of them (the stem and each block's first) with a ReLU.
-    assert any(n.startswith("29 layers (batch norm, activation) ran inside") for n in doc["notes"])
+    # ResNet-18: 20 convs each with a batch norm, 9 of them (the stem and each block's first) with a
+    # ReLU; the 8 blocks' adds each with the ReLU after it.
+    assert rows["layer1.0.relu2"]["ran_inside"] == "layer1.0.add1"
+    assert any(n.startswith("37 layers (batch norm, activation) ran inside") for n in doc["notes"])
     res = runner.invoke(main, ["forward", "resnet18", "--input", "3,32,32", "--format", "json", "--no-fuse",
                                "--threads", "1"])
     doc = json.loads(res.output)
@@ -188,6 +191,6 @@ def test_a_second_run_reuses_the_analysis_and_a_new_batch_does_not():
 
 def test_kept_geometry_is_the_layers_own_output_rule():
     net = cnncalc.loads(NET)
-    conv = next(iter(plan(net.graph.nodes).values())).conv
+    conv = next(iter(plan(net.graph.nodes).values())).host
     assert conv.geometry((3, 20, 20)) == conv.output((3, 20, 20))
     assert conv.geometry((3, 9, 7)).shape == conv.output((3, 9, 7)).shape == (32, 9, 7)  # 3×3, padding 1

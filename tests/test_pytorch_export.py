@@ -51,7 +51,7 @@ def test_exported_module_loads_weights_by_name_and_matches_forward(name):
         net = load(str(ROOT / name) if name.startswith("tests/") else name, NETS[name])
     model = module_of(export_pytorch(net.graph)).eval()
     weights = graph_weights(net.graph, seed=3)
-    result = model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    result = model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()}, strict=True)
     assert (result.missing_keys, result.unexpected_keys) == ([], [])
     assert sum(p.numel() for p in model.parameters()) == net.analyse().totals.params
     x = np.random.default_rng(0).standard_normal((2, *net.graph.input_shape)).astype(np.float32)

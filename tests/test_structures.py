@@ -263,7 +263,7 @@ def test_docs_shufflenet_unit_example_says_what_it_gives():
     x = np.random.default_rng(0).standard_normal((2, 116, 6, 6))
     small = cnncalc.loads(_doc_source("shuffle-unit-demo").replace("[116, 28, 28]", "[116, 6, 6]"))
     result = run_forward(small.graph, x, dtype="float64", seed=1)
-    state = {k.removeprefix("stage2.1.branch2."): torch.from_numpy(v) for k, v in result.weights.items()}
+    state = {k.removeprefix("stage2.1.branch2."): torch.tensor(v) for k, v in result.weights.items()}
     branch2.load_state_dict(state)
     with torch.no_grad():
         t = torch.from_numpy(x)

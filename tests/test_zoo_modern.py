@@ -51,7 +51,7 @@ def test_forward_equals_pytorch_on_the_same_weights(name):
     result = run_forward(net.graph, x, dtype="float64", seed=5)
     assert result.ok
     model = MODELS[name]().double().eval()
-    state = {torchvision_name(k): torch.from_numpy(v) for k, v in result.weights.items()}
+    state = {torchvision_name(k): torch.tensor(v) for k, v in result.weights.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Every array cnncalc made has a torchvision name, and every torchvision tensor has a value
     # (BatchNorm's num_batches_tracked is a counter, not a weight).

@@ -45,11 +45,19 @@ class Add(Layer):
 
     supports_in_place = True
 
-    def forward(self, xs, weights, in_place: bool = False):
-        """With `in_place`, the sum is written into xs[0] (the residual body's output)."""
+    def forward(self, xs, weights, in_place: bool = False, then=None):
+        """With `in_place`, the sum is written into xs[0] (the residual body's output). `then`: a
+        pointwise activation fused after it (cnncalc.fusion), applied sample by sample while each
+        sample's sum is still in cache."""
         out = xs[0] if in_place else xs[0].copy()
-        for x in xs[1:]:
-            out += x
+        if then is None:
+            for x in xs[1:]:
+                out += x
+            return out
+        for i in range(len(out)):
+            for x in xs[1:]:
+                out[i] += x[i]
+            then(out[i])
         return out
 
 

@@ -70,8 +70,8 @@ def _fused_note(result) -> list[str]:
     fused = sum(bool(r.ran_inside) for r in result.records)
     if not fused:
         return []
-    return [f"{fused} layer{'s' if fused != 1 else ''} (batch norm, activation) ran inside the convolution before "
-            "them (fused): their time is in the conv's row; --no-fuse runs every layer on its own"]
+    return [f"{fused} layer{'s' if fused != 1 else ''} (batch norm, activation) ran inside the conv or add before "
+            "them (fused): their time is in that row; --no-fuse runs every layer on its own"]
 
 
 def render_forward(result, fmt: str, notes: list[str] = ()) -> object:
