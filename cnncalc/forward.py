@@ -27,7 +27,7 @@ from .analysis import analyse
 from .errors import CnnError, Where
 from .fusion import plan as plan_fusions
 from .graph import Graph, iter_layers, walk
-from .kernels.conv import col_buffer_bytes
+from .kernels.conv import Epilogue, FiniteWatch, col_buffer_bytes
 from .kernels.pool import BLOCK_BYTES, adaptive_scratch_bytes
 from .layers import Layer
 from .layers.conv import Conv2d
@@ -518,11 +518,13 @@ class _Runner:
         fusion = self.fusions.get(id(layer))
         if fusion is not None and (made_for != in_shape or x.dtype != self.dtype):
             fusion = None  # the layers after it run on their own, and report what they get
+        watch = FiniteWatch() if isinstance(layer, Conv2d) and x.dtype == self.dtype else None
         start = time.perf_counter()
         try:
-            if fusion is not None:
-                y = layer.forward(x, arrays, epilogue=self._epilogue(fusion))
-                self.ran_inside.update({id(f): fusion.host.name for f in fusion.followers})
+            if watch is not None:
+                y = layer.forward(x, arrays, epilogue=self._epilogue(fusion, watch))
+                if fusion is not None:
+                    self.ran_inside.update({id(f): fusion.host.name for f in fusion.followers})
             elif owned and layer.supports_in_place and x.dtype == self.dtype:
                 y = layer.forward(x, arrays, in_place=True)
             else:
@@ -533,20 +535,20 @@ class _Runner:
         name = layer.name
         if fusion is not None and fusion.affine is not None:  # a batch norm's scale can overflow too
             name = f"{layer.name} or {fusion.affine.name} (run inside it)"
-        self._count_nonfinite(name, y)
+        if watch is None or not watch.finite:  # else the kernel saw every block finite
+            self._count_nonfinite(name, y)
         self._record(layer, y, trainable_elements(layer, arrays, in_shape), time.perf_counter() - start)
         return y
 
-    def _epilogue(self, fusion):
-        """The fused layers as the conv kernel's epilogue, from their arrays of this run."""
-        from .kernels.conv import Epilogue
+    def _epilogue(self, fusion, watch: FiniteWatch | None = None) -> Epilogue:
+        """The fused layers (if any) as the host kernel's epilogue, from their arrays of this run."""
         scale = shift = activation = None
-        if fusion.affine is not None:
+        if fusion is not None and fusion.affine is not None:
             scale, shift = fusion.affine.channel_affine(self.arrays[id(fusion.affine)][1])
-        if fusion.activation is not None:
+        if fusion is not None and fusion.activation is not None:
             act = fusion.activation
             activation = lambda block: act.forward(block, {}, in_place=True)  # noqa: E731
-        return Epilogue(scale, shift, activation)
+        return Epilogue(scale, shift, activation, watch)
 
     def merge(self, layer: Layer, xs: list[np.ndarray], source: np.ndarray) -> np.ndarray:
         # An add writes the sum into the body's output (xs[0]) when that is a fresh array of the
@@ -554,16 +556,19 @@ class _Runner:
         first = xs[0]
         in_place = layer.supports_in_place and first.dtype == self.dtype and not np.may_share_memory(first, source)
         fusion = self.fusions.get(id(layer)) if in_place else None
+        watch = FiniteWatch()
         start = time.perf_counter()
         try:
             if fusion is not None:
-                y = layer.forward(xs, {}, in_place=True, then=self._epilogue(fusion).activation)
+                ep = self._epilogue(fusion, watch)
+                y = layer.forward(xs, {}, in_place=True, then=lambda sample: ep.apply(sample, 0))
                 self.ran_inside[id(fusion.activation)] = fusion.host.name
             else:
                 y = layer.forward(xs, {}, in_place=True) if in_place else layer.forward(xs, {})
         except CnnError as exc:
             raise exc.at(layer.where, layer.name) from None
-        self._count_nonfinite(layer.name, y)
+        if fusion is None or not watch.finite:
+            self._count_nonfinite(layer.name, y)
         self._record(layer, y, 0, time.perf_counter() - start)
         return y
 

@@ -194,3 +194,32 @@ def test_kept_geometry_is_the_layers_own_output_rule():
     conv = next(iter(plan(net.graph.nodes).values())).host
     assert conv.geometry((3, 20, 20)) == conv.output((3, 20, 20))
     assert conv.geometry((3, 9, 7)).shape == conv.output((3, 9, 7)).shape == (32, 9, 7)  # 3×3, padding 1
+
+
+@pytest.mark.parametrize("path", ["im2col", "winograd", "winograd4"])
+def test_overflow_inside_a_conv_kernel_or_a_fused_add_is_found(path):
+    """The overflow check runs on each block inside the kernel (kernels.conv.FiniteWatch): one value
+    of 3e38 in sample 1 only, times a 3×3 kernel of 2s, overflows float32 in those outputs alone."""
+    net = cnncalc.loads("input: [32, 8, 8]\nlayers:\n  - conv: {filters: 32, kernel: 3, padding: 1, bias: false}\n"
+                        "  - relu\n")
+    x = np.zeros((3, 32, 8, 8), dtype=np.float32)
+    x[1, 0, 4, 4] = 3e38
+    weights = {"conv1.weight": np.full((32, 32, 3, 3), 2.0, dtype=np.float32)}
+    before = conv_mod.set_conv_path(path)
+    try:
+        result = run_forward(net.graph, x, weights, threads=1)
+    finally:
+        conv_mod.set_conv_path(before)
+    # Outputs (1, k, 3…5, 3…5) read the value: 32 filters × 9 positions = 288 of 3·32·8·8 = 6,144.
+    # (Winograd's transforms may spread inf − inf = NaN further within the tiles it touches.)
+    note = result.notes[0]
+    assert note.endswith("in layer conv1 (beyond float32's range, or inf − inf after it); the layers after it "
+                         "carry them on")
+    count = int(note.split(" of ")[0].replace(",", ""))
+    assert (count == 288 if path == "im2col" else 288 <= count <= 3 * 32 * 64) and " of 6,144 " in note
+    add = cnncalc.loads("input: [2, 1, 1]\nlayers:\n  - residual:\n      body: [{conv: {filters: 2, kernel: 1, "
+                        "bias: false}}]\n  - relu\n")
+    out = run_forward(add.graph, np.full((1, 2, 1, 1), 3e38, dtype=np.float32),
+                      {"conv1.weight": np.eye(2, dtype=np.float32).reshape(2, 2, 1, 1)})
+    assert out.records[-1].ran_inside == "add1"  # 3e38 + 3e38 overflows in the add, not the conv
+    assert out.notes[0].startswith("2 of 2 values overflowed to inf or NaN in layer add1")

@@ -61,6 +61,9 @@ class Epilogue:
     scale: np.ndarray | None = None  # (OC,)
     shift: np.ndarray | None = None  # (OC,)
     activation: Callable[[np.ndarray], object] | None = None
+    # Set to False when a block holds inf or NaN: the forward pass's overflow check, made on each
+    # block in cache instead of in one more pass over the output (2% of ResNet-18's time).
+    watch: "FiniteWatch | None" = None
 
     def with_bias(self, bias: np.ndarray | None) -> "Epilogue":
         """The conv's bias b folded in: (x + b)·scale + shift = x·scale + (b·scale + shift)."""
@@ -69,7 +72,7 @@ class Epilogue:
         shift = bias if self.scale is None else bias * self.scale
         if self.shift is not None:
             shift = shift + self.shift
-        return Epilogue(self.scale, shift, self.activation)
+        return Epilogue(self.scale, shift, self.activation, self.watch)
 
     def apply(self, block: np.ndarray, axis: int) -> None:
         """In place on a C-contiguous block whose output channels lie along `axis`."""
@@ -81,6 +84,16 @@ class Epilogue:
             np.add(block, self.shift.astype(block.dtype, copy=False).reshape(shape), out=block)
         if self.activation is not None:
             self.activation(block)
+        if self.watch is not None and self.watch.finite and not np.isfinite(block.sum()):
+            self.watch.finite = False
+
+
+@dataclass
+class FiniteWatch:
+    """Whether every block an Epilogue saw was finite (a sum in the block's dtype: a finite block
+    whose sum overflows reads as not finite, and the caller then counts the values themselves)."""
+
+    finite: bool = True
 
 
 def geometry(axes: Sequence[AxisResult]) -> tuple[tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
