@@ -41,9 +41,12 @@ def run(x, w, padding, m, dtype):
 
 @pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("block", [winograd.BLOCK_BYTES, 1])  # 1: one sample and one tile row a block
-def test_winograd_equals_pytorch(m, shape, block, monkeypatch):
+# block 1: one sample and one tile row a block; slice 1: the input transform one channel at a time
+@pytest.mark.parametrize("block, slice_bytes", [(winograd.BLOCK_BYTES, winograd.SLICE_BYTES), (1, 1),
+                                                (winograd.BLOCK_BYTES, 1)])
+def test_winograd_equals_pytorch(m, shape, block, slice_bytes, monkeypatch):
     monkeypatch.setattr(winograd, "BLOCK_BYTES", block)
+    monkeypatch.setattr(winograd, "SLICE_BYTES", slice_bytes)
     n, c, k, h, w_, padding = shape
     rng = np.random.default_rng(sum(shape[:5]))
     x, w = rng.standard_normal((n, c, h, w_)), rng.standard_normal((k, c, 3, 3))

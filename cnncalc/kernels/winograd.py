@@ -12,10 +12,11 @@ point: α²·C_in/m² instead of 9·C_in (16/36 = 0.44 of direct for F(2×2), 36
 
 Every stage is a copy or a BLAS product, no elementwise NumPy pass over the tiles:
 
-1. gather: one strided copy takes the α×α input tiles of a block out of the zero-padded input into
-   D(α, α, C, tiles) (tiles overlap by 2, so this is (α/m)² times the input);
+1. gather: one strided copy takes the α×α input tiles of a slice of channels out of the zero-padded
+   input into D(α, α, C_slice, tiles) (tiles overlap by 2, so this is (α/m)² times the input);
 2. input transform, separable: R = Bᵀ·D over the first α axis (one product, 6×6 by 6×6·C·tiles),
-   then V = Bᵀ·R over the second (α such products), each one pass over the block;
+   then V = Bᵀ·R over the second (α such products), written into the block's V; a slice of
+   channels at a time (`SLICE_BYTES`), so that D and R stay in the CPU's cache;
 3. V(α², C, tiles) → M(α², K, tiles) = U @ V: α² GEMMs with the tiles as the long, contiguous axis;
 4. output transform, separable: S = Aᵀ·M, then Y = Aᵀ·S, as in 2;
 5. scatter: Y(m, m, K, tiles) lands in the NCHW output with m² strided copies (tiles that run past
@@ -41,6 +42,9 @@ from .conv import _buffer
 
 # Transformed-tile block size (V): see the module docstring.
 BLOCK_BYTES = 8 * 1024 * 1024
+# The input transform's slices (D and R of a few channels): about the CPU's L2 cache (1 MiB here;
+# measured on ResNet-18's 3×3 layers, 1 MiB beat 0.5, 2 and 4 MiB and whole blocks).
+SLICE_BYTES = 1024 * 1024
 # Transformed weights kept between calls (ResNet-18's convolutions: about 80 MB for F(2×2) in
 # float32, 180 MB for F(4×4)).
 CACHE_BYTES = 256 * 1024 * 1024
@@ -172,10 +176,17 @@ def _block(x, u, out, padding, m, epilogue, i: int, b: int, j: int, q: int) -> N
     tw = -(-out.shape[3] // m)
     dtype = out.dtype
     tiles = b * q * tw
-    d = _buffer("wino_d", (a, a, c, b, q, tw), dtype)
-    np.copyto(d, _tiles(_padded_rows(x, i, b, j * m - t, q * m + 2, l, tw * m + 2), (a, a), m, (q, tw)))
-    r = np.matmul(bt, d.reshape(a, a * c * tiles), out=_buffer("wino_r", (a, a * c * tiles), dtype))
-    v = np.matmul(bt, r.reshape(a, a, c * tiles), out=d.reshape(a, a, c * tiles))  # d is spent
+    source = _tiles(_padded_rows(x, i, b, j * m - t, q * m + 2, l, tw * m + 2), (a, a), m, (q, tw))
+    v = _buffer("wino_v", (a, a, c * tiles), dtype)
+    # The input transform a slice of channels at a time, so that D and R stay in cache and only V
+    # goes out to memory (ResNet-18 at batch 8: 4% faster than whole blocks).
+    step = _slice_channels(c, tiles, a, dtype.itemsize)
+    for c0 in range(0, c, step):
+        n = min(step, c - c0)
+        d = _buffer("wino_d", (a, a, n, b, q, tw), dtype)
+        np.copyto(d, source[:, :, c0:c0 + n])
+        r = np.matmul(bt, d.reshape(a, a * n * tiles), out=_buffer("wino_r", (a, a * n * tiles), dtype))
+        np.matmul(bt, r.reshape(a, a, n * tiles), out=v[:, :, c0 * tiles:(c0 + n) * tiles])
     prod = np.matmul(u, v.reshape(a * a, c, tiles), out=_buffer("wino_m", (a * a, k, tiles), dtype))
     s_ = np.matmul(at, prod.reshape(a, a * k * tiles), out=_buffer("wino_s", (m, a * k * tiles), dtype))
     spent = prod.reshape(-1)[:m * m * k * tiles].reshape(m, m, k * tiles)  # M is read into S
@@ -188,6 +199,11 @@ def _block(x, u, out, padding, m, epilogue, i: int, b: int, j: int, q: int) -> N
         for dx in range(m):
             part = dst[:, :, dy::m, dx::m]
             np.copyto(part, y[dy, dx, :, :, :part.shape[2], :part.shape[3]].transpose(1, 0, 2, 3))
+
+
+def _slice_channels(c: int, tiles: int, a: int, itemsize: int) -> int:
+    """Channels per slice of the input transform: D and R of a slice within SLICE_BYTES."""
+    return max(1, min(c, SLICE_BYTES // (2 * a * a * tiles * itemsize)))
 
 
 def _padded_rows(x: np.ndarray, i: int, b: int, top: int, height: int, left: int, width: int) -> np.ndarray:
@@ -207,10 +223,12 @@ def _padded_rows(x: np.ndarray, i: int, b: int, top: int, height: int, left: int
 
 
 def block_bytes(c: int, k: int, oh: int, ow: int, n: int, m: int, itemsize: int) -> int:
-    """Bytes of the scratch buffers conv3x3 keeps for this layer (padded block, D/V, R, M/Y, S)."""
+    """Bytes of the scratch buffers conv3x3 keeps for this layer (padded rows, V, a slice's D and R,
+    M, S)."""
     a = m + 2
     th, tw = -(-oh // m), -(-ow // m)
     nb, rows = _blocking(n, c, th, tw, m, itemsize)
     tiles = nb * rows * tw
-    pad = c * nb * (th * m + 2) * (tw * m + 2)
-    return itemsize * (pad + 2 * a * a * c * tiles + a * a * k * tiles + m * a * k * tiles)
+    pad = c * nb * (rows * m + 2) * (tw * m + 2)
+    step = _slice_channels(c, tiles, a, itemsize)
+    return itemsize * (pad + a * a * c * tiles + 2 * a * a * step * tiles + a * a * k * tiles + m * a * k * tiles)
