@@ -100,9 +100,14 @@ def _copy_marks(src, dst):
     return dst
 
 
+_SCALARS = frozenset((int, float, bool, type(None)))  # what YAML reads that holds no `$`
+
+
 def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
     """Block arguments: a string `$name` is replaced by the argument's value (of any type),
     `${expr}` by whole-number arithmetic over the arguments (`${planes*4}`)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, str) and value.startswith("$"):
         if value.startswith("${") and value.endswith("}"):
             numeric = {k: v for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -115,10 +120,13 @@ def substitute(value: Any, args: dict[str, Any], where: Where | None) -> Any:
             known = did_you_mean(name, args) if args else "no arguments are in scope here"
             raise CnnError(f"unknown argument '{cut(value)}'; {known}", where)
         return args[name]
+    if isinstance(value, str):
+        return value
     # Copied only where something was replaced: entries are never changed once read, and a repeat
     # substitutes the same entries pass after pass (a copy each time was a tenth of building 100,000 layers).
     if isinstance(value, MarkedDict):
-        items = {k: substitute(v, args, where_of_key(value, k, where)) for k, v in value.items()}
+        at, default = value.value_where, value.where  # where_of_key's answer for a MarkedDict
+        items = {k: substitute(v, args, at.get(k, default)) for k, v in value.items()}
         if all(items[k] is v for k, v in value.items()):
             return value
         return _copy_marks(value, MarkedDict(items))
@@ -245,10 +253,10 @@ class Expander:
             if cls.primary is None:
                 raise CnnError(f"{kind} takes options as a mapping, e.g. `- {kind}: {{name: x}}`", owhere)
             opts = {cls.primary: opts}
-        allowed = {"name", *cls.options}
         for key in opts:
-            if key not in allowed:
+            if key != "name" and key not in cls.options:
                 kw = opts.key_where[key] if isinstance(opts, MarkedDict) else owhere
+                allowed = {"name", *cls.options}
                 raise CnnError(f"{kind} has no option '{cut(key)}'; {suggest_option(key, allowed)}", kw)
         path = scope.name(opts.get("name"), cls.auto_name or kind, where_of_key(opts, "name", where))
         self.count_layers(1, path, where)
