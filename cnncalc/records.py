@@ -212,11 +212,14 @@ class Analysis:
     warnings: tuple[str, ...] = ()
     source: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self, stream_layers: bool = False) -> dict:
+        """`stream_layers`: "layers" is an iterator that makes each layer's dict as it is read, so a
+        renderer that writes them one by one never holds 100,000 of them at once."""
+        layers = (r.to_json(self.batch) for r in self.layers)
         return {
             "name": self.name,
             "input": list(self.input),
-            "layers": [r.to_json(self.batch) for r in self.layers],
+            "layers": layers if stream_layers else list(layers),
             "totals": self.totals.to_json(),
         }
 

@@ -119,3 +119,43 @@ def test_a_command_gives_the_cycle_collector_back():
         assert gc.isenabled(), command
     CliRunner().invoke(main, ["params", "nosuchnet"])
     assert gc.isenabled()
+
+
+def test_the_pause_ends_with_everything_old_and_still_collectable(monkeypatch):
+    """cycle_gc moves what the block made into the oldest generation (gc.freeze then gc.unfreeze):
+    nothing stays frozen, a cycle made inside is still collected, and a process's own frozen
+    objects stay frozen."""
+    import weakref
+
+    from cnncalc import cycle_gc
+
+    class Node:
+        pass
+
+    gc.disable()  # no collection may move anything meanwhile
+    try:
+        kept = [[i] for i in range(1_000)]
+        assert not any(o is kept for o in gc.get_objects(generation=2))
+        cycle_gc._promote_all()
+        assert any(o is kept for o in gc.get_objects(generation=2)) and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+    promoted = []
+    monkeypatch.setattr(cycle_gc, "_promote_all", lambda: promoted.append(True))
+    with cycle_gc.paused():
+        node = Node()
+        node.me = node  # a cycle: only the collector frees it
+        gone = weakref.ref(node)
+        del node
+    assert promoted == [True] and gc.isenabled()
+    monkeypatch.undo()
+    gc.collect()
+    assert gone() is None
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        with cycle_gc.paused():
+            analyse("  - relu")
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -100,12 +100,11 @@ def render_analysis(a: Analysis, view: str, fmt: str, explain: dict[str, dict[st
     if explain is not None:
         explain = {name: select(fields, view) for name, fields in explain.items()}
     if fmt == "json":
-        data = a.to_json()
+        data = a.to_json(stream_layers=True)
         data["batch"] = a.batch
         data["notes"] = [str(w) for w in a.warnings]
         if explain is not None:
-            for layer in data["layers"]:
-                layer["explain"] = explain.get(layer["name"], {})
+            data["layers"] = (dict(layer, explain=explain.get(layer["name"], {})) for layer in data["layers"])
         if convention is not None:
             data["convention"] = convention_json(convention, explain is not None)
         return json_one_item_a_line(data, "layers")
@@ -151,7 +150,9 @@ def json_one_item_a_line(data: dict, key: str) -> str:
     """`data` as indented JSON, except that each item of the list `data[key]` (a layer) is one
     line. Python's json module indents only in pure Python (2.9 s for 45,000 layers); one layer a
     line goes through its C encoder, and reads and greps well."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
+    # One encoder (json.dumps makes one a call); `data[key]` may be an iterator (Analysis.to_json's
+    # stream_layers), read once. Nothing here is circular, so the check for it is left out.
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
     items = [encode(item) for item in data[key]]
     listed = "[\n" + ",\n".join("    " + item for item in items) + "\n  ]" if items else "[]"
 
