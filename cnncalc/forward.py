@@ -645,8 +645,9 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
     if fuse and "fusions" not in memo:
         memo["fusions"] = plan_fusions(graph.nodes)
     fusions = memo["fusions"] if fuse else {}
-    out, records, nonfinite = _walk_shards(graph, x, expected, maker.arrays, np_dtype, on_layer,
-                                           min(batch, threads), fusions)
+    from .threads import shard_count
+    shards = shard_count(batch, analysis.totals.macs, threads)
+    out, records, nonfinite = _walk_shards(graph, x, expected, maker.arrays, np_dtype, on_layer, shards, fusions)
     seconds = time.perf_counter() - start
     if bad_input:
         notes.append(f"{bad_input:,} of the input's {x.size:,} values are inf or NaN (beyond {dtype}'s range, "
@@ -688,38 +689,11 @@ def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtyp
     elementwise passes use one core, so slicing the batch is what puts the other cores to work).
     Returns the output, the records (each layer's time is the slowest shard's) and the first
     overflow note's (layer, values, of how many)."""
-    from .kernels.conv import conv_path
-    bounds = np.linspace(0, x.shape[0], shards + 1).astype(int)
+    from .threads import run_shards, shard_bounds
+    bounds = shard_bounds(x.shape[0], shards)
     runners = [_Runner(expected, arrays, dtype, on_layer if i == 0 else None, fusions) for i in range(shards)]
-    path = conv_path()
-
-    def run(i: int) -> np.ndarray:
-        from .kernels.conv import set_conv_path
-        before = set_conv_path(path)  # a thread-local choice: the caller's holds in every shard
-        try:
-            with np.errstate(all="ignore"):
-                return walk(graph.nodes, x[bounds[i]:bounds[i + 1]], runners[i])
-        finally:
-            set_conv_path(before)
-
-    if shards == 1:
-        # A batch of one runs in this thread, BLAS with all its threads. (Dealing Winograd's tile
-        # blocks over threads of our own instead measured 1.2–3× slower per layer: half the tiles
-        # per GEMM cost more than BLAS's own threads on the whole block.)
-        outs = [run(0)]
-    else:
-        from concurrent.futures import wait
-
-        from .threads import pool, single_threaded_blas
-        with single_threaded_blas():
-            futures = [pool(shards - 1).submit(run, i) for i in range(1, shards)]
-            try:
-                outs = [run(0)]
-            finally:
-                # Every shard ends before BLAS's setting goes back (an error in one is raised below,
-                # after the others have stopped).
-                wait(futures)
-            outs += [f.result() for f in futures]
+    with np.errstate(all="ignore"):
+        outs = run_shards(lambda i: walk(graph.nodes, x[slice(*bounds[i])], runners[i]), shards)
     out = outs[0] if shards == 1 else np.concatenate(outs)
     records = runners[0].records
     if shards > 1:

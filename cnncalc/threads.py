@@ -2,20 +2,28 @@
 
 NumPy parallelises only inside BLAS (the matrix products); every copy, transform and elementwise
 pass runs on one core. So a batch is cut into shards, one per thread, each walked through the whole
-network by its own Python thread with BLAS at one thread (NumPy releases the GIL inside its loops
-and BLAS calls, so the shards run at once). docs/forward.md § Threads has the measurements.
+network (the forward pass) or one layer (`cnncalc bench`) by its own Python thread with BLAS at one
+thread (NumPy releases the GIL inside its loops and BLAS calls, so the shards run at once).
+docs/forward.md § Threads and fusion has the measurements.
 """
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, made on first use (~5 ms)
 _pools: dict[int, ThreadPoolExecutor] = {}
+# Python's GIL switch interval while shards run (default 5 ms): a thread back from a NumPy call waits
+# up to that long for the other to let go of the GIL. 1 ms measured 0.95× the time of 5 ms on
+# ResNet-18 at batch 8 (interleaved runs); 0.2 and 0.05 ms no better.
+SWITCH_INTERVAL = 0.001
 
 
 def _blas():
@@ -51,3 +59,57 @@ def pool(workers: int) -> ThreadPoolExecutor:
         if workers not in _pools:
             _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="cnncalc-shard")
         return _pools[workers]
+
+
+# Below about a billion multiply-accumulates a shard, threads cost more than they save (the GIL, waking
+# the other thread, BLAS at one thread): measured with 2 threads, ResNet-18 at 64×64 batch 8 (1.2 G
+# MACs) took 1.15× and AlexNet at batch 2 (1.4 G) 1.24× as long in two shards; ResNet-18 at 224×224
+# batch 2 (3.6 G) 0.91×, batch 4 (7.3 G) 0.85×, VGG-16 batch 2 (31 G) 0.71×.
+SHARD_MIN_MACS = 1_000_000_000
+
+
+def shard_count(batch: int, macs: int, threads: int) -> int:
+    """Shards for a batch whose work is `macs` multiply-accumulates: one per thread, at most one per
+    sample, and each of at least SHARD_MIN_MACS."""
+    return max(1, min(batch, threads, macs // SHARD_MIN_MACS))
+
+
+def shard_bounds(batch: int, shards: int) -> list[tuple[int, int]]:
+    """The batch cut into `shards` runs of consecutive samples, as even as can be."""
+    cuts = [batch * i // shards for i in range(shards + 1)]
+    return list(zip(cuts, cuts[1:]))
+
+
+def run_shards(fn: Callable[[int], T], count: int) -> list[T]:
+    """[fn(0), …, fn(count − 1)], run at once on `count` threads (this one runs fn(0)), BLAS at one
+    thread meanwhile. Each thread sees this one's floating-point error settings and conv algorithm
+    (both per thread in NumPy / kernels.conv). Every call has ended when this returns or raises."""
+    if count <= 1:
+        return [fn(0)]
+    from concurrent.futures import wait
+
+    import numpy as np
+
+    from .kernels.conv import conv_path, set_conv_path
+    state, path = np.geterr(), conv_path()
+
+    def run(i: int) -> T:
+        before = set_conv_path(path)
+        try:
+            with np.errstate(**state):
+                return fn(i)
+        finally:
+            set_conv_path(before)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
+    try:
+        with single_threaded_blas():
+            futures = [pool(count - 1).submit(run, i) for i in range(1, count)]
+            try:
+                first = run(0)
+            finally:
+                wait(futures)
+    finally:
+        sys.setswitchinterval(interval)
+    return [first] + [f.result() for f in futures]

@@ -17,6 +17,7 @@ from cnncalc.fusion import plan
 from cnncalc.kernels import conv as conv_mod
 from cnncalc.kernels import winograd
 from cnncalc.kernels.conv import Epilogue
+from cnncalc import threads
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
@@ -51,6 +52,12 @@ layers:
 """
 
 
+@pytest.fixture(autouse=True)
+def shard_small_networks(monkeypatch):
+    """These networks are far below the billion MACs a shard needs (cnncalc.threads): shard anyway."""
+    monkeypatch.setattr(threads, "SHARD_MIN_MACS", 1)
+
+
 def oracle(net, weights, x):
     model = TorchNet(net.graph, weights).eval()
     with torch.inference_mode():
@@ -75,15 +82,15 @@ def test_fused_and_sharded_equal_pytorch(path, dtype, tol):
     x = np.random.default_rng(7).standard_normal((5, 3, 20, 20))
     before = conv_mod.set_conv_path(path)
     try:
-        runs = {(threads, fuse): run_forward(net.graph, x, dtype=dtype, threads=threads, fuse=fuse, seed=3)
-                for threads in (1, 3) for fuse in (False, True)}
+        runs = {(count, fuse): run_forward(net.graph, x, dtype=dtype, threads=count, fuse=fuse, seed=3)
+                for count in (1, 3) for fuse in (False, True)}
     finally:
         conv_mod.set_conv_path(before)
     ref = oracle(net, runs[1, False].weights, x.astype(dtype))
     scale = np.max(np.abs(ref))
-    for (threads, fuse), result in runs.items():
+    for (count, fuse), result in runs.items():
         assert result.ok
-        assert np.max(np.abs(result.output - ref)) <= tol * scale, (threads, fuse)
+        assert np.max(np.abs(result.output - ref)) <= tol * scale, (count, fuse)
         assert sum(bool(r.ran_inside) for r in result.records) == (11 if fuse else 0)
 
 
@@ -223,3 +230,19 @@ def test_overflow_inside_a_conv_kernel_or_a_fused_add_is_found(path):
                       {"conv1.weight": np.eye(2, dtype=np.float32).reshape(2, 2, 1, 1)})
     assert out.records[-1].ran_inside == "add1"  # 3e38 + 3e38 overflows in the add, not the conv
     assert out.notes[0].startswith("2 of 2 values overflowed to inf or NaN in layer add1")
+
+
+def test_shard_count_rule():
+    # One shard per thread, at most one per sample, each of at least SHARD_MIN_MACS (set to 1 above).
+    assert threads.shard_count(8, 10**10, 2) == 2 and threads.shard_count(1, 10**10, 2) == 1
+    assert threads.shard_count(3, 10**10, 4) == 3 and threads.shard_count(5, 3, 8) == 3
+    assert threads.shard_bounds(5, 3) == [(0, 1), (1, 3), (3, 5)]
+
+
+def test_small_networks_run_in_one_shard(monkeypatch):
+    monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
+    seen = []
+    real = threads.run_shards
+    monkeypatch.setattr(threads, "run_shards", lambda fn, count: seen.append(count) or real(fn, count))
+    run_forward(cnncalc.loads(NET).graph, batch=4, threads=2)  # about 3 M MACs a sample
+    assert seen == [1]

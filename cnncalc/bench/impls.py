@@ -183,23 +183,53 @@ def prepare_textbook(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
 # im2col: cnncalc's own kernels (the forward pass's)
 # --------------------------------------------------------------------------------------------
 def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
+    """The forward pass's kernels as the forward pass runs them: the batch cut into shards, one per
+    thread, BLAS at one thread meanwhile (cnncalc.threads; docs/forward.md § Threads and fusion)."""
     from ..kernels import avg_pool2d, conv2d, dense, max_pool2d
     from ..kernels.conv import set_conv_path
 
     x, w, b = arrays["x"], arrays["w"], arrays["b"]
+    bounds = _shards(case)
     if case.layer == "dense":
-        return lambda: dense(x, w, b)
+        return _sharded(x, bounds, lambda part: dense(part, w, b))
     axes = case.axes()
     if case.layer == "pool":
         fn = max_pool2d if case.pool == "max" else avg_pool2d
-        return lambda: fn(x, case.kernel, axes)
+        return _sharded(x, bounds, lambda part: fn(part, case.kernel, axes))
+
     def conv():
         before = set_conv_path("im2col")  # this row is im2col; winograd has its own
         try:
-            return conv2d(x, w, b, axes, case.dilation, case.groups)
+            return _into_shards(x, bounds, case.out_shape(),
+                                lambda part, dst: conv2d(part, w, b, axes, case.dilation, case.groups, out=dst))
         finally:
             set_conv_path(before)
     return conv
+
+
+def _shards(case: Case) -> list[tuple[int, int]]:
+    """The batch's shards as the forward pass would cut a network of this much work (cnncalc.threads)."""
+    from ..threads import available, shard_bounds, shard_count
+    n = case.shape[0]
+    return shard_bounds(n, shard_count(n, case.macs(), available()))
+
+
+def _sharded(x: np.ndarray, bounds, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[], np.ndarray]:
+    """fn over the batch's shards at once, the outputs joined (pooling, dense: small outputs)."""
+    from ..threads import run_shards
+
+    def run():
+        parts = run_shards(lambda i: fn(x[slice(*bounds[i])]), len(bounds))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return run
+
+
+def _into_shards(x: np.ndarray, bounds, out_shape, fn: Callable[[np.ndarray, np.ndarray], object]) -> np.ndarray:
+    """fn(x shard, its rows of the output) over the batch's shards at once, into one output array."""
+    from ..threads import run_shards
+    out = np.empty(out_shape, dtype=x.dtype)
+    run_shards(lambda i: fn(x[slice(*bounds[i])], out[slice(*bounds[i])]), len(bounds))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,16 +249,17 @@ def winograd_tile(case: Case) -> int:
 
 
 def prepare_winograd(case: Case, arrays: Arrays, m: int = 0) -> Callable[[], np.ndarray]:
+    """Winograd as the forward pass runs it: shards of the batch at once, the bias in the epilogue."""
+    from ..kernels.conv import Epilogue
     from ..kernels.winograd import conv3x3
 
     x, w, b = arrays["x"], arrays["w"], arrays["b"]
     m = m or winograd_tile(case)
+    bounds = _shards(case)
 
     def conv():
-        out = np.empty(case.out_shape(), dtype=x.dtype)
-        conv3x3(x, w, out, case.padding, m)
-        out += b.reshape(1, -1, 1, 1)
-        return out
+        bias = Epilogue().with_bias(b)  # the bias added per block, as the forward pass adds it
+        return _into_shards(x, bounds, case.out_shape(), lambda part, dst: conv3x3(part, w, dst, case.padding, m, bias))
     return conv
 
 

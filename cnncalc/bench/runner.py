@@ -115,15 +115,19 @@ def _column_bytes(fn: Callable[[], object], out_bytes: int) -> int:
 
 def _kept_scratch_bytes(case: Case) -> int:
     """The conv kernel keeps its column, padding and result buffers between calls, so tracemalloc
-    sees them only on the first call: count them from the kernel's own account."""
+    sees them only on the first call: count them from the kernel's own account, once per thread
+    (each shard of the batch keeps its own; cnncalc.threads)."""
     if case.layer != "conv":
         return 0
     from ..kernels.conv import col_buffer_bytes, set_conv_path
+    from ..threads import available, shard_bounds, shard_count
     n, c, h, w = case.shape
     weight = (case.filters, c // case.groups, *case.kernel)
+    shards = shard_bounds(n, shard_count(n, case.macs(), available()))
     before = set_conv_path("im2col")
     try:
-        return col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize, n)
+        return sum(col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize,
+                                    end - start) for start, end in shards)
     finally:
         set_conv_path(before)
 

@@ -210,10 +210,12 @@ def winograd_tile(weight_shape, stride, dilation, groups: int, batch: int = 1, o
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Sequence[AxisResult],
-           dilation=(1, 1), groups: int = 1, epilogue: Epilogue | None = None) -> np.ndarray:
+           dilation=(1, 1), groups: int = 1, epilogue: Epilogue | None = None,
+           out: np.ndarray | None = None) -> np.ndarray:
     """x (N, C, H, W), weight (OC, C/groups, kh, kw) -> (N, OC, OH, OW). `axes`: the layer's output
     per axis as the engine computed it (size, pad_lo, pad_hi, stride). `epilogue`: the layers fused
-    after it (the bias is added before it)."""
+    after it (the bias is added before it). `out`: a C-contiguous array of the output's shape and
+    dtype to write into (a shard of a larger batch's output)."""
     n, c, h, w = x.shape
     oc, cg, kh, kw = weight.shape
     if c != cg * groups:
@@ -225,7 +227,10 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     dtype = np.result_type(x, weight)
     x = x.astype(dtype, copy=False)
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
-    out = np.empty((n, oc, oh, ow), dtype=dtype)
+    if out is None:
+        out = np.empty((n, oc, oh, ow), dtype=dtype)
+    elif out.shape != (n, oc, oh, ow) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise CnnError(f"conv2d's out must be a C-contiguous {dtype} array of shape {(n, oc, oh, ow)}")
     path = _path(kh, kw, stride, padding, oh, ow)
     tile = winograd_tile(weight.shape, stride, dilation, groups, n, (oh, ow), dtype.itemsize)
     ep = (epilogue or Epilogue()).with_bias(bias)
