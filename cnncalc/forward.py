@@ -34,6 +34,7 @@ from .layers.conv import Conv2d
 from .layers.normalization import BatchNorm
 from .quoting import cut
 from .records import Analysis
+from .threads import available, run_shards, shard_bounds, shard_count
 from .weights import FILE, INLINE, FileMatch, check_arrays, describe, match_file
 from .weights import notes as partial_notes
 
@@ -511,9 +512,9 @@ class _Runner:
             # A kernel before this one disagreed with the analysis (its record says so): arrays for
             # the input that came, so the run goes on to report every mismatch.
             arrays = init_weights(layer, in_shape, np.random.default_rng(0), self.dtype)
-        conv = self.ran_inside.pop(id(layer), None)
-        if conv is not None:  # done already, by conv's kernel: x is this layer's output
-            self._record(layer, x, trainable_elements(layer, arrays, in_shape), 0.0, conv)
+        host = self.ran_inside.pop(id(layer), None)
+        if host is not None:  # done already, inside the conv's or add's kernel: x is this layer's output
+            self._record(layer, x, trainable_elements(layer, arrays, in_shape), 0.0, host)
             return x
         fusion = self.fusions.get(id(layer))
         if fusion is not None and (made_for != in_shape or x.dtype != self.dtype):
@@ -645,7 +646,6 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
     if fuse and "fusions" not in memo:
         memo["fusions"] = plan_fusions(graph.nodes)
     fusions = memo["fusions"] if fuse else {}
-    from .threads import shard_count
     shards = shard_count(batch, analysis.totals.macs, threads)
     out, records, nonfinite = _walk_shards(graph, x, expected, maker.arrays, np_dtype, on_layer, shards, fusions)
     seconds = time.perf_counter() - start
@@ -678,7 +678,6 @@ def _kept_for(graph: Graph) -> dict:
 
 def forward_threads(threads: int | None = None) -> int:
     """Threads a run uses: `threads`, or as many as NumPy's BLAS (cnncalc.threads.available)."""
-    from .threads import available
     return max(1, available() if threads is None else threads)
 
 
@@ -689,7 +688,6 @@ def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtyp
     elementwise passes use one core, so slicing the batch is what puts the other cores to work).
     Returns the output, the records (each layer's time is the slowest shard's) and the first
     overflow note's (layer, values, of how many)."""
-    from .threads import run_shards, shard_bounds
     bounds = shard_bounds(x.shape[0], shards)
     runners = [_Runner(expected, arrays, dtype, on_layer if i == 0 else None, fusions) for i in range(shards)]
     with np.errstate(all="ignore"):

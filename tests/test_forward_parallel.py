@@ -241,8 +241,9 @@ def test_shard_count_rule():
 
 def test_small_networks_run_in_one_shard(monkeypatch):
     monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
+    import cnncalc.forward as forward
     seen = []
-    real = threads.run_shards
-    monkeypatch.setattr(threads, "run_shards", lambda fn, count: seen.append(count) or real(fn, count))
+    real = forward.run_shards
+    monkeypatch.setattr(forward, "run_shards", lambda fn, count: seen.append(count) or real(fn, count))
     run_forward(cnncalc.loads(NET).graph, batch=4, threads=2)  # about 3 M MACs a sample
     assert seen == [1]
