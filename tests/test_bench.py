@@ -88,6 +88,7 @@ def test_suite_has_documented_shapes():
         "resnet-stem": ("conv", (8, 3, 224, 224), 64, (7, 7), (2, 2), (3, 3, 3, 3)),
         "conv3x3-56": ("conv", (32, 64, 56, 56), 64, (3, 3), (1, 1), (1, 1, 1, 1)),
         "conv3x3-14": ("conv", (32, 256, 14, 14), 256, (3, 3), (1, 1), (1, 1, 1, 1)),
+        "conv3x3s2-28": ("conv", (32, 128, 28, 28), 256, (3, 3), (2, 2), (1, 1, 1, 1)),
         "conv1x1-56": ("conv", (32, 256, 56, 56), 64, (1, 1), (1, 1), (0, 0, 0, 0)),
         "maxpool2x2-112": ("pool", (32, 64, 112, 112), 0, (2, 2), (2, 2), (0, 0, 0, 0)),
         "maxpool3x3-112": ("pool", (32, 64, 112, 112), 0, (3, 3), (2, 2), (1, 1, 1, 1)),
@@ -98,6 +99,7 @@ def test_suite_has_documented_shapes():
     # hand-derived output sizes: LeNet C1 28×28, C3 10×10, stem (224+6−7)//2+1 = 112, pools 56
     outs = {c.name: c.out_shape() for c in SUITE}
     assert outs["lenet5-c1"] == (64, 6, 28, 28) and outs["lenet5-c3"] == (64, 16, 10, 10)
+    assert outs["conv3x3s2-28"] == (32, 256, 14, 14)  # (28 + 2 − 3) // 2 + 1 = 14
     assert outs["resnet-stem"] == (8, 64, 112, 112)
     assert outs["maxpool2x2-112"] == outs["maxpool3x3-112"] == (32, 64, 56, 56)
     # ResNet-18 stem MACs per image, 118,013,952 (torchvision's count), times batch 8
