@@ -140,7 +140,8 @@ def main() -> None:
           f"{'layers ratio':>13}  max |diff| / max |out|")
     for dtype, a, w, b, ratio, wratio, err in rows:
         print(f"{dtype:<8} {a:>12.3f} {w:>14.3f} {b:>12.3f} {ratio:>6.2f}× {wratio:>12.2f}×  {err:.2e}")
-    print("\ncnncalc (s): run_forward end to end, its analysis and checks included; of it, layers: the")
+    print("\ncnncalc (s): run_forward end to end, its checks included (the analysis is kept from the warm-up")
+    print("run, as for any network run again in one process); of it, layers: the")
     print("network's layers alone (what PyTorch's time covers). Medians, runs interleaved with PyTorch's.")
     print(f"load average {os.getloadavg()[0]:.2f} after the runs")
     print("targets: float32 ratio ≤ 0.85 at batch 8 (≤ 1.0 at batch 1), float64 ratio < 1.0 (cnncalc faster)")
