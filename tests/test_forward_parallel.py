@@ -247,3 +247,15 @@ def test_small_networks_run_in_one_shard(monkeypatch):
     monkeypatch.setattr(forward, "run_shards", lambda fn, count: seen.append(count) or real(fn, count))
     run_forward(cnncalc.loads(NET).graph, batch=4, threads=2)  # about 3 M MACs a sample
     assert seen == [1]
+
+
+def test_batch_norm_scale_folded_into_the_weights_once():
+    from cnncalc.kernels import prepared
+    w = np.arange(2 * 3 * 1 * 1, dtype=np.float32).reshape(2, 3, 1, 1)  # [[0, 1, 2], [3, 4, 5]]
+    w.flags.writeable = False
+    s = np.array([2.0, -1.0], dtype=np.float32)
+    got = prepared.scaled(w, s, np.float32)
+    # by hand: output channel 0 times 2, channel 1 times −1
+    np.testing.assert_array_equal(got.reshape(2, 3), [[0, 2, 4], [-3, -4, -5]])
+    assert prepared.scaled(w, s.copy(), np.float32) is got  # the same scale's bytes: kept
+    assert prepared.scaled(w, s * 2, np.float32) is not got and not got.flags.writeable

@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import CnnError
 from ..shapes import AxisResult
+from .prepared import scaled
 
 # The column buffer of one chunk stays near this size (a whole sample is the smallest chunk).
 # Measured on ResNet-18's layers at batch 8 and the bench suite: 4 MiB beats 2, 8, 16 and 32 MiB
@@ -226,6 +227,10 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     _check_fits(w, axes[1], dilation[1] * (kw - 1) + 1)
     dtype = np.result_type(x, weight)
     x = x.astype(dtype, copy=False)
+    ep = (epilogue or Epilogue()).with_bias(bias)
+    if ep.scale is not None:  # a fused batch norm's scale, moved into the weights (kept: kernels.prepared)
+        weight = scaled(weight, ep.scale, dtype)
+        ep = Epilogue(None, ep.shift, ep.activation, ep.watch)
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
     if out is None:
         out = np.empty((n, oc, oh, ow), dtype=dtype)
@@ -233,7 +238,6 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
         raise CnnError(f"conv2d's out must be a C-contiguous {dtype} array of shape {(n, oc, oh, ow)}")
     path = _path(kh, kw, stride, padding, oh, ow)
     tile = winograd_tile(weight.shape, stride, dilation, groups, n, (oh, ow), dtype.itemsize)
-    ep = (epilogue or Epilogue()).with_bias(bias)
     if tile:
         from .winograd import conv3x3
         conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile, ep)

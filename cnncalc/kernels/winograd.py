@@ -31,25 +31,17 @@ rounded once.
 """
 from __future__ import annotations
 
-import threading
-import weakref
-import zlib
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .conv import _buffer
+from .prepared import prepared
 
 # Transformed-tile block size (V): see the module docstring.
 BLOCK_BYTES = 8 * 1024 * 1024
 # The input transform's slices (D and R of a few channels): about the CPU's L2 cache (1 MiB here;
 # measured on ResNet-18's 3×3 layers, 1 MiB beat 0.5, 2 and 4 MiB and whole blocks).
 SLICE_BYTES = 1024 * 1024
-# Transformed weights kept between calls (ResNet-18's convolutions: about 80 MB for F(2×2) in
-# float32, 180 MB for F(4×4)).
-CACHE_BYTES = 256 * 1024 * 1024
-_cache: dict = {}
-_cache_lock = threading.Lock()  # the shards of a batch run in threads (cnncalc.threads)
 
 _MATRICES = {
     2: (  # Bᵀ, G, Aᵀ of F(2×2, 3×3)
@@ -79,42 +71,11 @@ def multiplications(n: int, c: int, k: int, oh: int, ow: int, m: int) -> int:
     return n * (-(-oh // m)) * (-(-ow // m)) * a * a * c * k
 
 
-def _owner(a: np.ndarray) -> np.ndarray:
-    """The array that owns `a`'s memory: views made by reshape/astype(copy=False) on every forward
-    run share it, so the cache hits across runs."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-def _frozen(owner: np.ndarray) -> bool:
-    """Whether these bytes cannot change: read-only memory the array owns (the weights cnncalc draws
-    or reads from a file are made so). Anything else is checked by a CRC on every call, which costs
-    about 1 ms per 4 MB (ResNet-18's 3×3 weights: 10 ms a run)."""
-    return owner.base is None and not owner.flags.writeable
-
-
 def weight_transform(weight: np.ndarray, m: int, dtype) -> np.ndarray:
     """U = G g Gᵀ, as (α², C_out, C_in), computed in float64 and rounded once to `dtype`: one GEMM,
-    (G⊗G)(α², 9) @ g(9, C_out·C_in). Kept for the process (up to `CACHE_BYTES`), keyed by the
-    memory the weights live in (owner, address, shape, strides) and, unless that memory is
-    read-only, a CRC of their bytes, so a network run again with the same weights transforms them
-    once and weights changed in place are transformed again."""
-    owner = _owner(weight)
-    key = (id(owner), weight.__array_interface__["data"][0], weight.shape, weight.strides, weight.dtype.str,
-           np.dtype(dtype).str, m)
-    crc = None if _frozen(owner) else zlib.crc32(np.ascontiguousarray(weight).view(np.uint8).reshape(-1))
-    with _cache_lock:
-        hit = _cache.get(key)
-    if hit is not None and hit[0]() is owner and hit[1] == crc:
-        return hit[2]
-    u = _transform(weight, m, dtype)
-    with _cache_lock:
-        while _cache and sum(v[2].nbytes for v in _cache.values()) + u.nbytes > CACHE_BYTES:
-            del _cache[next(iter(_cache))]  # oldest first
-        if u.nbytes <= CACHE_BYTES:
-            _cache[key] = (weakref.ref(owner), crc, u)
-    return u
+    (G⊗G)(α², 9) @ g(9, C_out·C_in). Kept for the process (kernels.prepared), so a network run again
+    with the same weights transforms them once."""
+    return prepared(weight, ("winograd", m, np.dtype(dtype).str), lambda: _transform(weight, m, dtype))
 
 
 def _transform(weight: np.ndarray, m: int, dtype) -> np.ndarray:
