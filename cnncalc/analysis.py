@@ -110,6 +110,8 @@ class _Walker:
         moved = rf.through(layer.name, window.kernel, window.stride, window.pad_lo, window.dilation)
         # One output position whose window reads every input position: the layer sees its whole
         # input on that axis, however far the unclipped field reaches into the padding.
+        if len(out.shape) != 3 or 1 not in out.shape[1:]:
+            return moved  # more than one output position on each axis (the usual case)
         whole = tuple(
             len(state.shape) == 3 and len(out.shape) == 3 and out.shape[1 + i] == 1 and window.dilation[i] == 1
             and window.kernel[i] - window.pad_lo[i] >= state.shape[1 + i]
