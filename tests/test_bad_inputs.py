@@ -142,6 +142,10 @@ CASES: dict[str, tuple[str | None, str | None, list[str]]] = {
     "name-empty.yaml": ("3:18", None, ["name '' is not a name: it is empty", "letters, digits"]),
     "name-with-space.yaml": ("3:18", None, ["name 'first conv' is not a name: it has a space"]),
     "name-octal-number.yaml": ("3:18", None, ["name 010 is read by YAML as the number 8", 'name: "010"']),
+    # `010` at column 21 (after "  - conv: {filters: "), the list `[03, 3]` at column 32
+    "option-octal-number.yaml": ("3:21", "conv1", ["filters is written 010", "the octal number 8",
+                                                   "without the leading zero"]),
+    "option-octal-in-list.yaml": ("3:32", "conv1", ["kernel is written 03", "without the leading zero"]),
     "name-doubled-dot.yaml": ("3:18", None, ["'features..0'", "a dot must stand between two parts"]),
     "unknown-kind-pytorch-name.yaml": ("4:5", None, ["unknown layer kind 'Linear'", "did you mean 'dense'?",
                                                      "nn.Linear is cnncalc's dense"]),

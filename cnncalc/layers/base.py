@@ -14,13 +14,15 @@ naming the kind and the question, never given zero counts or an unchanged recept
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping
 
 from ..errors import CnnError, Where
 from ..formula import ZERO, Expr
 from ..shapes import AxisResult, Shape, sliding_axes
-from ..yaml_source import where_of_key
+from ..quoting import cut
+from ..yaml_source import WrittenInt, where_of_key
 
 REQUIRED = object()
 
@@ -106,6 +108,7 @@ class Layer:
                 values[key] = None if option.default is None else option.parse(option.default)
                 continue
             try:
+                refuse_octal(options[key])
                 values[key] = option.parse(options[key])
             except ValueError as exc:
                 raise CnnError(f"{key} {exc}", where_of_key(options, key, value_where or where), name) from None
@@ -198,6 +201,21 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")  # YAML 1.1's octal integers, which PyYAML reads as such
+
+
+def refuse_octal(value: Any) -> None:
+    """A whole number written with a leading zero (`filters: 010`) is an octal number to YAML 1.1
+    (8): refused rather than read as a number the writer did not mean. `1_000`, `0x1f`, `+5` are
+    read as written."""
+    if isinstance(value, WrittenInt) and _OCTAL.fullmatch(value.text):
+        raise ValueError(f"is written {cut(value.text)}, which YAML reads as the octal number {int(value)}; "
+                         f"write it without the leading zero")
+    if isinstance(value, list):
+        for item in value:
+            refuse_octal(item)
 
 
 class Elementwise(Layer):
