@@ -57,7 +57,9 @@ class Epilogue:
     """What follows a convolution, done by its kernel to each block of the output while the block is
     still in cache (cnncalc.fusion): x·scale + shift per output channel (a batch norm; the conv's
     own bias is in `shift`), then a pointwise activation in place. A separate pass over ResNet-18's
-    activations costs about as much as reading them from memory again; a block in cache, a fraction."""
+    activations costs about as much as reading them from memory again; a block in cache, a fraction.
+    conv2d moves the scale into the weights (kernels.prepared) and Winograd the shift into its
+    transformed tiles, so the kernels' blocks mostly see only the activation and the check."""
 
     scale: np.ndarray | None = None  # (OC,)
     shift: np.ndarray | None = None  # (OC,)
