@@ -14,6 +14,7 @@ the layer's shape:
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -23,7 +24,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import CnnError
 from ..shapes import AxisResult
-from .prepared import scaled
+from .prepared import prepared, scaled
 
 # The column buffer of one chunk stays near this size (a whole sample is the smallest chunk).
 # Measured on ResNet-18's layers at batch 8 and the bench suite: 4 MiB beats 2, 8, 16 and 32 MiB
@@ -243,15 +244,23 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     if tile:
         from .winograd import conv3x3
         conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile, ep)
-    elif path == "1x1":
+        return out
+    if path == "1x1":
         np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out.reshape(n, groups, oc // groups, oh * ow))
         ep.apply(out, 1)
-    elif path == "flat":
-        _conv_flat(x, wmat, out, padding, dilation, (kh, kw), ep)
+        return out
+    ones = ep.shift is not None and groups == 1
+    if ones:
+        # The shift (bias, batch norm) as one more column of W against a row of ones in the column
+        # matrix: the GEMM adds it, with 1/(C·kh·kw) more work, instead of a pass over the output.
+        wmat = with_shift_column(wmat, ep.shift, dtype)
+        ep = Epilogue(None, None, ep.activation, ep.watch)
+    if path == "flat":
+        _conv_flat(x, wmat, out, padding, dilation, (kh, kw), ep, ones)
     elif path == "side-by-side":
-        _conv_side_by_side(x, wmat, out, stride, padding, dilation, (kh, kw), ep)
+        _conv_side_by_side(x, wmat, out, stride, padding, dilation, (kh, kw), ep, ones)
     else:
-        _conv_windows(x, wmat, out, stride, padding, dilation, (kh, kw), ep)
+        _conv_windows(x, wmat, out, stride, padding, dilation, (kh, kw), ep, ones)
     return out
 
 
@@ -259,8 +268,9 @@ def _chunk(per_sample_bytes: int, n: int) -> int:
     return max(1, min(n, COL_BUDGET_BYTES // max(per_sample_bytes, 1)))
 
 
-def _conv_flat(x, wmat, out, padding, dilation, kernel, ep: Epilogue) -> None:
-    """Stride 1: each column-matrix row is one contiguous run of the padded, flattened map."""
+def _conv_flat(x, wmat, out, padding, dilation, kernel, ep: Epilogue, ones: bool = False) -> None:
+    """Stride 1: each column-matrix row is one contiguous run of the padded, flattened map. `ones`:
+    wmat's last column is the shift, for a last row of ones in the column matrix."""
     n, c, h, w = x.shape
     groups, ocg, ckk = wmat.shape
     _, oc, oh, ow = out.shape
@@ -279,13 +289,29 @@ def _conv_flat(x, wmat, out, padding, dilation, kernel, ep: Epilogue) -> None:
         # (C, kh, kw, m, positions): tap (ki, kj) of channel ch starts at ki·dh·wp + kj·dw.
         taps = as_strided(pad, (c, kh, kw, m, positions),
                           (pad.strides[1], dh * wp * item, dw * item, pad.strides[0], item), writeable=False)
-        col = _buffer("col", (c, kh, kw, m, positions), x.dtype)
+        col, matrix = _columns((c, kh, kw, m, positions), ones, x.dtype)
         np.copyto(col, taps)
-        res = np.matmul(wmat, col.reshape(groups, ckk, m * positions),
+        res = np.matmul(wmat, matrix.reshape(groups, ckk, m * positions),
                         out=_buffer("result", (groups, ocg, m * positions), x.dtype))
         ep.apply(res.reshape(oc, m * positions), 0)  # the junk columns too: cheaper than skipping them
         res = res.reshape(oc, m, oh, wp)[:, :, :, :ow]
         np.copyto(out[i:i + m], res.transpose(1, 0, 2, 3))
+
+
+def _columns(shape, ones: bool, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The column buffer of a chunk: (col, shaped (C, kh, kw, …) for the copy; the matrix the GEMM
+    reads, C·kh·kw rows, and with `ones` a last row of ones)."""
+    rows, per_row = math.prod(shape[:3]), math.prod(shape[3:])
+    matrix = _buffer("col", (rows + ones, per_row), dtype)
+    if ones:
+        matrix[-1] = 1
+    return matrix[:rows].reshape(shape), matrix
+
+
+def with_shift_column(wmat: np.ndarray, shift: np.ndarray, dtype) -> np.ndarray:
+    """wmat (1, OC, K) with the shift as column K + 1 (kept: kernels.prepared)."""
+    tag = ("shift-column", np.dtype(dtype).str, shift.dtype.str, shift.tobytes())
+    return prepared(wmat, tag, lambda: np.concatenate([wmat, shift.astype(dtype).reshape(1, -1, 1)], axis=2))
 
 
 def _padded_buffer(shape, padding, dtype, spare_rows: int = 0) -> np.ndarray:
@@ -315,7 +341,7 @@ def _windows(x, stride, padding, dilation, kernel, oh, ow):
     return win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
 
 
-def _conv_windows(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue) -> None:
+def _conv_windows(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue, ones: bool = False) -> None:
     """Large strided maps: col(n, C·kh·kw, OH·OW) per chunk; the product lands in NCHW."""
     n, c = x.shape[:2]
     groups, ocg, ckk = wmat.shape
@@ -326,13 +352,18 @@ def _conv_windows(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue)
     out_g = out.reshape(n, groups, ocg, oh * ow)
     for i in range(0, n, step):
         m = min(step, n - i)
-        col = _buffer("col", (m, c, kh, kw, oh, ow), x.dtype)
+        if ones:  # per sample: C·kh·kw rows of taps, then a row of ones
+            full = _buffer("col", (m, ckk, oh * ow), x.dtype)
+            full[:, -1] = 1
+            col = full[:, :-1].reshape(m, c, kh, kw, oh, ow)
+        else:
+            full = col = _buffer("col", (m, c, kh, kw, oh, ow), x.dtype)
         np.copyto(col, win[i:i + m])  # the one copy: im2col
-        np.matmul(wmat, col.reshape(m, groups, ckk, oh * ow), out=out_g[i:i + m])
+        np.matmul(wmat, full.reshape(m, groups, ckk, oh * ow), out=out_g[i:i + m])
         ep.apply(out[i:i + m], 1)
 
 
-def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue) -> None:
+def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue, ones: bool = False) -> None:
     """Small maps: col(g, C/g·kh·kw, m·OH·OW), the chunk's samples side by side; the (small) result
     is then moved into NCHW."""
     n, c = x.shape[:2]
@@ -344,9 +375,9 @@ def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel, ep: Epil
     out_g = out.reshape(n, groups, ocg, oh * ow)
     for i in range(0, n, step):
         m = min(step, n - i)
-        col = _buffer("col", (c, kh, kw, m, oh, ow), x.dtype)
+        col, matrix = _columns((c, kh, kw, m, oh, ow), ones, x.dtype)
         np.copyto(col, win[:, :, :, i:i + m])
-        res = np.matmul(wmat, col.reshape(groups, ckk, m * oh * ow),
+        res = np.matmul(wmat, matrix.reshape(groups, ckk, m * oh * ow),
                         out=_buffer("result", (groups, ocg, m * oh * ow), x.dtype))
         ep.apply(res.reshape(oc, m * oh * ow), 0)
         np.copyto(out_g[i:i + m], res.reshape(groups, ocg, m, oh * ow).transpose(2, 0, 1, 3))
