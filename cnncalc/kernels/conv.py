@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -24,7 +24,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import CnnError
 from ..shapes import AxisResult
-from .prepared import prepared, scaled
+from .prepared import scaled, with_shift_column
 
 # The column buffer of one chunk stays near this size (a whole sample is the smallest chunk).
 # Measured on ResNet-18's layers at batch 8 and the bench suite: 4 MiB beats 2, 8, 16 and 32 MiB
@@ -76,7 +76,7 @@ class Epilogue:
         shift = bias if self.scale is None else bias * self.scale
         if self.shift is not None:
             shift = shift + self.shift
-        return Epilogue(self.scale, shift, self.activation, self.watch)
+        return replace(self, shift=shift)
 
     def apply(self, block: np.ndarray, axis: int) -> None:
         """In place on a C-contiguous block whose output channels lie along `axis`."""
@@ -233,7 +233,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     ep = (epilogue or Epilogue()).with_bias(bias)
     if ep.scale is not None:  # a fused batch norm's scale, moved into the weights (kept: kernels.prepared)
         weight = scaled(weight, ep.scale, dtype)
-        ep = Epilogue(None, ep.shift, ep.activation, ep.watch)
+        ep = replace(ep, scale=None)
     wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
     if out is None:
         out = np.empty((n, oc, oh, ow), dtype=dtype)
@@ -254,7 +254,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
         # The shift (bias, batch norm) as one more column of W against a row of ones in the column
         # matrix: the GEMM adds it, with 1/(C·kh·kw) more work, instead of a pass over the output.
         wmat = with_shift_column(wmat, ep.shift, dtype)
-        ep = Epilogue(None, None, ep.activation, ep.watch)
+        ep = replace(ep, shift=None)
     if path == "flat":
         _conv_flat(x, wmat, out, padding, dilation, (kh, kw), ep, ones)
     elif path == "side-by-side":
@@ -306,12 +306,6 @@ def _columns(shape, ones: bool, dtype) -> tuple[np.ndarray, np.ndarray]:
     if ones:
         matrix[-1] = 1
     return matrix[:rows].reshape(shape), matrix
-
-
-def with_shift_column(wmat: np.ndarray, shift: np.ndarray, dtype) -> np.ndarray:
-    """wmat (1, OC, K) with the shift as column K + 1 (kept: kernels.prepared)."""
-    tag = ("shift-column", np.dtype(dtype).str, shift.dtype.str, shift.tobytes())
-    return prepared(wmat, tag, lambda: np.concatenate([wmat, shift.astype(dtype).reshape(1, -1, 1)], axis=2))
 
 
 def _padded_buffer(shape, padding, dtype, spare_rows: int = 0) -> np.ndarray:

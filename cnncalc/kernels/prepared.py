@@ -65,3 +65,9 @@ def scaled(weight: np.ndarray, scale: np.ndarray, dtype) -> np.ndarray:
     shape = (-1,) + (1,) * (weight.ndim - 1)
     return prepared(weight, tag, lambda: (weight.astype(np.float64) * scale.astype(np.float64).reshape(shape))
                     .astype(dtype))
+
+
+def with_shift_column(wmat: np.ndarray, shift: np.ndarray, dtype) -> np.ndarray:
+    """wmat (1, OC, K) with the shift as column K + 1 (kept like the rest)."""
+    tag = ("shift-column", np.dtype(dtype).str, shift.dtype.str, shift.tobytes())
+    return prepared(wmat, tag, lambda: np.concatenate([wmat, shift.astype(dtype).reshape(1, -1, 1)], axis=2))
