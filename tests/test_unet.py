@@ -14,6 +14,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from test_receptive_field import check_against_oracle  # noqa: E402
+from torch_reference import hooked_macs  # noqa: E402
 
 # The issue's figures, from a PyTorch model of the paper's Fig. 1 (64 filters doubling to 1024,
 # biases on every conv): params and the multiply-accumulates of every Conv2d/ConvTranspose2d.
@@ -71,27 +72,6 @@ class PaperUNet(nn.Module):
         return out
 
 
-def _torch_macs(model: nn.Module, shape) -> tuple[int, tuple[int, ...]]:
-    """fvcore's rule: Conv2d out.numel()·C_in/g·kh·kw; ConvTranspose2d in.numel()·C_out/g·kh·kw.
-    On PyTorch's meta device: shapes propagate, nothing is computed (150 GMACs would take seconds)."""
-    total = 0
-
-    def hook(mod, inputs, out):
-        nonlocal total
-        k = mod.kernel_size[0] * mod.kernel_size[1]
-        if isinstance(mod, nn.ConvTranspose2d):
-            total += inputs[0].numel() * mod.out_channels // mod.groups * k
-        else:
-            total += out.numel() * mod.in_channels // mod.groups * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    with torch.no_grad():
-        out = model(torch.zeros(1, *shape, device="meta"))
-    for h in handles:
-        h.remove()
-    return total, tuple(out.shape[1:])
-
-
 def test_counts_equal_the_paper_and_pytorch():
     a = cnncalc.load("unet").analyse()
     assert a.input == (1, 572, 572) and a.layers[-1].output == (2, 388, 388)
@@ -99,7 +79,7 @@ def test_counts_equal_the_paper_and_pytorch():
     with torch.device("meta"):  # no initialisation of 31 M weights: only shapes are needed
         model = PaperUNet()
     assert sum(p.numel() for p in model.parameters()) == PARAMS
-    macs, out = _torch_macs(model, (1, 572, 572))
+    macs, out = hooked_macs(model, (1, 572, 572))
     assert (macs, out) == (MACS, (2, 388, 388))
     # Layer by layer, the weighted layers' params equal the module they stand for.
     params = {r.name: r.params for r in a.layers}

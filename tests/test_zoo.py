@@ -292,26 +292,6 @@ def test_rf_command_top_down_alexnet(runner):
     assert "195" in result.output  # Araujo et al., Distill 2019: AlexNet RF 195
 
 
-def _torch_macs(torch, model, shape):
-    """MACs of conv and linear layers (without bias), counted with forward hooks: the oracle."""
-    total = []
-
-    def hook(module, inputs, output):
-        if isinstance(module, torch.nn.Conv2d):
-            kh, kw = module.kernel_size
-            total.append(output.numel() * module.in_channels // module.groups * kh * kw)
-        else:
-            total.append(module.in_features * module.out_features)
-
-    for m in model.modules():
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
-            m.register_forward_hook(hook)
-    model.eval()
-    with torch.no_grad():
-        out = model(torch.zeros(1, *shape))
-    return sum(total), tuple(out.shape[1:])
-
-
 def test_googlenet_against_pytorch():
     # torchvision's GoogLeNet rewritten (torchvision itself is not installed), aux heads off.
     torch = pytest.importorskip("torch")
@@ -344,7 +324,8 @@ def test_googlenet_against_pytorch():
     )
     params = sum(p.numel() for p in model.parameters())
     assert params == 6_624_904  # the oracle itself matches torchvision's published num_params
-    macs, out_shape = _torch_macs(torch, model, (3, 224, 224))
+    from torch_reference import hooked_macs
+    macs, out_shape = hooked_macs(model, (3, 224, 224))
     a = analyse("googlenet")
     assert a.totals.params == params
     assert a.totals.macs == macs
@@ -375,7 +356,8 @@ def test_resnet18_against_pytorch():
         c_in = planes
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)]
     model = nn.Sequential(*layers)
-    macs, out_shape = _torch_macs(torch, model, (3, 224, 224))
+    from torch_reference import hooked_macs
+    macs, out_shape = hooked_macs(model, (3, 224, 224))
     a = analyse("resnet18")
     assert a.totals.params == sum(p.numel() for p in model.parameters())
     assert a.totals.macs == macs

@@ -22,6 +22,7 @@ from cnncalc.forward import check_weights_file, run_forward
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
 import torch_zoo  # noqa: E402  (after the importorskip above)
+from torch_reference import hooked_macs  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -52,27 +53,6 @@ ORACLES = {
     "convnext_tiny": (torch_zoo.convnext_tiny, (3, 224, 224), (3, 32, 32)),
 }
 PREFIX = {"inception_v3_aux": "AuxLogits."}
-
-
-def torch_macs(model, shape) -> int:
-    """Conv2d and Linear multiply-accumulates without bias, by forward hooks on the meta device:
-    Conv2d: output elements · C_in/groups · kh · kw; Linear: output elements · in_features."""
-    total = []
-
-    def hook(module, inputs, output):
-        if isinstance(module, torch.nn.Conv2d):
-            kh, kw = module.kernel_size
-            total.append(output.numel() * module.in_channels // module.groups * kh * kw)
-        else:
-            total.append(output.numel() * module.in_features)
-
-    for m in model.modules():
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
-            m.register_forward_hook(hook)
-    model.eval()
-    with torch.no_grad():
-        model(torch.empty(1, *shape, device="meta"))
-    return sum(total)
 
 
 def on_meta(builder):
@@ -109,9 +89,9 @@ def test_hand_written_pytorch_model_has_the_same_counts_and_names(name):
     analysis = net.analyse()
     params = sum(p.numel() for p in model.parameters())
     assert analysis.totals.params == params
-    assert analysis.totals.macs == torch_macs(model, full)
+    assert analysis.totals.macs == hooked_macs(model, full)[0]
     if name in PUBLISHED:  # the oracle itself reproduces torchvision's figures
-        assert (params, torch_macs(model, full)) == PUBLISHED[name]
+        assert (params, hooked_macs(model, full)[0]) == PUBLISHED[name]
     # Every array of the renamed state dict is an array of the cnncalc file, with its shape, and
     # every layer's arrays are there: what `cnncalc forward --weights` checks before it runs.
     shapes = {k: tuple(v.shape) for k, v in converted_state(model, name).items()}

@@ -227,3 +227,35 @@ class TorchNet(torch.nn.Module):
 
     def shape(self, x):
         return tuple(x.shape[1:])
+
+
+def hooked_macs(model: torch.nn.Module, shape) -> tuple[int, tuple[int, ...]]:
+    """The MACs of a PyTorch model's Conv2d, ConvTranspose2d and Linear layers (bias left out),
+    counted by forward hooks (fvcore's rule): Conv2d output elements · C_in/groups · kh · kw;
+    ConvTranspose2d input elements · C_out/groups · kh · kw; Linear output elements · in_features.
+    One sample of `shape`, on the device the model's weights are on (on the meta device shapes
+    propagate and nothing is computed). Returns (MACs, the output's shape)."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        if isinstance(module, torch.nn.Linear):
+            total += output.numel() * module.in_features
+            return
+        k = module.kernel_size[0] * module.kernel_size[1]
+        if isinstance(module, torch.nn.ConvTranspose2d):
+            total += inputs[0].numel() * module.out_channels // module.groups * k
+        else:
+            total += output.numel() * module.in_channels // module.groups * k
+
+    kinds = (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    device = next(model.parameters()).device
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(1, *shape, device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    return total, tuple(out.shape[1:])
