@@ -259,3 +259,16 @@ def test_batch_norm_scale_folded_into_the_weights_once():
     np.testing.assert_array_equal(got.reshape(2, 3), [[0, 2, 4], [-3, -4, -5]])
     assert prepared.scaled(w, s.copy(), np.float32) is got  # the same scale's bytes: kept
     assert prepared.scaled(w, s * 2, np.float32) is not got and not got.flags.writeable
+
+
+def test_the_documented_threads_and_no_fuse_example_runs():
+    """docs/forward.md's example of --threads and --no-fuse, run as written."""
+    import shlex
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "forward.md").read_text(encoding="utf-8")
+    line = next(x for x in doc.splitlines() if x.startswith("cnncalc forward") and "--no-fuse" in x)
+    args = shlex.split(line.split("#")[0])[1:]
+    res = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["batch"] == 2 and doc["ok"] and not any(row["ran_inside"] for row in doc["layers"])
