@@ -360,16 +360,17 @@ def available_memory() -> int:
 
 
 def scratch_bytes(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...], itemsize: int,
-                  batch: int) -> int:
+                  batch: int, blas_threads: int | None = None) -> int:
     """Bytes a layer's kernel allocates beyond its input and output, for the buffers that grow with
     its options: conv's column matrix (cnncalc.kernels.conv says how much), LRN's squares, their sum
     and two temporaries (whatever its size: kernels.elementwise pads nothing), a pooling's block of partial sums
     (kernels.pool: at least one plane of H×OW), adaptive pooling's first-axis sums, a transposed
-    convolution's contributions and uncropped map, bilinear upsampling's gathered rows and columns."""
+    convolution's contributions and uncropped map, bilinear upsampling's gathered rows and columns.
+    `blas_threads`: those the kernel's GEMMs get (kernels.conv.winograd_tile)."""
     kind = layer.kind
     if kind == "conv" and len(in_shape) == 3:
         return col_buffer_bytes(in_shape, layer.weight_shapes(in_shape)["weight"], layer.output(in_shape).axes,
-                                layer.dilation, itemsize, batch)
+                                layer.dilation, itemsize, batch, blas_threads)
     if kind == "lrn":
         rest = math.prod(in_shape[1:])
         return batch * 4 * in_shape[0] * rest * itemsize
@@ -408,11 +409,13 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, t
     biggest = sorted(acts, reverse=True)[:3]
     scratch, scratch_layer = 0, None
     by_name = {layer.name: layer for layer in iter_layers(graph.nodes)}
+    shards = shard_count(batch, analysis.totals.macs, threads)
+    blas = 1 if shards > 1 else None  # a shard's kernels run with BLAS at one thread
     for r in analysis.layers:
         layer = by_name.get(r.name)
         if layer is None:
             continue
-        b = threads * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, -(-batch // min(batch, threads)))
+        b = threads * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, -(-batch // shards), blas)
         if b > scratch:
             scratch, scratch_layer = b, r.name
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize

@@ -18,6 +18,7 @@ from typing import Callable, Iterator, TypeVar
 T = TypeVar("T")
 
 _lock = threading.Lock()
+_here = threading.local()  # .in_shard: this thread runs a shard (BLAS held to one thread meanwhile)
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, made on first use (~5 ms)
 _pools: dict[int, ThreadPoolExecutor] = {}
 # Python's GIL switch interval while shards run (default 5 ms): a thread back from a NumPy call waits
@@ -41,6 +42,13 @@ def available() -> int:
     blas = [lib.num_threads for lib in _blas().select(user_api="blas").lib_controllers]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(max(blas, default=1), cpus))
+
+
+def blas_threads() -> int:
+    """The BLAS threads a kernel called from this thread runs with: one inside a shard (run_shards
+    holds BLAS to one thread meanwhile), else available(). The conv path rule reads it
+    (kernels.conv): a layer of one sample, unsharded, has both cores for its GEMMs."""
+    return 1 if getattr(_here, "in_shard", False) else available()
 
 
 @contextmanager
@@ -94,12 +102,14 @@ def run_shards(fn: Callable[[int], T], count: int) -> list[T]:
     state, path = np.geterr(), conv_path()
 
     def run(i: int) -> T:
-        before = set_conv_path(path)
+        before, shard_before = set_conv_path(path), getattr(_here, "in_shard", False)
+        _here.in_shard = True
         try:
             with np.errstate(**state):
                 return fn(i)
         finally:
             set_conv_path(before)
+            _here.in_shard = shard_before
 
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, SWITCH_INTERVAL))

@@ -108,25 +108,49 @@ def test_zoo_network_equals_pytorch_with_path_forced(name, shape, path):
     assert np.max(np.abs(ours32 - ref)) <= 1e-4 * scale
 
 
-@pytest.mark.parametrize("channels, filters, batch, size, itemsize, tile", [
+@pytest.mark.parametrize("channels, filters, batch, size, itemsize, blas, tile", [
     # Tiles per block by hand (BLOCK_BYTES = 8 MiB holds the whole batch in all of these but the
-    # last): F(4×4) takes ⌈size/4⌉² tiles a sample, F(2×2) ⌈size/2⌉².
-    (64, 64, 8, 56, 4, 4),      # 8·14² = 1568 tiles ≥ 48: F(4×4)
-    (128, 128, 1, 28, 4, 4),    # 7² = 49 ≥ 48: F(4×4)
-    (512, 512, 8, 7, 4, 2),     # F(4×4): 8·2² = 32 < 48; F(2×2): 8·4² = 128 ≥ 64
-    (256, 256, 1, 14, 4, 0),    # F(4×4): 16; F(2×2): 49 < 64: im2col
-    (512, 512, 1, 7, 8, 0),     # 4 and 16 tiles: im2col
-    (16, 64, 8, 56, 4, 0),      # fewer than 32 channels in
-    (64, 16, 8, 56, 4, 0),      # fewer than 32 out
+    # last): F(4×4) takes ⌈size/4⌉² tiles a sample, F(2×2) ⌈size/2⌉². `blas`: the BLAS threads the
+    # layer's GEMMs get (1 inside a shard of the batch; F(2×2) then needs 64 tiles a block, else 32).
+    (64, 64, 8, 56, 4, 1, 4),      # 8·14² = 1568 tiles ≥ 48: F(4×4)
+    (128, 128, 1, 28, 4, 1, 4),    # 7² = 49 ≥ 48: F(4×4)
+    (128, 128, 1, 28, 4, 2, 4),    # the same with two BLAS threads
+    (512, 512, 8, 7, 4, 1, 2),     # F(4×4): 8·2² = 32 < 48; F(2×2): 8·4² = 128 ≥ 64
+    (256, 256, 1, 14, 4, 1, 0),    # F(4×4): 16; F(2×2): 49 < 64: im2col
+    (256, 256, 1, 14, 4, 2, 2),    # two BLAS threads: 49 ≥ 32: F(2×2)
+    (256, 256, 1, 14, 8, 2, 2),    # float64 alike
+    (512, 512, 1, 14, 4, 2, 2),    # VGG-16's conv11–13 at batch 1: 49 ≥ 32
+    (512, 512, 1, 7, 8, 1, 0),     # 4 and 16 tiles: im2col
+    (512, 512, 1, 7, 4, 2, 0),     # 16 < 32 with two threads too
+    (16, 64, 8, 56, 4, 2, 0),      # fewer than 32 channels in
+    (64, 16, 8, 56, 4, 1, 0),      # fewer than 32 out
     # One sample's F(4×4) tiles: 36·2048·3²·8 B = 5.3 MiB, so one sample a block: 9 tiles < 48;
-    # F(2×2): 16·2048·5²·8 B = 6.6 MiB, one sample, 25 tiles < 64: im2col, whatever the batch.
-    (2048, 64, 8, 10, 8, 0),
+    # F(2×2): 16·2048·5²·8 B = 6.6 MiB, one sample, 25 tiles < 64 (and < 32): im2col, whatever the batch.
+    (2048, 64, 8, 10, 8, 1, 0),
+    (2048, 64, 8, 10, 8, 2, 0),
 ])
-def test_auto_rule(channels, filters, batch, size, itemsize, tile):
+def test_auto_rule(channels, filters, batch, size, itemsize, blas, tile):
     before = conv_mod.set_conv_path("auto")
     try:
         assert conv_mod.winograd_tile((filters, channels, 3, 3), (1, 1), (1, 1), 1, batch, (size, size),
-                                      itemsize) == tile
+                                      itemsize, blas) == tile
+    finally:
+        conv_mod.set_conv_path(before)
+
+
+def test_auto_rule_reads_the_threads_a_kernel_runs_with(monkeypatch):
+    """Unsharded, a kernel's GEMMs get BLAS's threads; inside a shard, one (cnncalc.threads)."""
+    from cnncalc import threads
+    monkeypatch.setattr(threads, "available", lambda: 2)
+    assert threads.blas_threads() == 2
+    assert threads.run_shards(lambda i: threads.blas_threads(), 2) == [1, 1]
+    assert threads.blas_threads() == 2  # restored after the shards
+    before = conv_mod.set_conv_path("auto")
+    try:
+        shape = (256, 256, 3, 3)
+        assert conv_mod.winograd_tile(shape, (1, 1), (1, 1), 1, 1, (14, 14), 4) == 2
+        assert threads.run_shards(lambda i: conv_mod.winograd_tile(shape, (1, 1), (1, 1), 1, 1, (14, 14), 4),
+                                  2) == [0, 0]
     finally:
         conv_mod.set_conv_path(before)
 

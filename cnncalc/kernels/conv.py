@@ -124,17 +124,19 @@ def _path(kh: int, kw: int, stride, padding, oh: int, ow: int) -> str:
 
 
 def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilation=(1, 1), itemsize: int = 4,
-                     batch: int = 1) -> int:
+                     batch: int = 1, blas_threads: int | None = None) -> int:
     """Bytes of the scratch buffers conv2d uses for this layer: the column matrix of one chunk, the
     padded input and the matmul's result where the path has them (0 on the 1×1 fast path). The
-    buffers are kept between calls, so this is the layer's footprint beyond its output."""
+    buffers are kept between calls, so this is the layer's footprint beyond its output.
+    `blas_threads` as winograd_tile's."""
     c, h, w = in_shape[-3:]
     oc, _, kh, kw = weight_shape
     (oh, ow), padding, stride = geometry(axes)
     t, b, l, r = padding
     hp, wp = h + t + b, w + l + r
     path = _path(kh, kw, stride, padding, oh, ow)
-    tile = winograd_tile(weight_shape, stride, dilation, c // weight_shape[1], batch, (oh, ow), itemsize)
+    tile = winograd_tile(weight_shape, stride, dilation, c // weight_shape[1], batch, (oh, ow), itemsize,
+                         blas_threads)
     if tile:
         from .winograd import block_bytes
         return block_bytes(c, oc, oh, ow, batch, tile, itemsize)
@@ -179,18 +181,26 @@ def set_conv_path(path: str) -> str:
 # - F(4×4) when a block holds ≥ 48 of its tiles (64→64 at 56×56: 0.55× im2col's time, 128→128 at
 #   28×28 batch 1: 0.64×), else F(2×2) when a block holds ≥ 64 of its tiles (512→512 at 7×7 batch
 #   8: 0.85×), else im2col (256→256 at 14×14 batch 1: F(2×2) 1.1×, F(4×4) 1.35× im2col's time).
+# A layer that runs unsharded with BLAS on several threads (a batch of one) is another case: both
+# GEMMs get every core, im2col's copy does not, and F(2×2) wins from 32 tiles a block (wall clock, 2
+# threads, batch 1: 256→256 at 14×14 1.36–1.43 ms against im2col's 1.75–1.78 in float32, 2.5–2.6
+# against 3.3–3.4 in float64; VGG-16's 512→512 at 14×14 5.1–5.2 against 7.9–8.0), while at 7×7
+# (16 tiles) the two tie.
 # Both Winograd variants stay within the accuracy targets (docs/forward.md: F(4×4) ≈ 1e-5 of the
 # output's scale in float32, F(2×2) ≈ 6e-7, im2col ≈ 5e-7).
 WINOGRAD_MIN_CHANNELS = 32
 F4_MIN_TILES = 48
 F2_MIN_TILES = 64
+F2_MIN_TILES_THREADED = 32
 
 
-def _auto_tile(channels: int, filters: int, batch: int, oh: int, ow: int, itemsize: int) -> int:
+def _auto_tile(channels: int, filters: int, batch: int, oh: int, ow: int, itemsize: int,
+               blas_threads: int = 1) -> int:
     from .winograd import _blocking
     if min(channels, filters) < WINOGRAD_MIN_CHANNELS:
         return 0
-    for m, enough in ((4, F4_MIN_TILES), (2, F2_MIN_TILES)):
+    f2_min = F2_MIN_TILES_THREADED if blas_threads > 1 else F2_MIN_TILES
+    for m, enough in ((4, F4_MIN_TILES), (2, f2_min)):
         th, tw = -(-oh // m), -(-ow // m)
         samples, rows = _blocking(batch, channels, th, tw, m, itemsize)
         if samples * rows * tw >= enough:
@@ -199,8 +209,9 @@ def _auto_tile(channels: int, filters: int, batch: int, oh: int, ow: int, itemsi
 
 
 def winograd_tile(weight_shape, stride, dilation, groups: int, batch: int = 1, out_hw=(0, 0),
-                  itemsize: int = 4) -> int:
-    """The Winograd output tile m (2 or 4) this layer runs with, or 0 for im2col."""
+                  itemsize: int = 4, blas_threads: int | None = None) -> int:
+    """The Winograd output tile m (2 or 4) this layer runs with, or 0 for im2col. `blas_threads`:
+    the BLAS threads its GEMMs get (default: this thread's, cnncalc.threads.blas_threads)."""
     from .winograd import applies
     kh, kw = weight_shape[2:]
     path = conv_path()
@@ -210,7 +221,10 @@ def winograd_tile(weight_shape, stride, dilation, groups: int, batch: int = 1, o
         return 4
     if path == "winograd":
         return 2
-    return _auto_tile(weight_shape[1], weight_shape[0], batch, *out_hw, itemsize)
+    if blas_threads is None:
+        from ..threads import blas_threads as here
+        blas_threads = here()
+    return _auto_tile(weight_shape[1], weight_shape[0], batch, *out_hw, itemsize, blas_threads)
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Sequence[AxisResult],
