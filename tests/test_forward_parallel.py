@@ -196,6 +196,40 @@ def test_a_second_run_reuses_the_analysis_and_a_new_batch_does_not():
     assert run_forward(cnncalc.loads(NET).graph, batch=2).analysis is not first.analysis
 
 
+def test_a_run_again_with_the_same_read_only_weights_skips_their_walk(monkeypatch):
+    """The weights cnncalc made (read-only) passed back: the second run reuses the first run's
+    arrays without walking the network again; a changed array or a writable one is walked again,
+    and a float64 array changed in place between two float32 runs is seen by the second."""
+    from cnncalc import forward
+    net = cnncalc.loads(NET)
+    weights = run_forward(net.graph, batch=1, seed=4).weights
+    x = np.random.default_rng(6).standard_normal((2, 3, 20, 20))
+    first = run_forward(net.graph, x, weights)
+    walks = []
+    real = forward.walk
+    monkeypatch.setattr(forward, "walk", lambda nodes, start, visitor: walks.append(type(visitor).__name__)
+                        or real(nodes, start, visitor))
+    again = run_forward(net.graph, x, weights)
+    assert "_WeightMaker" not in walks
+    np.testing.assert_array_equal(again.output, first.output)
+    assert again.weights == first.weights and again.weights is not first.weights
+
+    other = dict(weights)
+    other["conv2.bias"] = np.asarray(weights["conv2.bias"] + 1.0)
+    other["conv2.bias"].flags.writeable = False
+    changed = run_forward(net.graph, x, other)
+    assert walks.count("_WeightMaker") == 1 and not np.array_equal(changed.output, first.output)
+
+    mine = dict(weights)
+    mine["conv2.bias"] = weights["conv2.bias"].astype(np.float64)  # writable, copied to float32 per run
+    before = run_forward(net.graph, x, mine).output
+    mine["conv2.bias"] += 1.0
+    after = run_forward(net.graph, x, mine).output
+    assert walks.count("_WeightMaker") == 3
+    np.testing.assert_allclose(after, changed.output, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(after, before)
+
+
 def test_kept_geometry_is_the_layers_own_output_rule():
     net = cnncalc.loads(NET)
     conv = next(iter(plan(net.graph.nodes).values())).host

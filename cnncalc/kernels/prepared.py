@@ -38,6 +38,12 @@ def _frozen(owner: np.ndarray) -> bool:
     return owner.base is None and not owner.flags.writeable
 
 
+def unchangeable(a: np.ndarray) -> bool:
+    """Whether `a`'s bytes cannot change: the array that owns its memory is read-only (the arrays
+    cnncalc makes are), so what is derived from it may be kept without checking it again."""
+    return _frozen(_owner(a))
+
+
 def prepared(weight: np.ndarray, tag, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """compute() (an array made from `weight` as `tag` says), made once and kept; returned read-only."""
     owner = _owner(weight)
