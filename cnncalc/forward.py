@@ -27,8 +27,9 @@ from .analysis import analyse
 from .errors import CnnError, Where
 from .fusion import plan as plan_fusions
 from .graph import Graph, iter_layers, walk
-from .kernels.conv import Epilogue, FiniteWatch, col_buffer_bytes
+from .kernels.conv import Epilogue, FiniteWatch, col_buffer_bytes, prepared_bytes
 from .kernels.pool import BLOCK_BYTES, adaptive_scratch_bytes
+from .kernels.prepared import CACHE_BYTES as PREPARED_CACHE_BYTES
 from .kernels.prepared import unchangeable
 from .layers import Layer
 from .layers.conv import Conv2d
@@ -396,46 +397,61 @@ class PeakEstimate:
     total: int
     scratch: int  # the largest kernel scratch, in `total`
     scratch_layer: str | None
+    prepared: int = 0  # weights prepared for the kernels and kept (kernels.prepared), in `total`
 
 
-def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, threads: int = 1) -> PeakEstimate:
+def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, threads: int = 1,
+                  fuse: bool = True) -> PeakEstimate:
     """Activations kept + the largest kernel scratch buffer (one per thread: each keeps its own, for
     its shard of the batch; a batch of one is split inside the kernels, so a bound still) + the
-    weights.
+    weights + the weights the conv kernels prepare from them and keep (a batch norm's scale folded
+    in, Winograd's transforms, the shift as a column: up to kernels.prepared.CACHE_BYTES).
 
     At any moment the walker holds a layer's input and output plus, inside a residual or concat,
     the merge input and the finished branches; three times the largest activation bounds that for
     chains and residual nets, and the concat's own output covers Inception-style branching."""
     acts = [math.prod(r.output) for r in analysis.layers] + [math.prod(graph.input_shape)]
     biggest = sorted(acts, reverse=True)[:3]
-    scratch, scratch_layer = 0, None
+    scratch, scratch_layer, prepared = 0, None, 0
     by_name = {layer.name: layer for layer in iter_layers(graph.nodes)}
     shards = shard_count(batch, analysis.totals.macs, threads)
     blas = 1 if shards > 1 else None  # a shard's kernels run with BLAS at one thread
+    fusions = plan_fusions(graph.nodes) if fuse else {}
     for r in analysis.layers:
         layer = by_name.get(r.name)
         if layer is None:
             continue
-        b = threads * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, -(-batch // shards), blas)
+        shard = -(-batch // shards)
+        b = threads * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, shard, blas)
         if b > scratch:
             scratch, scratch_layer = b, r.name
+        if layer.kind == "conv" and len(r.input) == 3:
+            fusion = fusions.get(id(layer))
+            affine = fusion is not None and fusion.affine is not None
+            shapes = layer.weight_shapes(tuple(r.input))
+            prepared += prepared_bytes(tuple(r.input), shapes["weight"], layer.output(tuple(r.input)).axes,
+                                       layer.dilation, itemsize, shard, affine, affine or "bias" in shapes, blas)
+    prepared = min(prepared, PREPARED_CACHE_BYTES)
     weights = (analysis.totals.params + analysis.totals.non_trainable) * itemsize
-    return PeakEstimate(sum(biggest) * batch * itemsize + scratch + weights, scratch, scratch_layer)
+    return PeakEstimate(sum(biggest) * batch * itemsize + scratch + weights + prepared, scratch, scratch_layer,
+                        prepared)
 
 
 def guard_memory(graph: Graph, analysis: Analysis, batch: int, itemsize: int, max_memory: int | None,
-                 extra: int = 0, extra_what: str = "", threads: int = 1) -> int:
+                 extra: int = 0, extra_what: str = "", threads: int = 1, fuse: bool = True) -> int:
     """The estimated peak (plus `extra` bytes: arrays read from files and kept beside their
     converted copies); a CnnError before anything is allocated when it exceeds `max_memory`
     (default: half the available memory)."""
     memo = _kept_for(graph)
-    key = ("peak", id(analysis), batch, itemsize, threads)
+    key = ("peak", id(analysis), batch, itemsize, threads, fuse)
     if key not in memo:
-        memo[key] = estimate_peak(graph, analysis, batch, itemsize, threads)
+        memo[key] = estimate_peak(graph, analysis, batch, itemsize, threads, fuse)
     peak = memo[key]
     limit = max_memory if max_memory is not None else available_memory() // 2
     if peak.total + extra > limit:
         parts = "activations kept + weights"
+        if peak.prepared:
+            parts += f" + weights prepared for the kernels ({_fmt_bytes(peak.prepared)})"
         if peak.scratch_layer:
             parts += f" + the largest kernel scratch buffer ({_fmt_bytes(peak.scratch)}, in {peak.scratch_layer})"
         if extra:
@@ -626,7 +642,7 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
         memo[key] = analyse(graph, batch=batch, dtype_bytes=np_dtype.itemsize)
     analysis = memo[key]
     threads = forward_threads(threads)
-    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory, threads=threads)
+    peak = guard_memory(graph, analysis, batch, np_dtype.itemsize, max_memory, threads=threads, fuse=fuse)
     if x is None:
         if graph.input_data is not None:
             x = np.broadcast_to(np.asarray(graph.input_data, dtype=np.float64), (batch, *graph.input_shape))

@@ -295,6 +295,67 @@ def test_batch_norm_scale_folded_into_the_weights_once():
     assert prepared.scaled(w, s * 2, np.float32) is not got and not got.flags.writeable
 
 
+def test_the_estimate_counts_the_weights_the_kernels_prepare(monkeypatch):
+    """Derived by hand: weights prepared for the kernels and kept (kernels.prepared), at batch 8
+    unsharded with BLAS on one thread (the auto rule: F(4×4) needs 48 tiles a block, F(2×2) 64)."""
+    from cnncalc.forward import estimate_peak
+    monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**12)  # one shard
+    monkeypatch.setattr(threads, "available", lambda: 1)
+    net = cnncalc.loads("""
+input: [64, 8, 8]
+layers:
+  - conv: {filters: 64, kernel: 3, padding: 1, bias: false}
+  - batchnorm
+  - relu
+  - conv: {filters: 32, kernel: 1}
+  - conv: {filters: 16, kernel: 3, stride: 2, padding: 1}
+  - conv: {filters: 16, kernel: 3, stride: 2, bias: false}
+""")
+    peak = estimate_peak(net.graph, net.analyse(batch=8), 8, 4, threads=1)
+    # conv1, 64→64 3×3 at 8×8, batch norm fused: its scale folded into the weights, 64·64·9·4 =
+    # 147,456 B; F(4×4): 8 samples × 2² tiles = 32 < 48, F(2×2): 8 × 4² = 128 ≥ 64, so U is
+    # 4²·64·64·4 = 262,144 B. conv2 (1×1, bias) at 8×8: 64 positions, fewer than the 1×1 path's
+    # 1,024, so im2col side by side, its bias one more column: 32·(64 + 1)·4 = 8,320 B. conv3
+    # (3×3/2, bias): likewise 16·(32·9 + 1)·4 = 18,496 B. conv4 (no bias, no batch norm): nothing.
+    assert peak.prepared == 147_456 + 262_144 + 8_320 + 18_496
+    unfused = estimate_peak(net.graph, net.analyse(batch=8), 8, 4, threads=1, fuse=False)
+    assert unfused.prepared == 262_144 + 8_320 + 18_496  # --no-fuse: the batch norm runs on its own
+    assert peak.total - unfused.total == 147_456
+
+
+def test_shards_that_miss_together_prepare_a_weight_once():
+    """Two shards of a first run ask for the same folded weights at once: one computes, the other
+    waits and takes its result (else a second copy would sit in the cache under a key no run
+    finds again); an entry whose weights are gone leaves the cache at the next preparation."""
+    import gc
+    import threading as _threading
+    import time as _time
+    from cnncalc.kernels import prepared
+    w = np.ones((8, 4, 3, 3), dtype=np.float32)
+    w.flags.writeable = False
+    made = []
+    start = _threading.Barrier(2)
+
+    def compute():
+        made.append(1)
+        _time.sleep(0.05)  # the other thread asks meanwhile
+        return w * 2
+
+    def ask(_):
+        start.wait()
+        return prepared.prepared(w, ("test-once",), compute)
+
+    first, second = threads.run_shards(ask, 2)
+    assert len(made) == 1 and first is second
+    gone = np.ones(4, dtype=np.float32)
+    gone.flags.writeable = False
+    prepared.prepared(gone, ("test-gone",), lambda: np.zeros(4, dtype=np.float32))
+    del gone
+    gc.collect()
+    prepared.prepared(w, ("test-after",), lambda: w + 1)
+    assert not any(k[-1] == ("test-gone",) for k in prepared._cache)
+
+
 def test_the_documented_threads_and_no_fuse_example_runs():
     """docs/forward.md's example of --threads and --no-fuse, run as written."""
     import shlex

@@ -181,7 +181,7 @@ def forward(file: str, input_shape: str | None, batch: int, seed: str, dtype: st
         fw.check_weights_file(net.graph, analysis, {k: h.shape for k, h in headers.items()}, partial_weights,
                               weights_file)
     fw.guard_memory(net.graph, analysis, batch, itemsize, limit, extra, " + ".join(extra_what),
-                    threads=fw.forward_threads(threads))
+                    threads=fw.forward_threads(threads), fuse=not no_fuse)
     x = fw.load_npy(input_file) if input_file is not None else None
     weights = fw.load_npz(weights_file) if weights_file is not None else None
     if weights is None and net.imported is not None:

@@ -153,6 +153,25 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
     return col + pad + result
 
 
+def prepared_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilation=(1, 1), itemsize: int = 4,
+                   batch: int = 1, scale: bool = False, shift: bool = False, blas_threads: int | None = None) -> int:
+    """Bytes of the weights conv2d prepares for this layer and keeps for the process
+    (kernels.prepared): with a fused batch norm (`scale`), the weights with its scale folded in;
+    then Winograd's transform U (α² × C_out × C_in), or, with a bias or a batch norm's `shift` on
+    im2col, the weights with the shift as one more column. `blas_threads` as winograd_tile's."""
+    c, h, w = in_shape[-3:]
+    oc, cg, kh, kw = weight_shape
+    groups = c // cg
+    (oh, ow), padding, stride = geometry(axes)
+    total = oc * cg * kh * kw * itemsize if scale else 0
+    tile = winograd_tile(weight_shape, stride, dilation, groups, batch, (oh, ow), itemsize, blas_threads)
+    if tile:
+        return total + (tile + 2) ** 2 * oc * cg * itemsize
+    if shift and groups == 1 and _path(kh, kw, stride, padding, oh, ow) != "1x1":
+        total += oc * (cg * kh * kw + 1) * itemsize
+    return total
+
+
 # Which algorithm 3×3 stride-1 layers use: "auto" (the rule below), "im2col" or
 # "winograd" (F(2×2, 3×3) wherever it applies), "winograd4" (F(4×4, 3×3)). `cnncalc forward --conv-path`.
 CONV_PATHS = ("auto", "im2col", "winograd", "winograd4")

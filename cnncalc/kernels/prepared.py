@@ -23,6 +23,7 @@ import numpy as np
 CACHE_BYTES = 512 * 1024 * 1024
 _cache: dict = {}
 _lock = threading.Lock()  # the shards of a batch run in threads (cnncalc.threads)
+_making = threading.RLock()
 
 
 def _owner(a: np.ndarray) -> np.ndarray:
@@ -49,18 +50,34 @@ def prepared(weight: np.ndarray, tag, compute: Callable[[], np.ndarray]) -> np.n
     owner = _owner(weight)
     key = (id(owner), weight.__array_interface__["data"][0], weight.shape, weight.strides, weight.dtype.str, tag)
     crc = None if _frozen(owner) else zlib.crc32(np.ascontiguousarray(weight).view(np.uint8).reshape(-1))
+    hit = _valid(key, owner, crc)
+    if hit is not None:
+        return hit
+    # One thread prepares at a time: the shards of a first run miss together, and each would make
+    # its own copy (a folded weight that only one shard then holds, and the transform made from it,
+    # kept under keys no run finds again).
+    with _making:
+        hit = _valid(key, owner, crc)
+        if hit is not None:
+            return hit
+        value = compute()
+        value.flags.writeable = False
+        with _lock:
+            for dead in [k for k, v in _cache.items() if v[0]() is None]:  # weights no longer held
+                del _cache[dead]
+            while _cache and sum(v[2].nbytes for v in _cache.values()) + value.nbytes > CACHE_BYTES:
+                del _cache[next(iter(_cache))]  # oldest first
+            if value.nbytes <= CACHE_BYTES:
+                _cache[key] = (weakref.ref(owner), crc, value)
+    return value
+
+
+def _valid(key, owner: np.ndarray, crc) -> np.ndarray | None:
     with _lock:
         hit = _cache.get(key)
     if hit is not None and hit[0]() is owner and hit[1] == crc:
         return hit[2]
-    value = compute()
-    value.flags.writeable = False
-    with _lock:
-        while _cache and sum(v[2].nbytes for v in _cache.values()) + value.nbytes > CACHE_BYTES:
-            del _cache[next(iter(_cache))]  # oldest first
-        if value.nbytes <= CACHE_BYTES:
-            _cache[key] = (weakref.ref(owner), crc, value)
-    return value
+    return None
 
 
 def scaled(weight: np.ndarray, scale: np.ndarray, dtype) -> np.ndarray:
