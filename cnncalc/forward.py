@@ -487,6 +487,8 @@ class _WeightMaker:
         self.supplied = supplied
         self.arrays: dict[int, tuple[tuple[int, ...], dict[str, np.ndarray]]] = {}  # id(layer): (input, arrays)
         self.weights: dict[str, np.ndarray] = {}  # by path.name, in walk order
+        # id(batch norm): its (scale, shift), made from these arrays by the first run that fuses it
+        self.affines: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return shape
@@ -509,9 +511,10 @@ class _Runner:
     and runs the layers cnncalc.fusion planned inside the conv or add before them."""
 
     def __init__(self, expected: dict, arrays: dict[int, tuple[tuple[int, ...], dict[str, np.ndarray]]], dtype,
-                 on_layer: Callable[[str], None] | None, fusions: dict | None = None):
+                 on_layer: Callable[[str], None] | None, fusions: dict | None = None, affines: dict | None = None):
         self.expected = expected
         self.arrays = arrays
+        self.affines = {} if affines is None else affines  # _WeightMaker.affines: shared by the shards
         self.dtype = dtype
         self.on_layer = on_layer
         self.fusions = fusions or {}
@@ -565,7 +568,10 @@ class _Runner:
         """The fused layers (if any) as the host kernel's epilogue, from their arrays of this run."""
         scale = shift = activation = None
         if fusion is not None and fusion.affine is not None:
-            scale, shift = fusion.affine.channel_affine(self.arrays[id(fusion.affine)][1])
+            key = id(fusion.affine)
+            if key not in self.affines:  # kept with the arrays: a run reusing them reuses this too
+                self.affines[key] = fusion.affine.channel_affine(self.arrays[key][1])
+            scale, shift = self.affines[key]
         if fusion is not None and fusion.activation is not None:
             act = fusion.activation
             activation = lambda block: act.forward(block, {}, in_place=True)  # noqa: E731
@@ -662,7 +668,7 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
         memo["fusions"] = plan_fusions(graph.nodes)
     fusions = memo["fusions"] if fuse else {}
     shards = shard_count(batch, analysis.totals.macs, threads)
-    out, records, nonfinite = _walk_shards(graph, x, expected, maker.arrays, np_dtype, on_layer, shards, fusions)
+    out, records, nonfinite = _walk_shards(graph, x, expected, maker, np_dtype, on_layer, shards, fusions)
     seconds = time.perf_counter() - start
     if bad_input:
         notes.append(f"{bad_input:,} of the input's {x.size:,} values are inf or NaN (beyond {dtype}'s range, "
@@ -721,7 +727,7 @@ def forward_threads(threads: int | None = None) -> int:
     return max(1, available() if threads is None else threads)
 
 
-def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtype, on_layer,
+def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, maker: _WeightMaker, dtype, on_layer,
                  shards: int, fusions: dict) -> tuple[np.ndarray, list[ForwardRecord], tuple[str, int, int] | None]:
     """The walk over `shards` slices of the batch at once, one thread each (this one runs the first,
     and reports progress), BLAS at one thread meanwhile (cnncalc.threads: NumPy's copies and
@@ -729,7 +735,8 @@ def _walk_shards(graph: Graph, x: np.ndarray, expected: dict, arrays: dict, dtyp
     Returns the output, the records (each layer's time is the slowest shard's) and the first
     overflow note's (layer, values, of how many)."""
     bounds = shard_bounds(x.shape[0], shards)
-    runners = [_Runner(expected, arrays, dtype, on_layer if i == 0 else None, fusions) for i in range(shards)]
+    runners = [_Runner(expected, maker.arrays, dtype, on_layer if i == 0 else None, fusions, maker.affines)
+               for i in range(shards)]
     with np.errstate(all="ignore"):
         outs = run_shards(lambda i: walk(graph.nodes, x[slice(*bounds[i])], runners[i]), shards)
     out = outs[0] if shards == 1 else np.concatenate(outs)

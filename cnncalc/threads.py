@@ -20,6 +20,7 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _here = threading.local()  # .in_shard: this thread runs a shard (BLAS held to one thread meanwhile)
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, made on first use (~5 ms)
+_blas_libs: list | None = None
 _pools: dict[int, ThreadPoolExecutor] = {}
 # Python's GIL switch interval while shards run (default 5 ms): a thread back from a NumPy call waits
 # up to that long for the other to let go of the GIL. 1 ms measured 0.95× the time of 5 ms on
@@ -31,15 +32,25 @@ def _blas():
     global _controller
     with _lock:
         if _controller is None:
+            import numpy  # noqa: F401  (loads NumPy's BLAS, which the controller then finds)
             from threadpoolctl import ThreadpoolController
             _controller = ThreadpoolController()
         return _controller
 
 
+def _blas_libraries() -> list:
+    """threadpoolctl's controllers of the loaded BLAS libraries, found once (each reads its library's
+    thread count live: a later threadpool_limits is seen); 9 µs a call when looked up every time."""
+    global _blas_libs
+    if _blas_libs is None:  # two threads may both look: they find the same libraries
+        _blas_libs = list(_blas().select(user_api="blas").lib_controllers)
+    return _blas_libs
+
+
 def available() -> int:
     """Threads the forward pass may use: as many as NumPy's BLAS is set to use (OPENBLAS_NUM_THREADS,
     OMP_NUM_THREADS… or the CPU count), at most the CPUs this process may run on."""
-    blas = [lib.num_threads for lib in _blas().select(user_api="blas").lib_controllers]
+    blas = [lib.num_threads for lib in _blas_libraries()]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(max(blas, default=1), cpus))
 
