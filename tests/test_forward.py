@@ -99,6 +99,7 @@ def test_max_memory_refusal(runner):
     res = runner.invoke(main, ["forward", "vgg16", "--batch", "64", "--max-memory", "1G"])
     assert res.exit_code == 2
     assert "smaller --batch" in res.output and "Traceback" not in res.output
+    assert "weights prepared for the kernels (" in res.output  # Winograd's transforms and the like
 
 
 def test_mismatch_gives_exit_1(runner, monkeypatch):
