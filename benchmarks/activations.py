@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time issue 11's elementwise kernels (cnncalc.kernels.elementwise) against PyTorch's on one
+"""Time issue 11's elementwise kernels and GELU (cnncalc.kernels.elementwise) against PyTorch's on one
 MobileNet-sized activation, print a table and write JSON (medians of `--repeat` runs, ratios
 measured in the same run, the three timed in turn so that load falls on them alike).
 
@@ -61,6 +61,7 @@ def cases(x: np.ndarray):
         ("hardswish", ew.hardswish, inplace(ew.hardswish), F.hardswish),
         ("silu", ew.silu, inplace(ew.silu), F.silu),
         ("mish", ew.mish, inplace(ew.mish), F.mish),
+        ("gelu", ew.gelu, inplace(ew.gelu), F.gelu),
         ("elu", ew.elu, inplace(ew.elu), F.elu),
         ("prelu (per channel)", lambda y: ew.prelu(y, w), lambda y: ew.prelu(y, w, out=y), lambda t: F.prelu(t, tw)),
         ("layernorm (channels)", lambda y: ew.layer_norm(y, w, b, 1e-6), lambda y: ew.layer_norm(y, w, b, 1e-6, out=y),

@@ -25,6 +25,7 @@ TORCH_KINDS = {
     "aten::conv2d": "conv", "aten::batch_norm": "batchnorm", "aten::relu": "relu", "aten::relu_": "relu",
     "aten::max_pool2d": "maxpool", "aten::add": "add", "aten::add_": "add", "aten::linear": "dense",
     "aten::adaptive_avg_pool2d": "globalavgpool", "aten::mean": "globalavgpool", "aten::flatten": "flatten",
+    "aten::gelu": "gelu", "aten::layer_norm": "layernorm",
 }
 
 

@@ -305,6 +305,60 @@ def test_gelu_equals_pytorch_exact_form(dtype):
     assert np.max(np.abs(ew.gelu(y) - F.gelu(torch.from_numpy(y)).numpy())) <= 1e-15
 
 
+def _gelu_exact(x: np.ndarray) -> np.ndarray:
+    """x·Φ(x) with Φ(x) = erfc(−x/√2)/2 from math.erfc, in float64: relative to 1e-15 in both tails
+    (PyTorch's float64 form, 1 + erf, cancels for x ≪ 0: it is only absolute there)."""
+    return np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+
+
+def test_gelu_float32_relative_accuracy_tails_and_specials():
+    # The float32 kernel (max(x, 0) − |x|·e^(−x²/2)·P/Q) against math.erfc, on the float32 grid points.
+    grid = erf_grid()
+    x = grid[np.abs(grid) < 3e38].astype(np.float32)
+    exact = _gelu_exact(x)
+    ours = ew.gelu(x).astype(np.float64)
+    rel = np.abs(ours - exact) / np.maximum(np.abs(exact), 1e-300)
+    xs = x.astype(np.float64)
+    # Measured: 9e-8 above 1 (within 0.85 ulp of the float64 value: faithful), 3.6e-7 within 1 of 0
+    # (6 ulps: exp2 and the rounding of a·a), 5.8e-6 at −11.5 (float32 rounds the exponent −a²/2).
+    # Relative only from 1e-36 on: below, x/2 is subnormal and keeps fewer bits.
+    assert np.max(rel[xs > 1]) <= 2e-7
+    assert np.max(rel[(np.abs(xs) <= 1) & (np.abs(xs) >= 1e-36)]) <= 5e-7
+    assert np.max(rel[(xs >= -13) & (xs < -1)]) <= 1e-5
+    # Where the result leaves float32's normal range (|x| ≥ 13.1) until e^(−x²/2) underflows (14.4):
+    # within 1e-38, never positive, and 0 from there on.
+    deep = xs < -13
+    assert np.max(np.abs(ours[deep] - exact[deep])) <= 1e-38 and np.all(ours[deep] <= 0)
+    assert np.all(ours[xs < -14.4] == 0)
+    zero = xs == 0
+    assert np.array_equal(ours[zero], xs[zero]) and np.array_equal(np.signbit(ours[zero]), np.signbit(xs[zero]))
+    special = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 3e38, -3e38, 15.0, -15.0, 1e-40], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        got = ew.gelu(special)
+    # NaN stays NaN; +inf and huge values are themselves (Φ = 1 to far below an ulp); −inf and huge
+    # negative values give 0, the limit of x·Φ(x) (PyTorch gives NaN at −inf). A subnormal x gives x/2
+    # (Φ(0) = 1/2) to its last bit.
+    assert np.isnan(got[0])
+    assert np.array_equal(got[1:9], np.array([np.inf, 0, 1e30, 0, 3e38, 0, 15, 0], dtype=np.float32))
+    assert abs(float(got[9]) - float(special[9]) / 2) <= 1.5e-45
+
+
+def test_gelu_float32_in_place_blocks_and_memory_order():
+    block = ew._BLOCK  # the float32 kernel works in blocks of this many values
+    x = (np.random.default_rng(12).standard_normal((3, block // 2 + 5)) * 4).astype(np.float32)  # a ragged last block
+    ref = F.gelu(torch.from_numpy(x.astype(np.float64))).numpy()
+    new = ew.gelu(x)
+    assert new.dtype == np.float32 and new.shape == x.shape
+    assert np.max(np.abs(new - ref.astype(np.float32)) / np.maximum(np.abs(ref), 1)) <= 2e-7
+    same = x.copy()
+    assert ew.gelu(same, out=same) is same and np.array_equal(same, new)  # in place, as the forward pass calls it
+    other = np.empty_like(x)
+    assert ew.gelu(x, out=other) is other and np.array_equal(other, new)
+    view = x.copy().T  # Fortran order: worked on a contiguous copy, written back through the view
+    assert ew.gelu(view, out=view) is view and np.array_equal(view, new.T)
+    assert np.array_equal(ew.gelu(x.T), new.T)
+
+
 # -- kernels refuse what does not fit with the project's error, never a bare traceback ----------
 def test_kernels_raise_cnnerror():
     from cnncalc.errors import CnnError
