@@ -8,6 +8,8 @@ import numpy as np
 from .pool import window_sum
 
 
+# Bounds are applied with np.clip throughout (np.clip(x, 0, inf) for max(x, 0), np.clip(x, −inf, c)
+# for min(x, c)): np.maximum / np.minimum with a scalar take 3.5× as long here; NaN stays NaN either way.
 def relu(x, out=None):
     """max(x, 0) as np.clip(x, 0, inf): 3.5× as fast as np.maximum with a scalar here (0.17 against
     0.60 ms on 1.6 M float32 values), and like PyTorch it keeps −0.0 and NaN."""
@@ -24,9 +26,9 @@ def leaky_relu(x, slope=0.01, out=None):
 
 
 def _leaky_block(x, out, t, slope):
-    np.minimum(x, 0, out=t)
+    np.clip(x, -np.inf, 0, out=t)
     t *= slope
-    np.maximum(x, 0, out=out)
+    np.clip(x, 0, np.inf, out=out)
     out += t
 
 
@@ -37,7 +39,7 @@ def sigmoid(x, out=None):
 
 
 def _sigmoid_block(x, out, d):
-    np.minimum(x, _SATURATED, out=out)  # out may be x: x is not read again
+    np.clip(x, -np.inf, _SATURATED, out=out)  # out may be x: x is not read again
     np.exp(out, out=out)
     np.add(out, 1, out=d)
     out /= d
@@ -312,7 +314,7 @@ def silu(x, out=None):
 def _mish_block(x, out, u, n):
     # tanh(ln(1 + u)) = ((1 + u)² − 1)/((1 + u)² + 1) = n/(n + 2) with u = eˣ, n = u(u + 2): no
     # log, no tanh, no cancellation for x ≪ 0 (n ≈ 2u); u of min(x, 40) as in silu.
-    np.minimum(x, _SATURATED, out=u)
+    np.clip(x, -np.inf, _SATURATED, out=u)
     np.exp(u, out=u)
     np.add(u, 2, out=n)
     n *= u
@@ -327,10 +329,10 @@ def mish(x, out=None):
 
 
 def _elu_block(x, out, t, alpha):
-    np.minimum(x, 0, out=t)
+    np.clip(x, -np.inf, 0, out=t)
     np.expm1(t, out=t)
     t *= alpha
-    np.maximum(x, 0, out=out)
+    np.clip(x, 0, np.inf, out=out)
     out += t
 
 
@@ -361,9 +363,9 @@ def prelu(x, weight, out=None):
     for i in range(0, rows, step):
         xb, ob = src[i:i + step], dst[i:i + step]
         t = scratch[:xb.shape[0]]
-        np.minimum(xb, 0, out=t)
+        np.clip(xb, -np.inf, 0, out=t)
         t *= w[i:i + step]
-        np.maximum(xb, 0, out=ob)
+        np.clip(xb, 0, np.inf, out=ob)
         ob += t
     return out
 
