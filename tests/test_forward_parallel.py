@@ -356,6 +356,21 @@ def test_shards_that_miss_together_prepare_a_weight_once():
     assert not any(k[-1] == ("test-gone",) for k in prepared._cache)
 
 
+def test_folding_in_the_weights_dtype_gives_the_float64_routes_bits():
+    """float32 × float32 in float32 is the exact product rounded once, as the float64 product
+    (exact: 24 + 24 bits < 53) rounded to float32: bit for bit, subnormal and overflowing results too."""
+    from cnncalc.kernels import prepared
+    rng = np.random.default_rng(11)
+    w = (rng.standard_normal((64, 8, 3, 3)) * 10.0 ** rng.integers(-30, 30, (64, 8, 3, 3))).astype(np.float32)
+    s = (rng.standard_normal(64) * 10.0 ** rng.integers(-20, 20, 64)).astype(np.float32)
+    w.flags.writeable = False
+    with np.errstate(all="ignore"):
+        got = prepared.scaled(w, s, np.float32)
+        want = (w.astype(np.float64) * s.astype(np.float64).reshape(-1, 1, 1, 1)).astype(np.float32)
+    assert np.isinf(want).any() and (np.abs(want[want != 0]) < np.finfo(np.float32).tiny).any()
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def test_the_documented_threads_and_no_fuse_example_runs():
     """docs/forward.md's example of --threads and --no-fuse, run as written."""
     import shlex

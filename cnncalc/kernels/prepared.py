@@ -86,6 +86,11 @@ def scaled(weight: np.ndarray, scale: np.ndarray, dtype) -> np.ndarray:
     output (6% of ResNet-18's forward pass). Keyed by the scale's bytes themselves (C values)."""
     tag = ("scaled", np.dtype(dtype).str, scale.dtype.str, scale.tobytes())
     shape = (-1,) + (1,) * (weight.ndim - 1)
+    if weight.dtype == scale.dtype == np.dtype(dtype):
+        # The product of two float32 values is exact in float64, so rounding it once to float32 is
+        # what IEEE's float32 multiply gives directly (its result is the exact product, rounded):
+        # the same bits without the float64 copies (70 ms of ResNet-18's first run).
+        return prepared(weight, tag, lambda: weight * scale.reshape(shape))
     return prepared(weight, tag, lambda: (weight.astype(np.float64) * scale.astype(np.float64).reshape(shape))
                     .astype(dtype))
 
