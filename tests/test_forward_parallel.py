@@ -309,18 +309,27 @@ layers:
   - relu
   - conv: {filters: 32, kernel: 1}
   - conv: {filters: 16, kernel: 3, stride: 2, padding: 1}
+  - conv: {filters: 16, kernel: 3, padding: 1, groups: 4, bias: false}
+  - batchnorm
   - conv: {filters: 16, kernel: 3, stride: 2, bias: false}
 """)
     peak = estimate_peak(net.graph, net.analyse(batch=8), 8, 4, threads=1)
-    # conv1, 64→64 3×3 at 8×8, batch norm fused: its scale folded into the weights, 64·64·9·4 =
-    # 147,456 B; F(4×4): 8 samples × 2² tiles = 32 < 48, F(2×2): 8 × 4² = 128 ≥ 64, so U is
-    # 4²·64·64·4 = 262,144 B. conv2 (1×1, bias) at 8×8: 64 positions, fewer than the 1×1 path's
-    # 1,024, so im2col side by side, its bias one more column: 32·(64 + 1)·4 = 8,320 B. conv3
-    # (3×3/2, bias): likewise 16·(32·9 + 1)·4 = 18,496 B. conv4 (no bias, no batch norm): nothing.
-    assert peak.prepared == 147_456 + 262_144 + 8_320 + 18_496
+    # conv1, 64→64 3×3 at 8×8: F(4×4) has 8 samples × 2² tiles = 32 < 48, F(2×2) 8 × 4² = 128 ≥ 64,
+    # so U, 4²·64·64·4 = 262,144 B, the batch norm's scale folded inside it. conv2 (1×1, bias) at
+    # 8×8: 64 positions, fewer than the 1×1 path's 1,024, so im2col side by side, its bias one more
+    # column: 32·(64 + 1)·4 = 8,320 B. conv3 (3×3/2, bias): likewise 16·(32·9 + 1)·4 = 18,496 B.
+    # conv4 (groups 4, batch norm fused): no shift column with groups, so the weights with the scale
+    # folded in, 16·4·9·4 = 2,304 B. conv5 (no bias, no batch norm): nothing.
+    assert peak.prepared == 262_144 + 8_320 + 18_496 + 2_304
     unfused = estimate_peak(net.graph, net.analyse(batch=8), 8, 4, threads=1, fuse=False)
-    assert unfused.prepared == 262_144 + 8_320 + 18_496  # --no-fuse: the batch norm runs on its own
-    assert peak.total - unfused.total == 147_456
+    assert unfused.prepared == 262_144 + 8_320 + 18_496  # --no-fuse: the batch norms run on their own
+    assert peak.total - unfused.total == 2_304
+    # What a run keeps is what the estimate said.
+    from cnncalc.kernels import prepared
+    weights = run_forward(net.graph, batch=1).weights
+    prepared._cache.clear()
+    run_forward(net.graph, np.ones((8, 64, 8, 8), dtype=np.float32), weights)
+    assert sum(v[2].nbytes for v in prepared._cache.values()) == peak.prepared
 
 
 def test_shards_that_miss_together_prepare_a_weight_once():

@@ -156,20 +156,20 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
 def prepared_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilation=(1, 1), itemsize: int = 4,
                    batch: int = 1, scale: bool = False, shift: bool = False, blas_threads: int | None = None) -> int:
     """Bytes of the weights conv2d prepares for this layer and keeps for the process
-    (kernels.prepared): with a fused batch norm (`scale`), the weights with its scale folded in;
-    then Winograd's transform U (α² × C_out × C_in), or, with a bias or a batch norm's `shift` on
-    im2col, the weights with the shift as one more column. `blas_threads` as winograd_tile's."""
+    (kernels.prepared): Winograd's transform U (α² × C_out × C_in); else, with a bias or a batch
+    norm's `shift` on im2col, the weights with the shift as one more column; else, with a fused
+    batch norm's `scale`, the weights with it folded in (the first two fold it inside).
+    `blas_threads` as winograd_tile's."""
     c, h, w = in_shape[-3:]
     oc, cg, kh, kw = weight_shape
     groups = c // cg
     (oh, ow), padding, stride = geometry(axes)
-    total = oc * cg * kh * kw * itemsize if scale else 0
     tile = winograd_tile(weight_shape, stride, dilation, groups, batch, (oh, ow), itemsize, blas_threads)
     if tile:
-        return total + (tile + 2) ** 2 * oc * cg * itemsize
+        return (tile + 2) ** 2 * oc * cg * itemsize
     if shift and groups == 1 and _path(kh, kw, stride, padding, oh, ow) != "1x1":
-        total += oc * (cg * kh * kw + 1) * itemsize
-    return total
+        return oc * (cg * kh * kw + 1) * itemsize
+    return oc * cg * kh * kw * itemsize if scale else 0
 
 
 # Which algorithm 3×3 stride-1 layers use: "auto" (the rule below), "im2col" or
@@ -264,10 +264,12 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     dtype = np.result_type(x, weight)
     x = x.astype(dtype, copy=False)
     ep = (epilogue or Epilogue()).with_bias(bias)
-    if ep.scale is not None:  # a fused batch norm's scale, moved into the weights (kept: kernels.prepared)
-        weight = scaled(weight, ep.scale, dtype)
+    # A fused batch norm's scale goes into the weights (kernels.prepared: kept, folded once), so the
+    # kernels' blocks never see it.
+    scale = ep.scale
+    if scale is not None:
         ep = replace(ep, scale=None)
-    wmat = weight.reshape(groups, oc // groups, cg * kh * kw).astype(dtype, copy=False)
+    weight = weight.astype(dtype, copy=False)
     if out is None:
         out = np.empty((n, oc, oh, ow), dtype=dtype)
     elif out.shape != (n, oc, oh, ow) or out.dtype != dtype or not out.flags.c_contiguous:
@@ -276,18 +278,22 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, axes: Seq
     tile = winograd_tile(weight.shape, stride, dilation, groups, n, (oh, ow), dtype.itemsize)
     if tile:
         from .winograd import conv3x3
-        conv3x3(x, weight.astype(dtype, copy=False), out, padding, tile, ep)
+        conv3x3(x, weight, out, padding, tile, ep, scale)  # folded inside its transform's entry
         return out
+    ones = ep.shift is not None and groups == 1 and path != "1x1"
+    if ones:
+        # The shift (bias, batch norm) as one more column of W against a row of ones in the column
+        # matrix: the GEMM adds it, with 1/(C·kh·kw) more work, instead of a pass over the output.
+        wmat = with_shift_column(weight, ep.shift, dtype, scale)
+        ep = replace(ep, shift=None)
+    else:
+        if scale is not None:
+            weight = scaled(weight, scale, dtype)
+        wmat = weight.reshape(groups, oc // groups, cg * kh * kw)
     if path == "1x1":
         np.matmul(wmat, x.reshape(n, groups, cg, h * w), out=out.reshape(n, groups, oc // groups, oh * ow))
         ep.apply(out, 1)
         return out
-    ones = ep.shift is not None and groups == 1
-    if ones:
-        # The shift (bias, batch norm) as one more column of W against a row of ones in the column
-        # matrix: the GEMM adds it, with 1/(C·kh·kw) more work, instead of a pass over the output.
-        wmat = with_shift_column(wmat, ep.shift, dtype)
-        ep = replace(ep, shift=None)
     if path == "flat":
         _conv_flat(x, wmat, out, padding, dilation, (kh, kw), ep, ones)
     elif path == "side-by-side":

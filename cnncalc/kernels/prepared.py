@@ -1,8 +1,10 @@
 """Weights prepared for a kernel and kept for the process: Winograd's transformed weights
-(kernels.winograd), a conv's weights with a fused batch norm's scale folded in (kernels.conv).
+(kernels.winograd), im2col's weight matrix with the bias or shift as one more column, each with a
+fused batch norm's scale folded in, or the folded weights alone where a kernel reads them so
+(kernels.conv). Only what a kernel reads is kept: the folding happens inside each entry.
 
 Each is keyed by what it was made from: the memory the weights live in (the array that owns it,
-address, shape, strides, dtype) and a tag saying how it was made. Weights whose memory can change
+address, shape, strides, dtype) and a tag saying how it was made (with the scale's bytes). Weights whose memory can change
 are checked by a CRC of their bytes on every call, so weights changed in place are prepared
 again; the arrays cnncalc makes (seeded weights, `--weights` files) are read-only and skip it (the
 CRC cost 10 ms of every ResNet-18 run: 1 ms per 4 MB).
@@ -16,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-# What is kept, in all; the oldest go first. ResNet-18 in float32 keeps about 120 MB of Winograd
-# transforms (the auto rule's tiles) and 47 MB of weights with batch norm folded in, ResNet-50 about
-# 210 MB, VGG-16 235 MB: a network whose prepared weights do not fit would prepare them again on
-# every run (a fifth of a second for a 512×512 layer's transform).
+# What is kept, in all; the oldest go first. In float32 (kernels.conv.prepared_bytes says exactly)
+# ResNet-18 keeps 55 MiB at batch 1 and 91 MiB at batch 8, ResNet-50 96 MiB at batch 2, VGG-16
+# 144 MiB: a network whose prepared weights do not fit would prepare them again on every run (a
+# fifth of a second for a 512×512 layer's transform).
 CACHE_BYTES = 512 * 1024 * 1024
 _cache: dict = {}
 _lock = threading.Lock()  # the shards of a batch run in threads (cnncalc.threads)
@@ -80,22 +82,37 @@ def _valid(key, owner: np.ndarray, crc) -> np.ndarray | None:
     return None
 
 
-def scaled(weight: np.ndarray, scale: np.ndarray, dtype) -> np.ndarray:
-    """weight (OC, …) × scale per output channel, computed in float64 and rounded once to `dtype`:
-    a fused batch norm's scale moved into the conv's weights, so its kernel skips a pass over the
-    output (6% of ResNet-18's forward pass). Keyed by the scale's bytes themselves (C values)."""
-    tag = ("scaled", np.dtype(dtype).str, scale.dtype.str, scale.tobytes())
+def fold(weight: np.ndarray, scale: np.ndarray | None, dtype) -> np.ndarray:
+    """weight (OC, …) × scale per output channel in `dtype`, each product exact and rounded once
+    (not kept: see scaled). The product of two float32 values is exact in float64, so rounding it
+    once to float32 is what IEEE's float32 multiply gives directly (the exact product, rounded): the
+    same bits without float64 copies (70 ms of ResNet-18's first run)."""
+    if scale is None:
+        return weight.astype(dtype, copy=False)
     shape = (-1,) + (1,) * (weight.ndim - 1)
     if weight.dtype == scale.dtype == np.dtype(dtype):
-        # The product of two float32 values is exact in float64, so rounding it once to float32 is
-        # what IEEE's float32 multiply gives directly (its result is the exact product, rounded):
-        # the same bits without the float64 copies (70 ms of ResNet-18's first run).
-        return prepared(weight, tag, lambda: weight * scale.reshape(shape))
-    return prepared(weight, tag, lambda: (weight.astype(np.float64) * scale.astype(np.float64).reshape(shape))
-                    .astype(dtype))
+        return weight * scale.reshape(shape)
+    return (weight.astype(np.float64) * scale.astype(np.float64).reshape(shape)).astype(dtype)
 
 
-def with_shift_column(wmat: np.ndarray, shift: np.ndarray, dtype) -> np.ndarray:
-    """wmat (1, OC, K) with the shift as column K + 1 (kept like the rest)."""
-    tag = ("shift-column", np.dtype(dtype).str, shift.dtype.str, shift.tobytes())
-    return prepared(wmat, tag, lambda: np.concatenate([wmat, shift.astype(dtype).reshape(1, -1, 1)], axis=2))
+def scale_tag(scale: np.ndarray | None) -> tuple:
+    """What a prepared array made with a fused batch norm's scale is keyed by: the scale's bytes."""
+    return () if scale is None else (scale.dtype.str, scale.tobytes())
+
+
+def scaled(weight: np.ndarray, scale: np.ndarray, dtype) -> np.ndarray:
+    """weight (OC, …) × scale per output channel (fold), kept: a fused batch norm's scale moved into
+    the conv's weights, so its kernel skips a pass over the output (6% of ResNet-18's forward
+    pass). Keyed by the scale's bytes themselves (C values). The kernels that transform the weights
+    further (Winograd, the shift column) fold inside their own entry instead, so that only what a
+    kernel reads is kept."""
+    return prepared(weight, ("scaled", np.dtype(dtype).str, *scale_tag(scale)), lambda: fold(weight, scale, dtype))
+
+
+def with_shift_column(weight: np.ndarray, shift: np.ndarray, dtype, scale: np.ndarray | None = None) -> np.ndarray:
+    """weight (OC, C, kh, kw) as the GEMM's matrix (1, OC, C·kh·kw), times `scale` per output
+    channel if given (fold), with the shift as column C·kh·kw + 1 (kept like the rest)."""
+    tag = ("shift-column", np.dtype(dtype).str, shift.dtype.str, shift.tobytes(), *scale_tag(scale))
+    oc = weight.shape[0]
+    return prepared(weight, tag, lambda: np.concatenate(
+        [fold(weight, scale, dtype).reshape(1, oc, -1), shift.astype(dtype).reshape(1, -1, 1)], axis=2))

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .conv import _buffer
-from .prepared import prepared
+from .prepared import fold, prepared, scale_tag
 
 # Transformed-tile block size (V): see the module docstring.
 BLOCK_BYTES = 8 * 1024 * 1024
@@ -71,11 +71,13 @@ def multiplications(n: int, c: int, k: int, oh: int, ow: int, m: int) -> int:
     return n * (-(-oh // m)) * (-(-ow // m)) * a * a * c * k
 
 
-def weight_transform(weight: np.ndarray, m: int, dtype) -> np.ndarray:
+def weight_transform(weight: np.ndarray, m: int, dtype, scale: np.ndarray | None = None) -> np.ndarray:
     """U = G g Gᵀ, as (α², C_out, C_in), computed in float64 and rounded once to `dtype`: one GEMM,
-    (G⊗G)(α², 9) @ g(9, C_out·C_in). Kept for the process (kernels.prepared), so a network run again
-    with the same weights transforms them once."""
-    return prepared(weight, ("winograd", m, np.dtype(dtype).str), lambda: _transform(weight, m, dtype))
+    (G⊗G)(α², 9) @ g(9, C_out·C_in); g is the weights times a fused batch norm's `scale` per output
+    channel if given (kernels.prepared.fold). Kept for the process (kernels.prepared), so a network
+    run again with the same weights transforms them once."""
+    tag = ("winograd", m, np.dtype(dtype).str, *scale_tag(scale))
+    return prepared(weight, tag, lambda: _transform(fold(weight, scale, dtype), m, dtype))
 
 
 def _transform(weight: np.ndarray, m: int, dtype) -> np.ndarray:
@@ -112,14 +114,16 @@ def _tiles(a: np.ndarray, lead: tuple[int, int], step: int, size: tuple[int, int
     return as_strided(a, (*lead, a.shape[1], a.shape[0], *size), (sh, sw, sc, sb, step * sh, step * sw))
 
 
-def conv3x3(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, m: int = 2, epilogue=None) -> None:
+def conv3x3(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, m: int = 2, epilogue=None,
+            scale: np.ndarray | None = None) -> None:
     """out (N, K, OH, OW) = the 3×3 stride-1 convolution of x (N, C, H, W), zero-padded by
     (top, bottom, left, right), without bias; then `epilogue` (kernels.conv.Epilogue: a bias, a
-    batch norm, an activation), done on each block of tiles before it is scattered."""
+    batch norm, an activation), done on each block of tiles before it is scattered. `scale`: a
+    fused batch norm's scale per output channel, folded into the transformed weights."""
     n, c = x.shape[:2]
     oh, ow = out.shape[2:]
     th, tw = -(-oh // m), -(-ow // m)  # tiles per column / row
-    u = weight_transform(weight, m, out.dtype)
+    u = weight_transform(weight, m, out.dtype, scale)
     nb, rows = _blocking(n, c, th, tw, m, out.dtype.itemsize)
     for i in range(0, n, nb):
         for j in range(0, th, rows):
