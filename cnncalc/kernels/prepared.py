@@ -4,10 +4,10 @@ fused batch norm's scale folded in, or the folded weights alone where a kernel r
 (kernels.conv). Only what a kernel reads is kept: the folding happens inside each entry.
 
 Each is keyed by what it was made from: the memory the weights live in (the array that owns it,
-address, shape, strides, dtype) and a tag saying how it was made (with the scale's bytes). Weights whose memory can change
-are checked by a CRC of their bytes on every call, so weights changed in place are prepared
-again; the arrays cnncalc makes (seeded weights, `--weights` files) are read-only and skip it (the
-CRC cost 10 ms of every ResNet-18 run: 1 ms per 4 MB).
+address, shape, strides, dtype) and a tag saying how it was made (with the scale's bytes).
+Weights whose memory can change are checked by a CRC of their bytes on every call, so weights
+changed in place are prepared again; the arrays cnncalc makes (seeded weights, `--weights` files)
+are read-only and skip it (the CRC cost 10 ms of every ResNet-18 run: 1 ms per 4 MB).
 """
 from __future__ import annotations
 
