@@ -365,6 +365,26 @@ def test_shards_that_miss_together_prepare_a_weight_once():
     assert not any(k[-1] == ("test-gone",) for k in prepared._cache)
 
 
+def test_a_transform_made_with_a_scale_is_kept_per_scale():
+    """Winograd's U and im2col's shift-column matrix fold the scale inside their own entry: another
+    scale (a batch norm whose statistics changed) makes another entry, equal to the unscaled
+    path run on weights folded by hand."""
+    from cnncalc.kernels import prepared
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
+    w.flags.writeable = False
+    s1, s2 = rng.random(8).astype(np.float32) + 0.5, rng.random(8).astype(np.float32) + 0.5
+    shift = rng.standard_normal(8).astype(np.float32)
+    for s in (s1, s2):
+        by_hand = np.ascontiguousarray(w * s[:, None, None, None])
+        np.testing.assert_array_equal(winograd.weight_transform(w, 2, np.dtype(np.float32), s),
+                                      winograd.weight_transform(by_hand, 2, np.dtype(np.float32)))
+        np.testing.assert_array_equal(prepared.with_shift_column(w, shift, np.float32, s),
+                                      prepared.with_shift_column(by_hand, shift, np.float32))
+    assert winograd.weight_transform(w, 2, np.dtype(np.float32), s1) is not \
+        winograd.weight_transform(w, 2, np.dtype(np.float32), s2)
+
+
 def test_folding_in_the_weights_dtype_gives_the_float64_routes_bits():
     """float32 × float32 in float32 is the exact product rounded once, as the float64 product
     (exact: 24 + 24 bits < 53) rounded to float32: bit for bit, subnormal and overflowing results too."""
