@@ -4,8 +4,11 @@
                                  [--conv-path auto|im2col|winograd|winograd4] [--keep-env] [--out DIR]
 
 Default: ResNet-18 at batch 8, 3×224×224, float32 and float64 (`--dtypes float32` for one); medians
-of --repeats timed runs after one warm-up, the two libraries' runs interleaved; the ratio is
-cnncalc's median / PyTorch's. The machine's GEMM peak (numpy.matmul, 2048³, each dtype) is
+of --repeats timed rounds after one warm-up, each round one run of each library, which goes first
+alternating from round to round. "ratio" is the median over rounds of cnncalc's time / PyTorch's in
+the same round (with its quartiles): a slow spell of the shared machine lasts seconds and lands on
+both sides of a round, where a ratio of two medians keeps it when it lands on one side more often
+(both are printed). The machine's GEMM peak (numpy.matmul, 2048³, each dtype) is
 measured in the same run and printed beside it. PyTorch
 runs with as many threads as NumPy's BLAS (threadpoolctl), and there is an untimed 0.2 s pause
 whenever the benchmark switches library, because idle worker threads of one library slow the
@@ -60,6 +63,7 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import cnncalc
+    from cnncalc.bench.runner import paired_ratio
     from cnncalc.forward import run_forward
     from cnncalc.kernels.conv import set_conv_path
     from torch_reference import TorchNet
@@ -121,8 +125,9 @@ def main() -> None:
         # shared 2-core VM, slow spells last seconds and would otherwise land on one side only.
         samples: dict[str, list[float]] = {"cnncalc": [], "pytorch": []}
         outs = {}
+        sides = (("cnncalc", ours), ("pytorch", theirs))
         for round_ in range(args.repeats + 1):  # round 0 is the warm-up
-            for label, fn in (("cnncalc", ours), ("pytorch", theirs)):
+            for label, fn in sides if round_ % 2 == 0 else sides[::-1]:
                 time.sleep(0.2)  # untimed: let the other library's worker threads go idle
                 t0 = clock()
                 outs[label] = fn()
@@ -133,16 +138,22 @@ def main() -> None:
         walk = statistics.median(walks[1:]) if args.clock == "wall" else float("nan")
         # Largest difference relative to the largest |output| (the accuracy target's measure).
         err = float(np.max(np.abs(outs["cnncalc"] - outs["pytorch"])) / np.max(np.abs(outs["pytorch"])))
-        ratio = times["cnncalc"] / times["pytorch"]
-        rows.append((dtype, times["cnncalc"], walk, times["pytorch"], ratio, walk / times["pytorch"], err))
+        per_round = [a / b for a, b in zip(samples["cnncalc"], samples["pytorch"])]
+        ratio = paired_ratio(samples["cnncalc"], samples["pytorch"])
+        quartiles = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else [ratio] * 3
+        rows.append((dtype, times["cnncalc"], walk, times["pytorch"], ratio, (quartiles[0], quartiles[2]),
+                     times["cnncalc"] / times["pytorch"], walk / times["pytorch"], err))
 
-    print(f"{'dtype':<8} {'cnncalc (s)':>12} {'of it, layers':>14} {'pytorch (s)':>12} {'ratio':>7} "
-          f"{'layers ratio':>13}  max |diff| / max |out|")
-    for dtype, a, w, b, ratio, wratio, err in rows:
-        print(f"{dtype:<8} {a:>12.3f} {w:>14.3f} {b:>12.3f} {ratio:>6.2f}× {wratio:>12.2f}×  {err:.2e}")
+    print(f"{'dtype':<8} {'cnncalc (s)':>12} {'of it, layers':>14} {'pytorch (s)':>12} {'ratio':>7} {'quartiles':>13} "
+          f"{'of medians':>11} {'layers':>7}  max |diff| / max |out|")
+    for dtype, a, w, b, ratio, (q1, q3), medians, wratio, err in rows:
+        print(f"{dtype:<8} {a:>12.3f} {w:>14.3f} {b:>12.3f} {ratio:>6.2f}× {f'{q1:.2f}–{q3:.2f}×':>13} "
+              f"{medians:>10.2f}× {wratio:>6.2f}×  {err:.2e}")
     print("\ncnncalc (s): run_forward end to end, its checks included (the analysis is kept from the warm-up")
     print("run, as for any network run again in one process); of it, layers: the")
-    print("network's layers alone (what PyTorch's time covers). Medians, runs interleaved with PyTorch's.")
+    print("network's layers alone (what PyTorch's time covers). ratio: median over rounds of cnncalc's time /")
+    print("PyTorch's in the same round (quartiles beside it); of medians: cnncalc's median / PyTorch's;")
+    print("layers: the layers' median / PyTorch's.")
     print(f"load average {os.getloadavg()[0]:.2f} after the runs")
     print("targets: float32 ratio ≤ 0.85 at batch 8 (≤ 1.0 at batch 1), float64 ratio < 1.0 (cnncalc faster)")
     doc = {
@@ -154,9 +165,9 @@ def main() -> None:
                              for info in blas],
                     "environment": original or "as is"},
         "results": [{"dtype": d, "cnncalc_median_s": a, "cnncalc_layers_median_s": None if w != w else w,
-                     "pytorch_median_s": b, "ratio": r, "layers_ratio": None if wr != wr else wr,
-                     "max_rel_diff": e}
-                    for d, a, w, b, r, wr, e in rows],
+                     "pytorch_median_s": b, "ratio": r, "ratio_quartiles": list(q), "ratio_of_medians": rm,
+                     "layers_ratio": None if wr != wr else wr, "max_rel_diff": e}
+                    for d, a, w, b, r, q, rm, wr, e in rows],
     }
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"forward-{args.net}-b{args.batch}-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -11,7 +11,7 @@ import pytest
 from cnncalc.bench import SUITE, Case, suite
 from cnncalc.bench import impls
 from cnncalc.bench.machine import kernel_warning
-from cnncalc.bench.runner import check_case, verify
+from cnncalc.bench.runner import check_case, interleaved_times, paired_ratio, verify
 from cnncalc.cli import main
 
 torch = pytest.importorskip("torch")
@@ -106,6 +106,32 @@ def test_suite_has_documented_shapes():
     assert next(c for c in SUITE if c.name == "resnet-stem").macs() == 8 * 118_013_952
     assert [c.name for c in suite("pool")] == ["maxpool2x2-112", "maxpool3x3-112"]
     assert all(c.dtype == "float64" for c in suite("all", "float64"))
+
+
+def test_rounds_interleave_libraries_and_pause_once_a_round():
+    """A fake clock: each call advances it by a set duration; what ran, in what order, and the pauses."""
+    now, ran, pauses = [0.0], [], []
+    durations = {"im2col": [9, 1, 2, 3, 4], "winograd": [9, 5, 5, 5, 5], "torch": [9, 2, 8, 2, 2]}
+
+    def fn(name):
+        def call():
+            ran.append(name)
+            now[0] += durations[name][len([r for r in ran if r == name]) - 1]
+        return call
+
+    libs = {"im2col": "numpy", "winograd": "numpy", "torch": "torch"}
+    times = interleaved_times({n: fn(n) for n in libs}, libs, 4, clock=lambda: now[0], pause=pauses.append)
+    # round 0 (the untimed warm-up) NumPy first, round 1 torch first, and so on
+    assert ran == ["im2col", "winograd", "torch", "torch", "im2col", "winograd",
+                   "im2col", "winograd", "torch", "torch", "im2col", "winograd", "im2col", "winograd", "torch"]
+    assert pauses == [0.2] * 5  # one library switch in each of the 5 rounds, none between rounds
+    assert times == {"im2col": [1, 2, 3, 4], "winograd": [5, 5, 5, 5], "torch": [2, 8, 2, 2]}
+    # per round 1/2, 2/8, 3/2, 4/2 = 0.5, 0.25, 1.5, 2.0: median (0.5 + 1.5) / 2 = 1.0, where the
+    # ratio of the medians would be 2.5 / 2 = 1.25 (torch's slow round 2 is one side's only)
+    assert paired_ratio(times["im2col"], times["torch"]) == 1.0
+    assert paired_ratio(times["torch"], times["torch"]) == 1.0
+    with pytest.raises(ValueError):
+        paired_ratio([1.0], [1.0, 2.0])
 
 
 def test_kernel_warning():

@@ -34,7 +34,7 @@ class Result:
     median_s: float
     gflops: float
     pct_of_peak: float | None
-    ratio_to_torch: float | None      # this time / torch's time
+    ratio_to_torch: float | None      # median over rounds of this time / torch's in the same round
     extrapolated: bool
     speedup_vs_naive: float | None    # naive's time / this time
     speedup_vs_textbook: float | None  # im2col-textbook's time / this time
@@ -71,6 +71,40 @@ def _median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> floa
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def interleaved_times(fns: dict[str, Callable[[], object]], libs: dict[str, str], repeat: int,
+                      clock: Callable[[], float] = time.perf_counter,
+                      pause: Callable[[float], None] = time.sleep) -> dict[str, list[float]]:
+    """Each fn once per round, `repeat` rounds after one untimed warm-up round: {name: its times, one
+    per round}. The libraries take turns going first (NumPy's then torch's, then torch's then
+    NumPy's…), so neither always runs after the other's spinning threads, and the pause comes once a
+    round. On a shared 2-core machine a slow spell lasts seconds: rounds see it on both sides, where
+    blocks of one implementation's calls would see it on one side only (docs/bench.md)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    last = None
+    for round_ in range(repeat + 1):
+        for name in round_order(fns, libs, round_):
+            if last is not None and libs[name] != last:
+                pause(SWITCH_PAUSE_S)
+            last = libs[name]
+            t0 = clock()
+            fns[name]()
+            if round_:
+                times[name].append(clock() - t0)
+    return times
+
+
+def round_order(names, libs: dict[str, str], round_: int) -> list[str]:
+    """The order of a round of interleaved_times: NumPy's implementations first in even rounds,
+    torch's first in odd ones (each side in the order given)."""
+    return sorted(names, key=lambda name: (libs[name] == "torch") != (round_ % 2 == 1))
+
+
+def paired_ratio(times: list[float], reference: list[float]) -> float:
+    """The median over rounds of this time / the reference's time in the same round: what a slow
+    spell does to both sides of a round cancels out, where a ratio of two medians would keep it."""
+    return statistics.median(t / r for t, r in zip(times, reference, strict=True))
 
 
 def check_case(case: Case) -> Case:
@@ -207,7 +241,9 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
     for case in cases:
         arrays = impls.make_arrays(case)
         times: dict[str, float] = {}
+        rounds: dict[str, list[float]] = {}
         rows: list[dict] = []
+        timed: dict[str, Callable[[], object]] = {}  # timed together, in rounds (interleaved_times)
         for name in names:
             step(f"{case.name}: {name}")
             if name == "winograd" and not impls.winograd_applies(case):
@@ -217,31 +253,37 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
                 report.notes.append(f"{case.name}: {name} differs from the float64 reference by {err:.3g} "
                                     f"(> {TOLERANCE:g}); not timed")
                 continue
-            lib = "torch" if name == "torch" else "numpy"
-            if last_lib is not None and lib != last_lib:
-                time.sleep(SWITCH_PAUSE_S)
-            last_lib = lib
-            extrapolated, col = False, None
+            extrapolated = False
             if name == "naive":
+                if last_lib == "torch":
+                    time.sleep(SWITCH_PAUSE_S)
+                last_lib = "numpy"
                 one = replace(case, shape=(1, *case.shape[1:]))
                 small = {k: (v[:1] if k == "x" else v) for k, v in arrays.items()}
                 impls.naive(one, small, 0.01)  # warm up
                 t0 = time.perf_counter()
                 _, done = impls.naive(one, small, naive_budget_s)
                 elapsed = time.perf_counter() - t0
-                t = elapsed / max(done, 1) * case.macs()
+                times[name] = elapsed / max(done, 1) * case.macs()
                 extrapolated = True
             else:
-                fn = impls.IMPLS[name](case, arrays)
-                t = _median_time(fn, repeat)
-                if lib == "numpy":
-                    col = _column_bytes(fn, int(np.prod(case.out_shape())) * np.dtype(case.dtype).itemsize)
-                    if name == "im2col":
-                        col += _kept_scratch_bytes(case)
-            times[name] = t
+                timed[name] = impls.IMPLS[name](case, arrays)
             if name == "winograd":
                 report.notes.append(impls.winograd_note(case, arrays))
-            rows.append({"impl": name, "t": t, "extrapolated": extrapolated, "col": col})
+            rows.append({"impl": name, "extrapolated": extrapolated, "col": None})
+        if timed:
+            libs = {name: "torch" if name == "torch" else "numpy" for name in timed}
+            if last_lib == "torch" and "numpy" in libs.values():
+                time.sleep(SWITCH_PAUSE_S)
+            rounds = interleaved_times(timed, libs, repeat)
+            times.update({name: statistics.median(t) for name, t in rounds.items()})
+            last_lib = libs[round_order(timed, libs, repeat)[-1]]
+        for row in rows:  # after the rounds: a first call's scratch buffers are not the call's own
+            if row["impl"] in timed and row["impl"] != "torch":
+                fn = timed[row["impl"]]
+                row["col"] = _column_bytes(fn, int(np.prod(case.out_shape())) * np.dtype(case.dtype).itemsize)
+                if row["impl"] == "im2col":
+                    row["col"] += _kept_scratch_bytes(case)
         peak = None
         mnk = case.gemm_mnk()
         if mnk is not None:
@@ -253,12 +295,13 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
             peak = gemm_gflops(m, n, k, case.dtype, repeat, g)
             report.peaks.append(Peak(case.name, peak, m, n, k, case.dtype))
         for row in rows:
-            t = row["t"]
+            t = times[row["impl"]]
             gflops = case.flops() / t / 1e9
             report.results.append(Result(
                 case=case.name, layer=case.layer, impl=row["impl"], dtype=case.dtype, median_s=t,
                 gflops=gflops, pct_of_peak=None if peak is None else 100.0 * gflops / peak,
-                ratio_to_torch=t / times["torch"] if "torch" in times else None,
+                ratio_to_torch=(paired_ratio(rounds[row["impl"]], rounds["torch"]) if row["impl"] in rounds
+                                and "torch" in rounds else t / times["torch"] if "torch" in times else None),
                 extrapolated=row["extrapolated"],
                 speedup_vs_naive=times["naive"] / t if "naive" in times else None,
                 speedup_vs_textbook=times["im2col-textbook"] / t if "im2col-textbook" in times else None,

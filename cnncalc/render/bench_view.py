@@ -67,9 +67,11 @@ def _peak_lines(report) -> list[str]:
 
 def _legend(report) -> list[str]:
     return [
-        f"median of {report.repeat} runs after one warm-up; * = extrapolated per MAC from a partial run",
+        f"median of {report.repeat} runs after one warm-up, each impl once a round, NumPy's and torch's taking "
+        "turns to go first; * = extrapolated per MAC from a partial run",
         "% peak: of numpy.matmul on the layer's own im2col product (M, N, K), measured in this run; "
-        "× naive / × textbook: speed-up over those; ÷ torch: this time / torch's (< 1 is faster)",
+        "× naive / × textbook: speed-up over those; ÷ torch: median over the rounds of this time / torch's in "
+        "the same round (< 1 is faster)",
         "col buffer: memory the call needs beyond its output: what it allocates (tracemalloc), plus, for im2col, "
         "the scratch buffers its kernel keeps between calls",
         "pool GFLOP/s counts one operation per window element",
