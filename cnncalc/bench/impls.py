@@ -263,6 +263,30 @@ def prepare_winograd(case: Case, arrays: Arrays, m: int = 0) -> Callable[[], np.
     return conv
 
 
+# --------------------------------------------------------------------------------------------
+# banded: depthwise convolutions against banded weights (cnncalc.kernels.depthwise)
+# --------------------------------------------------------------------------------------------
+def banded_applies(case: Case) -> bool:
+    from ..kernels.depthwise import applies
+    return case.layer == "conv" and applies(case.shape[1], case.groups)
+
+
+def prepare_banded(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
+    """The depthwise kernel as the forward pass runs it: shards of the batch at once, the bias in
+    the epilogue."""
+    from ..kernels.conv import Epilogue
+    from ..kernels.depthwise import conv_depthwise
+
+    x, w, b = arrays["x"], arrays["w"], arrays["b"]
+    bounds = _shards(case)
+
+    def conv():
+        bias = Epilogue().with_bias(b)
+        return _into_shards(x, bounds, case.out_shape(), lambda part, dst: conv_depthwise(
+            part, w, dst, case.padding, case.stride, case.dilation, bias))
+    return conv
+
+
 def winograd_note(case: Case, arrays: Arrays) -> str:
     """Multiplications against direct convolution, and the error of F(2×2) and F(4×4) in the case's
     dtype against float64 on its first sample (the same rounded inputs), relative to the output's scale."""
@@ -342,5 +366,6 @@ IMPLS: dict[str, Callable[[Case, Arrays], Callable[[], object]]] = {
     "im2col-textbook": prepare_textbook,
     "im2col": prepare_im2col,
     "winograd": prepare_winograd,
+    "banded": prepare_banded,
     "torch": prepare_torch,
 }

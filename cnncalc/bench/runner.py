@@ -18,7 +18,7 @@ from . import impls
 from .machine import Machine, machine_info
 from .suite import Case
 
-IMPL_ORDER = ("naive", "im2col-textbook", "im2col", "winograd", "torch")
+IMPL_ORDER = ("naive", "im2col-textbook", "im2col", "winograd", "banded", "torch")
 SQUARE = 2048          # the large square GEMM
 NAIVE_BUDGET_S = 0.25  # Python loops run this long per case, then are extrapolated per MAC
 SWITCH_PAUSE_S = 0.2   # untimed pause when switching between torch and NumPy (spinning threads)
@@ -248,6 +248,8 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
             step(f"{case.name}: {name}")
             if name == "winograd" and not impls.winograd_applies(case):
                 continue  # 3×3 stride-1 convolutions only
+            if name == "banded" and not impls.banded_applies(case):
+                continue  # depthwise convolutions only
             err = verify(case, name)
             if not err <= TOLERANCE:
                 report.notes.append(f"{case.name}: {name} differs from the float64 reference by {err:.3g} "

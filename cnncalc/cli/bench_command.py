@@ -1,4 +1,4 @@
-"""`bench`: convolution, pooling and dense computed four ways, timed against the measured GEMM limit.
+"""`bench`: convolution, pooling and dense computed four ways (or more), timed against the measured GEMM limit.
 NumPy (and PyTorch, when present) are imported inside the command, never at CLI start-up."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 
 from ..errors import CnnError
 
-_IMPLS = ("naive", "im2col-textbook", "im2col", "winograd", "torch")
+_IMPLS = ("naive", "im2col-textbook", "im2col", "winograd", "banded", "torch")
 
 
 def _ints(value: str | None, option: str, sizes: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -82,20 +82,23 @@ def _custom_case(layer: str, shape: str, filters: int | None, kernel: str, strid
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Timed runs per measurement (after one warm-up); the median is shown.")
 @click.option("--impl", "impl_names", type=click.Choice(_IMPLS), multiple=True,
-              help="Only these implementations (repeatable). [default: all five; winograd on 3×3 stride-1 convs only]")
+              help="Only these implementations (repeatable). [default: all; winograd on 3×3 stride-1 convs only, "
+                   "banded on depthwise convs only]")
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
               show_default=True, help="json is the stable machine interface.")
 def bench(layer: str, shape: str | None, filters: int | None, kernel: str, stride: str | None, padding: str,
           dilation: str, groups: int, pool_mode: str, dtype: str, repeat: int, impl_names: tuple[str, ...],
           fmt: str) -> None:
-    """Time convolution, pooling and dense layers four ways against the measured GEMM limit.
+    """Time convolution, pooling and dense layers four ways (and more) against the measured GEMM limit.
 
     \b
     naive: the definition as Python loops (a partial run, extrapolated per MAC);
     im2col-textbook: zeros + loop over kernel offsets + transpose + dot;
-    im2col: cnncalc's own kernels (the forward pass's); torch: torch.nn.functional, if installed.
-    Each is checked against a float64 reference (1e-10) on a reduced copy of the layer first.
-    The GEMM peak is numpy.matmul on the layer's own im2col product, in this run.
+    im2col: cnncalc's own kernels (the forward pass's);
+    winograd (3×3 stride-1 convs), banded (depthwise convs): its other kernels;
+    torch: torch.nn.functional, if installed.
+    Each is checked against a float64 reference (1e-10) on a reduced copy first.
+    The GEMM peak is numpy.matmul on the layer's own im2col product, this run.
     See docs/bench.md for the suite and how to read the table.
     Examples:
       cnncalc bench --layer conv

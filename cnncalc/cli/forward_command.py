@@ -106,7 +106,8 @@ def _shape(shape) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--conv-path", type=click.Choice(["auto", "im2col", "winograd", "winograd4"]), default="auto",
               show_default=True, help="Algorithm of 3×3 stride-1 convolutions: auto (docs/forward.md § The kernels), "
-                                      "im2col, winograd (F(2×2, 3×3)) or winograd4 (F(4×4, 3×3)).")
+                                      "im2col (depthwise convs too), winograd (F(2×2, 3×3)) or winograd4 "
+                                      "(F(4×4, 3×3)).")
 @click.option("--threads", type=click.IntRange(min=1, max=256), default=None,
               help="Threads that run the batch's slices [default: as many as NumPy's BLAS uses].")
 @click.option("--no-fuse", is_flag=True,

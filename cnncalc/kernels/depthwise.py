@@ -1,0 +1,154 @@
+"""Depthwise convolution (groups = input channels: MobileNet's 3×3, ConvNeXt's 7×7) as one small GEMM
+per channel against banded weight matrices.
+
+im2col copies the input kh·kw times to multiply it by one row of weights per channel: a
+matrix-vector product, bound by memory, with nothing reused. Here the output of each row is cut into
+blocks of Wb columns. A block reads, from each of the kh input rows under it, a contiguous run of
+L = (Wb − 1)·s + (kw − 1)·d + 1 values (s the stride, d the dilation, along the width), and the
+kw taps of kernel row i are a banded L × Wb matrix, T_i[x·s + j·d, x] = w[i, j]. With the kh runs
+of a block side by side:
+
+    out[c, (n, y, block), x] = Σ_(i, l) col[c, (n, y, block), (i, l)] · T[c, (i, l), x]
+
+one GEMM per channel (K = kh·L, N = Wb; with a channel multiplier, one per output channel). col
+holds kh·L/Wb copies of the input instead of kh·kw, and BLAS does L/kw times the direct
+convolution's multiplications (the band's zeros) at its full speed. Wb of about 14 measured best
+(docs/forward.md § The kernels): wider blocks multiply more zeros, narrower ones copy more.
+
+Channels go a slice at a time (`SLICE_BYTES` of col), so that the padded input, col and the
+product stay in cache between the copy, the GEMM and the epilogue. T is made once per weights,
+block width, stride and dilation (with a fused batch norm's scale folded in) and kept
+(kernels.prepared).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .conv import Epilogue, _buffer, _padded_buffer
+from .prepared import fold, prepared, scale_tag
+
+# Output columns per block: ConvNeXt-T's 7×7 layers (one thread, a shard of two samples) ran fastest
+# at 14 on 56×56, 28×28 and 14×14 maps (against 7, 8, 16, 28 and whole rows).
+WIDTH_TARGET = 14
+# col's bytes per channel slice: 2 and 4 MiB tied, 0.5 and 1 MiB were 5–15% slower.
+SLICE_BYTES = 2 * 1024 * 1024
+
+
+def applies(in_channels: int, groups: int) -> bool:
+    """A depthwise convolution: one group per input channel (any channel multiplier)."""
+    return groups == in_channels > 1
+
+
+def block_width(ow: int) -> int:
+    """Wb: the output row cut into as few blocks of at most WIDTH_TARGET as it takes, evened out."""
+    blocks = -(-ow // WIDTH_TARGET)
+    return -(-ow // blocks)
+
+
+def run_length(wb: int, kw: int, stride: int, dilation: int) -> int:
+    """L: input values along the width under a block of wb outputs."""
+    return (wb - 1) * stride + (kw - 1) * dilation + 1
+
+
+def banded_weights(weight: np.ndarray, wb: int, stride: int, dilation: int, dtype,
+                   scale: np.ndarray | None = None) -> np.ndarray:
+    """T (C, multiplier, kh·L, wb) from weight (C·multiplier, 1, kh, kw), times a fused batch norm's
+    `scale` per output channel if given (kernels.prepared.fold); made once and kept."""
+    tag = ("depthwise-banded", wb, stride, dilation, np.dtype(dtype).str, *scale_tag(scale))
+    return prepared(weight, tag, lambda: _banded(fold(weight, scale, dtype), wb, stride, dilation))
+
+
+def _banded(weight: np.ndarray, wb: int, stride: int, dilation: int) -> np.ndarray:
+    oc, _, kh, kw = weight.shape
+    length = run_length(wb, kw, stride, dilation)
+    band = np.zeros((oc, kh, length, wb), dtype=weight.dtype)
+    x = np.arange(wb)
+    rows = x[None, :] * stride + np.arange(kw)[:, None] * dilation  # (kw, wb): tap j of output x
+    band[:, :, rows, x[None, :]] = weight[:, 0, :, :, None]
+    return band.reshape(oc, kh * length, wb)
+
+
+def conv_depthwise(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, stride, dilation,
+                   epilogue: Epilogue, scale: np.ndarray | None = None) -> None:
+    """out (N, C·m, OH, OW) = the depthwise convolution of x (N, C, H, W) by weight (C·m, 1, kh, kw),
+    zero-padded by (top, bottom, left, right); then `epilogue` (its scale already None: `scale` is
+    folded into the banded weights) on each slice of channels before it is moved into `out`.
+
+    Outside a shard (a batch of one, or a small network), BLAS would run each channel's small GEMM
+    on all its threads, which costs more than it saves (a 144-channel 3×3 layer at batch 8: 3× as
+    long as im2col); the channels are independent, so they are dealt out to threads of our own
+    instead, BLAS at one thread (cnncalc.threads)."""
+    from ..threads import blas_threads, run_shards
+    c, mult = x.shape[1], weight.shape[0] // x.shape[1]
+    parts = min(blas_threads(), c)
+    if parts == 1:
+        _conv_channels(x, weight, out, padding, stride, dilation, epilogue, scale)
+        return
+    cuts = [c * i // parts for i in range(parts + 1)]
+
+    def part(i: int) -> None:
+        lo, hi = cuts[i] * mult, cuts[i + 1] * mult  # output channels
+        _conv_channels(x[:, cuts[i]:cuts[i + 1]], weight[lo:hi], out[:, lo:hi], padding, stride, dilation,
+                       epilogue.channels(lo, hi), None if scale is None else scale[lo:hi])
+    run_shards(part, parts)
+
+
+def _conv_channels(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, stride, dilation,
+                   epilogue: Epilogue, scale: np.ndarray | None) -> None:
+    """conv_depthwise on this thread: a slice of channels at a time."""
+    n, c, h, w = x.shape
+    oc, _, kh, kw = weight.shape
+    mult = oc // c
+    oh, ow = out.shape[2:]
+    (sh, sw), (dh, dw) = stride, dilation
+    t, b, l, _ = padding
+    wb = block_width(ow)
+    blocks = -(-ow // wb)
+    length = run_length(wb, kw, sw, dw)
+    band = banded_weights(weight, wb, sw, dw, out.dtype, scale).reshape(c, mult, kh * length, wb)
+    rows = n * oh * blocks
+    step = slice_channels(c, rows, kh, length, out.dtype.itemsize)
+    # Zeros to the right as far as the last block reads (its columns past OW are dropped).
+    right = max(padding[3], (blocks - 1) * wb * sw + length - l - w)
+    for c0 in range(0, c, step):
+        cs = min(step, c - c0)
+        pad = _padded_buffer((n, cs, h, w), (t, b, l, right), x.dtype)
+        np.copyto(pad[:, :, t:t + h, l:l + w], x[:, c0:c0 + cs])
+        sb, sc, sy, sx = pad.strides
+        runs = as_strided(pad, (cs, n, oh, blocks, kh, length), (sc, sb, sh * sy, wb * sw * sx, dh * sy, sx),
+                          writeable=False)
+        col = _buffer("col", (cs, n, oh, blocks, kh, length), x.dtype)
+        np.copyto(col, runs)
+        res = np.matmul(col.reshape(cs, 1, rows, kh * length), band[c0:c0 + cs],
+                        out=_buffer("result", (cs, mult, rows, wb), x.dtype))
+        # The columns past OW too: cheaper than skipping them.
+        epilogue.channels(c0 * mult, (c0 + cs) * mult).apply(res.reshape(cs * mult, rows * wb), 0)
+        res = res.reshape(cs * mult, n, oh, blocks * wb)[:, :, :, :ow]
+        np.copyto(out[:, c0 * mult:(c0 + cs) * mult], res.transpose(1, 0, 2, 3))
+
+
+def slice_channels(c: int, rows: int, kh: int, length: int, itemsize: int) -> int:
+    """Input channels per slice: col of a slice within SLICE_BYTES (at least one channel)."""
+    return max(1, min(c, SLICE_BYTES // max(rows * kh * length * itemsize, 1)))
+
+
+def scratch_bytes(n: int, c: int, h: int, w: int, oc: int, kh: int, kw: int, oh: int, ow: int, padding,
+                  stride, dilation, itemsize: int) -> int:
+    """Bytes of the buffers conv_depthwise keeps for this layer: a slice's padded input, col and
+    product."""
+    t, b, l, r = padding
+    wb = block_width(ow)
+    blocks = -(-ow // wb)
+    length = run_length(wb, kw, stride[1], dilation[1])
+    right = max(r, (blocks - 1) * wb * stride[1] + length - l - w)
+    rows = n * oh * blocks
+    step = slice_channels(c, rows, kh, length, itemsize)
+    pad = n * step * (t + h + b) * (l + w + right)
+    return itemsize * (pad + step * rows * kh * length + step * (oc // c) * rows * wb)
+
+
+def banded_bytes(oc: int, kh: int, kw: int, ow: int, stride: int, dilation: int, itemsize: int) -> int:
+    """Bytes of the banded weights T kept for this layer."""
+    wb = block_width(ow)
+    return oc * kh * run_length(wb, kw, stride, dilation) * wb * itemsize
