@@ -52,11 +52,14 @@ PADDINGS = ["p0", "p1", "p2", "same", "asym"]
 # Which conv2d path a layer takes depends on its shape; the grid forces each one where it applies
 # (flat needs stride 1; the 1×1 path a 1×1 kernel, stride 1, no padding) and lets the rule pick
 # otherwise.
-PATHS = ["flat-or-windows", "side-by-side"]
+PATHS = ["flat-or-windows", "side-by-side", "windows-by-rows"]
 
 
 def force_path(monkeypatch, conv_mod, path):
     rule = conv_mod._path
+    if path == "windows-by-rows":  # every sample a chunk of its own, cut into runs of one output row
+        monkeypatch.setattr(conv_mod, "COL_BUDGET_BYTES", 1)
+        monkeypatch.setattr(conv_mod, "ROWS_BYTES", 1)
 
     def forced(kh, kw, stride, padding, oh, ow):
         auto = rule(kh, kw, stride, padding, oh, 10**6)  # as if the map were large
@@ -241,6 +244,13 @@ def test_pool_blocks_and_rectangular_windows(monkeypatch):
               F.avg_pool2d(xt, (3, 2), (2, 1), (1, 0), ceil_mode=ceil_mode, count_include_pad=False), np.float64)
 
 
+def test_window_rows():
+    from cnncalc.kernels.conv import window_rows
+    assert window_rows(7_375_872, 8, 112) == (1, 28)  # the stem: ⌈7,375,872 / 2 MiB⌉ = 4 runs of 28 rows
+    assert window_rows(1000, 8, 5) == (8, 5)  # whole samples fit the budget: all 8 at once, every row
+    assert window_rows(5 * 2**20, 1, 7) == (1, 3)  # ⌈5 MiB / 2 MiB⌉ = 3 runs of ⌈7 / 3⌉ = 3, 3 and 1 rows
+
+
 def test_column_buffer_accounting(monkeypatch):
     from cnncalc.kernels import conv as conv_mod
     from cnncalc.kernels.conv import col_buffer_bytes
@@ -252,9 +262,10 @@ def test_column_buffer_accounting(monkeypatch):
     # row) + the result 64·3,248·4 = 831,488.
     assert col_buffer_bytes((64, 56, 56), (64, 64, 3, 3), geo(56, 56, 3, 1, (1, 1, 1, 1)), (1, 1), 4, 32) == 9_190_912
     # Strided windows, the ResNet stem (3×224×224, 64 filters 7×7/2, padding 3, batch 8): 112×112
-    # outputs, 147·12,544·4 = 7,375,872 B per sample, one per chunk; + the padded batch
-    # 8·3·230·230·4 = 5,078,400.
-    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), geo(224, 224, 7, 2, (3, 3, 3, 3)), (1, 1), 4, 8) == 12_454_272
+    # outputs, 147·12,544·4 = 7,375,872 B per sample, one per chunk, above the 2 MiB a run of rows
+    # may hold (ROWS_BYTES): ⌈7,375,872 / 2,097,152⌉ = 4 runs of ⌈112 / 4⌉ = 28 rows, 147·28·112·4 =
+    # 1,843,968; + the padded batch 8·3·230·230·4 = 5,078,400.
+    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), geo(224, 224, 7, 2, (3, 3, 3, 3)), (1, 1), 4, 8) == 6_922_368
     # Side by side, 3×3/2 at 14×14 → 7×7 (256 → 256, batch 32): 2,304·49·4 = 451,584 B per sample,
     # ⌊8,388,608 / 451,584⌋ = 18 per chunk → 8,128,512; + padded batch 32·256·16·16·4 = 8,388,608;
     # + result 18·256·49·4 = 903,168.
