@@ -82,6 +82,22 @@ def test_blockwise_kernels_cross_block_boundaries_and_strides(name):
     _close(view, expected, np.float64)
 
 
+@pytest.mark.parametrize("name", ["hardswish", "silu", "mish", "gelu", "sigmoid", "elu", "leaky_relu"])
+def test_blockwise_kernels_dealt_out_to_threads_give_the_same_bits(name, monkeypatch):
+    """Outside a shard a long pass is cut into one part per BLAS thread at block boundaries: each
+    block is computed as it would be on one thread, so the same bits, in place or not."""
+    from cnncalc import threads
+    ours = ew.gelu if name == "gelu" else ACTIVATIONS[name][0]
+    x = (np.random.default_rng(4).standard_normal(int(3.3 * ew.SPLIT_LEAST) + 12_345) * 4).astype(np.float32)
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)
+    one = ours(x.copy())
+    monkeypatch.setattr(threads, "blas_threads", lambda: 3)
+    assert threads.split_count(x.size, ew.SPLIT_LEAST) == 3
+    assert np.array_equal(ours(x.copy()), one)
+    inplace = x.copy()
+    assert ours(inplace, out=inplace) is inplace and np.array_equal(inplace, one)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("slopes", [1, 5])
 def test_prelu_equals_pytorch(dtype, slopes):

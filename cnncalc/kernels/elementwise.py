@@ -239,7 +239,10 @@ _BLOCK = 1 << 16
 
 def _blockwise(fn, x: np.ndarray, out: np.ndarray | None, temps: int = 1) -> np.ndarray:
     """fn(block, out_block, *scratch) over x flattened, block by block (x and out C-contiguous,
-    or copied to be); `temps` scratch arrays of one block each."""
+    or copied to be); `temps` scratch arrays of one block each. Outside a shard (a batch of one) the
+    blocks are dealt out to as many threads as BLAS has (cnncalc.threads.run_split), in parts of at
+    least SPLIT_LEAST values."""
+    from ..threads import run_split, split_count
     x = np.ascontiguousarray(x)
     if out is not None and not out.flags.c_contiguous:  # its flat view would be a copy
         out[...] = _blockwise(fn, x, None, temps)
@@ -247,12 +250,25 @@ def _blockwise(fn, x: np.ndarray, out: np.ndarray | None, temps: int = 1) -> np.
     if out is None:
         out = np.empty_like(x)
     flat, dst = x.reshape(-1), out.reshape(-1)
-    size = min(_BLOCK, flat.size)
-    scratch = [np.empty(size, dtype=x.dtype) for _ in range(temps)]
-    for i in range(0, flat.size, _BLOCK):
-        block = flat[i:i + _BLOCK]
-        fn(block, dst[i:i + _BLOCK], *(t[:block.size] for t in scratch))
+    parts = split_count(flat.size, SPLIT_LEAST)
+    cuts = [flat.size * i // parts // _BLOCK * _BLOCK for i in range(parts)] + [flat.size]
+
+    def part(p: int) -> None:
+        lo, hi = cuts[p], cuts[p + 1]
+        size = min(_BLOCK, hi - lo)
+        scratch = [np.empty(size, dtype=x.dtype) for _ in range(temps)]
+        for i in range(lo, hi, _BLOCK):
+            block = flat[i:min(i + _BLOCK, hi)]
+            fn(block, dst[i:i + block.size], *(t[:block.size] for t in scratch))
+    run_split(part, parts)
     return out
+
+
+# Values per thread, at least, before a pass is dealt out: eight blocks. In interleaved runs on 2 cores,
+# 1.2 M values split in two took 0.70× the time for SiLU and 0.87× for GELU, 300 K values 1.05–1.15×
+# for GELU (its ~24 short NumPy calls a block scale worse than SiLU's few); whole networks at batch 1:
+# EfficientNet-B0 0.93–0.96×, ConvNeXt-T 0.99×.
+SPLIT_LEAST = 8 * _BLOCK
 
 
 def relu6(x, out=None):
