@@ -109,9 +109,10 @@ def test_suite_has_documented_shapes():
 
 
 def test_rounds_interleave_libraries_and_pause_once_a_round():
-    """A fake clock: each call advances it by a set duration; what ran, in what order, and the pauses."""
+    """A fake clock: each call advances it by a set duration; what ran, in what order, and the pauses.
+    Each timed call follows an untimed one of the same implementation (durations 9)."""
     now, ran, pauses = [0.0], [], []
-    durations = {"im2col": [9, 1, 2, 3, 4], "winograd": [9, 5, 5, 5, 5], "torch": [9, 2, 8, 2, 2]}
+    durations = {"im2col": [9, 1, 9, 2, 9, 3, 9, 4], "winograd": [9, 5] * 4, "torch": [9, 2, 9, 8, 9, 2, 9, 2]}
 
     def fn(name):
         def call():
@@ -121,10 +122,11 @@ def test_rounds_interleave_libraries_and_pause_once_a_round():
 
     libs = {"im2col": "numpy", "winograd": "numpy", "torch": "torch"}
     times = interleaved_times({n: fn(n) for n in libs}, libs, 4, clock=lambda: now[0], pause=pauses.append)
-    # round 0 (the untimed warm-up) NumPy first, round 1 torch first, and so on
-    assert ran == ["im2col", "winograd", "torch", "torch", "im2col", "winograd",
-                   "im2col", "winograd", "torch", "torch", "im2col", "winograd", "im2col", "winograd", "torch"]
-    assert pauses == [0.2] * 5  # one library switch in each of the 5 rounds, none between rounds
+    # round 0 NumPy first, round 1 torch first, and so on; each implementation twice in a row
+    pairs = ["im2col", "winograd", "torch", "torch", "im2col", "winograd", "im2col", "winograd", "torch", "torch",
+             "im2col", "winograd"]
+    assert ran == [name for name in pairs for _ in range(2)]
+    assert pauses == [0.2] * 4  # one library switch in each of the 4 rounds, none between rounds
     assert times == {"im2col": [1, 2, 3, 4], "winograd": [5, 5, 5, 5], "torch": [2, 8, 2, 2]}
     # per round 1/2, 2/8, 3/2, 4/2 = 0.5, 0.25, 1.5, 2.0: median (0.5 + 1.5) / 2 = 1.0, where the
     # ratio of the medians would be 2.5 / 2 = 1.25 (torch's slow round 2 is one side's only)

@@ -76,22 +76,24 @@ def _median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> floa
 def interleaved_times(fns: dict[str, Callable[[], object]], libs: dict[str, str], repeat: int,
                       clock: Callable[[], float] = time.perf_counter,
                       pause: Callable[[float], None] = time.sleep) -> dict[str, list[float]]:
-    """Each fn once per round, `repeat` rounds after one untimed warm-up round: {name: its times, one
-    per round}. The libraries take turns going first (NumPy's then torch's, then torch's then
-    NumPy's…), so neither always runs after the other's spinning threads, and the pause comes once a
-    round. On a shared 2-core machine a slow spell lasts seconds: rounds see it on both sides, where
-    blocks of one implementation's calls would see it on one side only (docs/bench.md)."""
+    """Each fn timed once per round, `repeat` rounds: {name: its times, one per round}. Each timed
+    call comes right after an untimed one of the same fn, so that it finds the caches as a run of
+    its own calls leaves them (its weights, its buffers), not as the other library left them. The
+    libraries take turns going first (NumPy's then torch's, then torch's then NumPy's…), so neither
+    always runs after the other's spinning threads, and the pause comes once a round. On a shared
+    2-core machine a slow spell lasts seconds: rounds see it on both sides, where blocks of one
+    implementation's calls would see it on one side only (docs/bench.md)."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     last = None
-    for round_ in range(repeat + 1):
+    for round_ in range(repeat):
         for name in round_order(fns, libs, round_):
             if last is not None and libs[name] != last:
                 pause(SWITCH_PAUSE_S)
             last = libs[name]
+            fns[name]()  # untimed
             t0 = clock()
             fns[name]()
-            if round_:
-                times[name].append(clock() - t0)
+            times[name].append(clock() - t0)
     return times
 
 
