@@ -75,23 +75,17 @@ def conv_depthwise(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, 
     zero-padded by (top, bottom, left, right); then `epilogue` (its scale already None: `scale` is
     folded into the banded weights) on each slice of channels before it is moved into `out`.
 
-    Outside a shard (a batch of one, or a small network), BLAS would run each channel's small GEMM
-    on all its threads, which costs more than it saves (a 144-channel 3×3 layer at batch 8: 3× as
-    long as im2col); the channels are independent, so they are dealt out to threads of our own
-    instead, BLAS at one thread (cnncalc.threads)."""
-    from ..threads import blas_threads, run_shards
-    c, mult = x.shape[1], weight.shape[0] // x.shape[1]
-    parts = min(blas_threads(), c)
-    if parts == 1:
+    BLAS runs at one thread here: each channel's GEMM is small, and outside a shard (a batch of one,
+    or a small network) BLAS would split the larger ones over its threads at a loss (a 144-channel
+    3×3 layer at batch 8: 47.7 ms against 12.3 on one thread). Dealing the channels out to threads
+    of our own instead measured no faster on whole networks at batch 1 (ConvNeXt-T 0.99–1.03×,
+    MobileNetV2 1.26× when every layer was split)."""
+    from ..threads import blas_threads, single_threaded_blas
+    if blas_threads() == 1:
         _conv_channels(x, weight, out, padding, stride, dilation, epilogue, scale)
         return
-    cuts = [c * i // parts for i in range(parts + 1)]
-
-    def part(i: int) -> None:
-        lo, hi = cuts[i] * mult, cuts[i + 1] * mult  # output channels
-        _conv_channels(x[:, cuts[i]:cuts[i + 1]], weight[lo:hi], out[:, lo:hi], padding, stride, dilation,
-                       epilogue.channels(lo, hi), None if scale is None else scale[lo:hi])
-    run_shards(part, parts)
+    with single_threaded_blas():
+        _conv_channels(x, weight, out, padding, stride, dilation, epilogue, scale)
 
 
 def _conv_channels(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, stride, dilation,
