@@ -301,11 +301,14 @@ def run(cases: list[Case], repeat: int = 5, impl_names=IMPL_ORDER, square: bool 
         for row in rows:
             t = times[row["impl"]]
             gflops = case.flops() / t / 1e9
+            if row["impl"] in rounds and "torch" in rounds:
+                to_torch = paired_ratio(rounds[row["impl"]], rounds["torch"])
+            else:  # naive, timed on its own
+                to_torch = t / times["torch"] if "torch" in times else None
             report.results.append(Result(
                 case=case.name, layer=case.layer, impl=row["impl"], dtype=case.dtype, median_s=t,
                 gflops=gflops, pct_of_peak=None if peak is None else 100.0 * gflops / peak,
-                ratio_to_torch=(paired_ratio(rounds[row["impl"]], rounds["torch"]) if row["impl"] in rounds
-                                and "torch" in rounds else t / times["torch"] if "torch" in times else None),
+                ratio_to_torch=to_torch,
                 extrapolated=row["extrapolated"],
                 speedup_vs_naive=times["naive"] / t if "naive" in times else None,
                 speedup_vs_textbook=times["im2col-textbook"] / t if "im2col-textbook" in times else None,

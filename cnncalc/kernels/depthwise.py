@@ -13,7 +13,8 @@ of a block side by side:
 one GEMM per channel (K = kh·L, N = Wb; with a channel multiplier, one per output channel). col
 holds kh·L/Wb copies of the input instead of kh·kw, and BLAS does L/kw times the direct
 convolution's multiplications (the band's zeros) at its full speed. Wb of about 14 measured best
-(docs/forward.md § The kernels): wider blocks multiply more zeros, narrower ones copy more.
+(docs/forward.md § The kernels): wider blocks multiply more zeros, narrower ones copy more and give
+BLAS too few columns to run fast.
 
 Channels go a slice at a time (`SLICE_BYTES` of col), so that the padded input, col and the
 product stay in cache between the copy, the GEMM and the epilogue. T is made once per weights,
@@ -31,7 +32,7 @@ from .prepared import fold, prepared, scale_tag
 # Output columns per block: ConvNeXt-T's 7×7 layers (one thread, a shard of two samples) ran fastest
 # at 14 on 56×56, 28×28 and 14×14 maps (against 7, 8, 16, 28 and whole rows).
 WIDTH_TARGET = 14
-# col's bytes per channel slice: 2 and 4 MiB tied, 0.5 and 1 MiB were 5–15% slower.
+# col's bytes per channel slice: 2 and 4 MiB tied, 0.5 and 1 MiB were 5–25% slower.
 SLICE_BYTES = 2 * 1024 * 1024
 
 
