@@ -204,6 +204,16 @@ def test_custom_layer(runner, monkeypatch):
     assert doc["results"][0]["ratio_to_torch"] is None
 
 
+def test_depthwise_layer_has_a_banded_row(runner, monkeypatch):
+    _tiny_run(monkeypatch)
+    result = runner.invoke(main, ["bench", "--layer", "conv", "--shape", "2,4,9,9", "--filters", "8", "--kernel",
+                                  "3", "--padding", "1", "--groups", "4", "--repeat", "1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    impls_timed = [r["impl"] for r in json.loads(result.stdout)["results"]]
+    # every row checked against the float64 reference first (a wrong kernel is reported, not timed)
+    assert impls_timed == ["naive", "im2col-textbook", "im2col", "banded", "torch"]
+
+
 @pytest.mark.parametrize("args, words", [
     (["--shape", "2,4,9"], "--shape expects 4"),
     (["--shape", "2,4,9,9"], "needs --filters"),
