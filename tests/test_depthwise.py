@@ -91,6 +91,7 @@ def test_auto_takes_the_banded_path_and_im2col_does_not():
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
+from forward_runs import every_way  # noqa: E402
 from torch_reference import TorchNet  # noqa: E402  (after the importorskip above)
 
 # ConvNeXt's 7×7 with a channel multiplier and a batch norm and GELU fused after it; MobileNet's
@@ -115,12 +116,7 @@ def test_depthwise_network_equals_pytorch(monkeypatch, path, dtype, tol):
     monkeypatch.setattr(threads, "SHARD_MIN_MACS", 1)  # shard this small network too
     net = cnncalc.loads(NET)
     x = np.random.default_rng(5).standard_normal((5, 6, 23, 19))
-    before = conv_mod.set_conv_path(path)
-    try:
-        runs = {(count, fuse): run_forward(net.graph, x, dtype=dtype, threads=count, fuse=fuse, seed=2)
-                for count in (1, 3) for fuse in (False, True)}
-    finally:
-        conv_mod.set_conv_path(before)
+    runs = every_way(net.graph, x, dtype, path, seed=2)
     model = TorchNet(net.graph, runs[1, False].weights).eval()
     with torch.inference_mode():
         ref = model(torch.from_numpy(x.astype(dtype))).numpy()

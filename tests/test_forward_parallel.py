@@ -21,6 +21,7 @@ from cnncalc import threads
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle (pip install -e '.[test]')")
 
+from forward_runs import every_way  # noqa: E402
 from torch_reference import TorchNet  # noqa: E402  (after the importorskip above)
 
 # Every conv path of kernels.conv (1×1, flat, strided windows, side by side, Winograd F(2×2) and
@@ -80,12 +81,7 @@ def test_fusion_plan_pairs_each_conv_with_what_follows_it():
 def test_fused_and_sharded_equal_pytorch(path, dtype, tol):
     net = cnncalc.loads(NET)
     x = np.random.default_rng(7).standard_normal((5, 3, 20, 20))
-    before = conv_mod.set_conv_path(path)
-    try:
-        runs = {(count, fuse): run_forward(net.graph, x, dtype=dtype, threads=count, fuse=fuse, seed=3)
-                for count in (1, 3) for fuse in (False, True)}
-    finally:
-        conv_mod.set_conv_path(before)
+    runs = every_way(net.graph, x, dtype, path, seed=3)
     ref = oracle(net, runs[1, False].weights, x.astype(dtype))
     scale = np.max(np.abs(ref))
     for (count, fuse), result in runs.items():
