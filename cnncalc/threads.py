@@ -108,32 +108,18 @@ def split_count(size: int, least: int) -> int:
 
 def run_split(fn: Callable[[int], None], count: int) -> None:
     """fn(0), …, fn(count − 1) at once, this thread running fn(0), with this thread's NumPy error
-    settings and the GIL switch interval of run_shards: run_shards for an elementwise pass, which
-    calls no BLAS (so BLAS's threads are left as they are). About 30 µs."""
+    settings: run_shards for an elementwise pass, which calls no BLAS (so BLAS's threads are left as
+    they are). About 30 µs."""
     if count <= 1:
         fn(0)
         return
-    from concurrent.futures import wait
-
     import numpy as np
     state = np.geterr()
 
     def run(i: int) -> None:
         with np.errstate(**state):
             fn(i)
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    try:
-        futures = [pool(count - 1).submit(run, i) for i in range(1, count)]
-        try:
-            fn(0)
-        finally:
-            wait(futures)
-    finally:
-        sys.setswitchinterval(interval)
-    for f in futures:
-        f.result()
+    _at_once(run, count)
 
 
 def run_shards(fn: Callable[[int], T], count: int) -> list[T]:
@@ -142,8 +128,6 @@ def run_shards(fn: Callable[[int], T], count: int) -> list[T]:
     (both per thread in NumPy / kernels.conv). Every call has ended when this returns or raises."""
     if count <= 1:
         return [fn(0)]
-    from concurrent.futures import wait
-
     import numpy as np
 
     from .kernels.conv import conv_path, set_conv_path
@@ -159,15 +143,23 @@ def run_shards(fn: Callable[[int], T], count: int) -> list[T]:
             set_conv_path(before)
             _here.in_shard = shard_before
 
+    with single_threaded_blas():
+        return _at_once(run, count)
+
+
+def _at_once(run: Callable[[int], T], count: int) -> list[T]:
+    """[run(0), …, run(count − 1)] on `count` threads of the kept pool (this one runs run(0)), the
+    GIL switch interval at SWITCH_INTERVAL meanwhile; every call has ended when this returns or
+    raises."""
+    from concurrent.futures import wait
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
-        with single_threaded_blas():
-            futures = [pool(count - 1).submit(run, i) for i in range(1, count)]
-            try:
-                first = run(0)
-            finally:
-                wait(futures)
+        futures = [pool(count - 1).submit(run, i) for i in range(1, count)]
+        try:
+            first = run(0)
+        finally:
+            wait(futures)
     finally:
         sys.setswitchinterval(interval)
     return [first] + [f.result() for f in futures]

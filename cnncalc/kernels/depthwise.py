@@ -23,6 +23,8 @@ block width, stride and dilation (with a fused batch norm's scale folded in) and
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -82,10 +84,7 @@ def conv_depthwise(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, 
     of our own instead measured no faster on whole networks at batch 1 (ConvNeXt-T 0.99–1.03×,
     MobileNetV2 1.26× when every layer was split)."""
     from ..threads import blas_threads, single_threaded_blas
-    if blas_threads() == 1:
-        _conv_channels(x, weight, out, padding, stride, dilation, epilogue, scale)
-        return
-    with single_threaded_blas():
+    with single_threaded_blas() if blas_threads() > 1 else nullcontext():
         _conv_channels(x, weight, out, padding, stride, dilation, epilogue, scale)
 
 
