@@ -80,7 +80,8 @@ def _custom_case(layer: str, shape: str, filters: int | None, kernel: str, strid
 @click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32", show_default=True,
               help="Array type of every case.")
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Timed runs per measurement (after one warm-up); the median is shown.")
+              help="Timed rounds per measurement, each timed call right after an untimed one; the median is "
+                   "shown.")
 @click.option("--impl", "impl_names", type=click.Choice(_IMPLS), multiple=True,
               help="Only these implementations (repeatable). [default: all; winograd on 3×3 stride-1 convs only, "
                    "banded on depthwise convs only]")
