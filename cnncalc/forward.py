@@ -417,11 +417,11 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, t
     shards = shard_count(batch, analysis.totals.macs, threads)
     blas = 1 if shards > 1 else None  # a shard's kernels run with BLAS at one thread
     fusions = plan_fusions(graph.nodes) if fuse else {}
+    shard = -(-batch // shards)
     for r in analysis.layers:
         layer = by_name.get(r.name)
         if layer is None:
             continue
-        shard = -(-batch // shards)
         b = threads * scratch_bytes(layer, tuple(r.input), tuple(r.output), itemsize, shard, blas)
         if b > scratch:
             scratch, scratch_layer = b, r.name

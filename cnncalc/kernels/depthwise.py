@@ -24,6 +24,7 @@ block width, stride and dilation (with a fused batch norm's scale folded in) and
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -97,29 +98,48 @@ def _conv_channels(x: np.ndarray, weight: np.ndarray, out: np.ndarray, padding, 
     oh, ow = out.shape[2:]
     (sh, sw), (dh, dw) = stride, dilation
     t, b, l, _ = padding
-    wb = block_width(ow)
-    blocks = -(-ow // wb)
-    length = run_length(wb, kw, sw, dw)
-    band = banded_weights(weight, wb, sw, dw, out.dtype, scale).reshape(c, mult, kh * length, wb)
-    rows = n * oh * blocks
-    step = slice_channels(c, rows, kh, length, out.dtype.itemsize)
-    # Zeros to the right as far as the last block reads (its columns past OW are dropped).
-    right = max(padding[3], (blocks - 1) * wb * sw + length - l - w)
-    for c0 in range(0, c, step):
-        cs = min(step, c - c0)
-        pad = _padded_buffer((n, cs, h, w), (t, b, l, right), x.dtype)
+    p = _plan(n, c, w, kh, kw, oh, ow, padding, sw, dw, out.dtype.itemsize)
+    band = banded_weights(weight, p.wb, sw, dw, out.dtype, scale).reshape(c, mult, kh * p.length, p.wb)
+    for c0 in range(0, c, p.step):
+        cs = min(p.step, c - c0)
+        pad = _padded_buffer((n, cs, h, w), (t, b, l, p.right), x.dtype)
         np.copyto(pad[:, :, t:t + h, l:l + w], x[:, c0:c0 + cs])
         sb, sc, sy, sx = pad.strides
-        runs = as_strided(pad, (cs, n, oh, blocks, kh, length), (sc, sb, sh * sy, wb * sw * sx, dh * sy, sx),
-                          writeable=False)
-        col = _buffer("col", (cs, n, oh, blocks, kh, length), x.dtype)
+        runs = as_strided(pad, (cs, n, oh, p.blocks, kh, p.length),
+                          (sc, sb, sh * sy, p.wb * sw * sx, dh * sy, sx), writeable=False)
+        col = _buffer("col", (cs, n, oh, p.blocks, kh, p.length), x.dtype)
         np.copyto(col, runs)
-        res = np.matmul(col.reshape(cs, 1, rows, kh * length), band[c0:c0 + cs],
-                        out=_buffer("result", (cs, mult, rows, wb), x.dtype))
+        res = np.matmul(col.reshape(cs, 1, p.rows, kh * p.length), band[c0:c0 + cs],
+                        out=_buffer("result", (cs, mult, p.rows, p.wb), x.dtype))
         # The columns past OW too: cheaper than skipping them.
-        epilogue.channels(c0 * mult, (c0 + cs) * mult).apply(res.reshape(cs * mult, rows * wb), 0)
-        res = res.reshape(cs * mult, n, oh, blocks * wb)[:, :, :, :ow]
+        epilogue.channels(c0 * mult, (c0 + cs) * mult).apply(res.reshape(cs * mult, p.rows * p.wb), 0)
+        res = res.reshape(cs * mult, n, oh, p.blocks * p.wb)[:, :, :, :ow]
         np.copyto(out[:, c0 * mult:(c0 + cs) * mult], res.transpose(1, 0, 2, 3))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How conv_depthwise cuts a layer: blocks of wb outputs reading `length` inputs a kernel row,
+    `right` columns of zeros to the right (as far as the last block reads: its columns past OW are
+    dropped), `rows` GEMM rows a channel, `step` channels a slice."""
+
+    wb: int
+    blocks: int
+    length: int
+    right: int
+    rows: int
+    step: int
+
+
+def _plan(n: int, c: int, w: int, kh: int, kw: int, oh: int, ow: int, padding, stride_w: int, dilation_w: int,
+          itemsize: int) -> _Plan:
+    """The kernel's cuts and its estimate's (scratch_bytes), from one place."""
+    wb = block_width(ow)
+    blocks = -(-ow // wb)
+    length = run_length(wb, kw, stride_w, dilation_w)
+    right = max(padding[3], (blocks - 1) * wb * stride_w + length - padding[2] - w)
+    rows = n * oh * blocks
+    return _Plan(wb, blocks, length, right, rows, slice_channels(c, rows, kh, length, itemsize))
 
 
 def slice_channels(c: int, rows: int, kh: int, length: int, itemsize: int) -> int:
@@ -131,15 +151,10 @@ def scratch_bytes(n: int, c: int, h: int, w: int, oc: int, kh: int, kw: int, oh:
                   stride, dilation, itemsize: int) -> int:
     """Bytes of the buffers conv_depthwise keeps for this layer: a slice's padded input, col and
     product."""
-    t, b, l, r = padding
-    wb = block_width(ow)
-    blocks = -(-ow // wb)
-    length = run_length(wb, kw, stride[1], dilation[1])
-    right = max(r, (blocks - 1) * wb * stride[1] + length - l - w)
-    rows = n * oh * blocks
-    step = slice_channels(c, rows, kh, length, itemsize)
-    pad = n * step * (t + h + b) * (l + w + right)
-    return itemsize * (pad + step * rows * kh * length + step * (oc // c) * rows * wb)
+    t, b, l, _ = padding
+    p = _plan(n, c, w, kh, kw, oh, ow, padding, stride[1], dilation[1], itemsize)
+    pad = n * p.step * (t + h + b) * (l + w + p.right)
+    return itemsize * (pad + p.step * p.rows * kh * p.length + p.step * (oc // c) * p.rows * p.wb)
 
 
 def banded_bytes(oc: int, kh: int, kw: int, ow: int, stride: int, dilation: int, itemsize: int) -> int:
