@@ -311,14 +311,15 @@ layers:
 """)
     peak = estimate_peak(net.graph, net.analyse(batch=8), 8, 4, threads=1)
     # conv1, 64→64 3×3 at 8×8: F(4×4) has 8 samples × 2² tiles = 32 < 48, F(2×2) 8 × 4² = 128 ≥ 64,
-    # so U, 4²·64·64·4 = 262,144 B, the batch norm's scale folded inside it. conv2 (1×1, bias) at
-    # 8×8: 64 positions, fewer than the 1×1 path's 1,024, so im2col side by side, its bias one more
-    # column: 32·(64 + 1)·4 = 8,320 B. conv3 (3×3/2, bias): likewise 16·(32·9 + 1)·4 = 18,496 B.
+    # so U, 4²·64·64·4 = 262,144 B, the batch norm's scale folded inside it. conv2 (1×1, bias): the
+    # 1×1 path, its input the column matrix, so no row of ones and the bias added after: nothing.
+    # conv3 (3×3/2, bias): im2col side by side, its bias one more column of the weights,
+    # 16·(32·9 + 1)·4 = 18,496 B.
     # conv4 (groups 4, batch norm fused): no shift column with groups, so the weights with the scale
     # folded in, 16·4·9·4 = 2,304 B. conv5 (no bias, no batch norm): nothing.
-    assert peak.prepared == 262_144 + 8_320 + 18_496 + 2_304
+    assert peak.prepared == 262_144 + 18_496 + 2_304
     unfused = estimate_peak(net.graph, net.analyse(batch=8), 8, 4, threads=1, fuse=False)
-    assert unfused.prepared == 262_144 + 8_320 + 18_496  # --no-fuse: the batch norms run on their own
+    assert unfused.prepared == 262_144 + 18_496  # --no-fuse: the batch norms run on their own
     assert peak.total - unfused.total == 2_304
     # What a run keeps is what the estimate said.
     from cnncalc.kernels import prepared

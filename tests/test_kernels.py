@@ -78,6 +78,16 @@ def pads_for(mode, h, w, k, s, d):
     return (p, p, p, p)
 
 
+@pytest.mark.parametrize("size", [1, 7, 14, 28, 56])
+def test_1x1_layers_take_the_copy_free_path_at_every_size(size):
+    # A 1×1 stride-1 unpadded conv reads its input as the column matrix whatever the map's size
+    # (docs/forward.md § The kernels); padding or a stride needs a copy of the taps.
+    from cnncalc.kernels import conv as conv_mod
+    assert conv_mod._path(1, 1, (1, 1), (0, 0, 0, 0), size, size) == "1x1"
+    assert conv_mod._path(1, 1, (1, 1), (1, 1, 1, 1), size, size) != "1x1"
+    assert conv_mod._path(1, 1, (2, 2), (0, 0, 0, 0), size, size) != "1x1"
+
+
 @pytest.mark.parametrize("k", range(1, 8))
 @pytest.mark.parametrize("s", [1, 2, 3])
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -264,13 +274,13 @@ def test_column_buffer_accounting(monkeypatch):
     # Strided windows, the ResNet stem (3×224×224, 64 filters 7×7/2, padding 3, batch 8): 112×112
     # outputs, 147·12,544·4 = 7,375,872 B per sample, one per chunk, above the 2 MiB a run of rows
     # may hold (ROWS_BYTES): ⌈7,375,872 / 2,097,152⌉ = 4 runs of ⌈112 / 4⌉ = 28 rows, 147·28·112·4 =
-    # 1,843,968; + the padded batch 8·3·230·230·4 = 5,078,400.
-    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), geo(224, 224, 7, 2, (3, 3, 3, 3)), (1, 1), 4, 8) == 6_922_368
+    # 1,843,968; + the padded sample (a chunk is padded at a time) 3·230·230·4 = 634,800.
+    assert col_buffer_bytes((3, 224, 224), (64, 3, 7, 7), geo(224, 224, 7, 2, (3, 3, 3, 3)), (1, 1), 4, 8) == 2_478_768
     # Side by side, 3×3/2 at 14×14 → 7×7 (256 → 256, batch 32): 2,304·49·4 = 451,584 B per sample,
-    # ⌊8,388,608 / 451,584⌋ = 18 per chunk → 8,128,512; + padded batch 32·256·16·16·4 = 8,388,608;
+    # ⌊8,388,608 / 451,584⌋ = 18 per chunk → 8,128,512; + the padded chunk 18·256·16·16·4 = 4,718,592;
     # + result 18·256·49·4 = 903,168.
     assert col_buffer_bytes((256, 14, 14), (256, 256, 3, 3), geo(14, 14, 3, 2, (1, 1, 1, 1)), (1, 1), 4,
-                            32) == 17_420_288
+                            32) == 13_750_272
     # 1×1, stride 1, no padding: the input is the column matrix.
     assert col_buffer_bytes((256, 56, 56), (64, 256, 1, 1), geo(56, 56, 1, 1), (1, 1), 4, 32) == 0
 

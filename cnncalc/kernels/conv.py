@@ -2,7 +2,8 @@
 one matmul per chunk, `W(g, OC/g, C/g·kh·kw) @ col(g, C/g·kh·kw, positions)`. Four paths, chosen by
 the layer's shape:
 
-- 1×1, stride 1, no padding: the input already is the column matrix (reshape + matmul).
+- 1×1, stride 1, no padding: the input already is the column matrix (reshape + matmul), whatever
+  the map's size.
 - stride 1, maps of 100 positions or more: "flat" im2col. In a padded map stored row by row, the
   tap (i, j) of every output position p = oh·Wp + ow is element p + i·d·Wp + j·d: a contiguous run.
   So each row of the column matrix is one contiguous slice (a memcpy, not a gather), at the cost of
@@ -31,7 +32,9 @@ from .prepared import scaled, with_shift_column
 # by 5–30% on 14×14 and 28×28 maps (the chunk stays in cache) and ties on the rest.
 COL_BUDGET_BYTES = 4 * 1024 * 1024
 
-# Output maps with fewer positions than this are computed with the batch side by side in one matmul.
+# Strided output maps with fewer positions than this are computed with the batch side by side in one
+# matmul. (Not 1×1 stride-1 layers: with no copy to share out, one matmul per sample beat the side by
+# side copy at every size, 7×7 included: 0.32–0.96× the time at batch 1 and 8, docs/forward.md.)
 WIDE_ENOUGH = 1024
 # Stride-1 maps with at least this many positions take the flat path (measured on ResNet-18's
 # layers: from 14×14 up it beats the side-by-side gather; at 7×7 the two are even).
@@ -122,7 +125,7 @@ def _check_fits(size: int, axis: AxisResult, k_eff: int) -> None:
 
 
 def _path(kh: int, kw: int, stride, padding, oh: int, ow: int) -> str:
-    if kh == kw == 1 and tuple(stride) == (1, 1) and not any(padding) and oh * ow >= WIDE_ENOUGH:
+    if kh == kw == 1 and tuple(stride) == (1, 1) and not any(padding):
         return "1x1"
     if tuple(stride) == (1, 1) and oh * ow >= FLAT_ENOUGH:
         return "flat"
@@ -158,7 +161,7 @@ def col_buffer_bytes(in_shape, weight_shape, axes: Sequence[AxisResult], dilatio
     step, rows = window_rows(c * kh * kw * oh * ow * itemsize, batch, oh) if path == "windows" else (
         _chunk(c * kh * kw * oh * ow * itemsize, batch), oh)
     col = step * c * kh * kw * rows * ow * itemsize
-    pad = batch * c * hp * wp * itemsize if any(padding) else 0
+    pad = step * c * hp * wp * itemsize if any(padding) else 0  # padded a chunk at a time
     result = step * oc * oh * ow * itemsize if path == "side-by-side" else 0
     return col + pad + result
 
@@ -407,11 +410,11 @@ def _conv_windows(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue,
     groups, ocg, ckk = wmat.shape
     _, oc, oh, ow = out.shape
     kh, kw = kernel
-    win = _windows(x, stride, padding, dilation, kernel, oh, ow).transpose(0, 1, 4, 5, 2, 3)
     step, rows = window_rows(c * kh * kw * oh * ow * x.itemsize, n, oh)
     out_g = out.reshape(n, groups, ocg, oh * ow)
     for i in range(0, n, step):
         m = min(step, n - i)
+        win = _windows(x[i:i + m], stride, padding, dilation, kernel, oh, ow).transpose(0, 1, 4, 5, 2, 3)
         for r0 in range(0, oh, rows):
             r = min(rows, oh - r0)
             if ones:  # per sample: C·kh·kw rows of taps, then a row of ones
@@ -420,7 +423,7 @@ def _conv_windows(x, wmat, out, stride, padding, dilation, kernel, ep: Epilogue,
                 col = full[:, :-1].reshape(m, c, kh, kw, r, ow)
             else:
                 full = col = _buffer("col", (m, c, kh, kw, r, ow), x.dtype)
-            np.copyto(col, win[i:i + m, :, :, :, r0:r0 + r])  # the one copy: im2col
+            np.copyto(col, win[:, :, :, :, r0:r0 + r])  # the one copy: im2col
             np.matmul(wmat, full.reshape(m, groups, ckk, r * ow), out=out_g[i:i + m, :, :, r0 * ow:(r0 + r) * ow])
             ep.apply(out[i:i + m, :, r0:r0 + r], 1)
 
@@ -449,13 +452,14 @@ def _conv_side_by_side(x, wmat, out, stride, padding, dilation, kernel, ep: Epil
     groups, ocg, ckk = wmat.shape
     _, oc, oh, ow = out.shape
     kh, kw = kernel
-    win = _windows(x, stride, padding, dilation, kernel, oh, ow).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
     step = _chunk(c * kh * kw * oh * ow * x.itemsize, n)
     out_g = out.reshape(n, groups, ocg, oh * ow)
     for i in range(0, n, step):
         m = min(step, n - i)
+        # (C, kh, kw, m, OH, OW), padded a chunk at a time so that the copy reads it from cache
+        win = _windows(x[i:i + m], stride, padding, dilation, kernel, oh, ow).transpose(1, 4, 5, 0, 2, 3)
         col, matrix = _columns((c, kh, kw, m, oh, ow), ones, x.dtype)
-        np.copyto(col, win[:, :, :, i:i + m])
+        np.copyto(col, win)
         res = np.matmul(wmat, matrix.reshape(groups, ckk, m * oh * ow),
                         out=_buffer("result", (groups, ocg, m * oh * ow), x.dtype))
         ep.apply(res.reshape(oc, m * oh * ow), 0)
