@@ -52,18 +52,19 @@ PADDINGS = ["p0", "p1", "p2", "same", "asym"]
 # Which conv2d path a layer takes depends on its shape; the grid forces each one where it applies
 # (flat needs stride 1; the 1×1 path a 1×1 kernel, stride 1, no padding) and lets the rule pick
 # otherwise.
-PATHS = ["flat-or-windows", "side-by-side", "windows-by-rows"]
+PATHS = ["flat-or-windows", "side-by-side", "side-by-side-chunks", "windows-by-rows"]
 
 
 def force_path(monkeypatch, conv_mod, path):
     rule = conv_mod._path
-    if path == "windows-by-rows":  # every sample a chunk of its own, cut into runs of one output row
+    if path in ("windows-by-rows", "side-by-side-chunks"):  # every sample a chunk of its own (padded alone)
         monkeypatch.setattr(conv_mod, "COL_BUDGET_BYTES", 1)
+    if path == "windows-by-rows":  # … cut into runs of one output row
         monkeypatch.setattr(conv_mod, "ROWS_BYTES", 1)
 
     def forced(kh, kw, stride, padding, oh, ow):
         auto = rule(kh, kw, stride, padding, oh, 10**6)  # as if the map were large
-        if path == "side-by-side":
+        if path.startswith("side-by-side"):
             return "side-by-side"
         return auto
     monkeypatch.setattr(conv_mod, "_path", forced)
