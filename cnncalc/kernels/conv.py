@@ -32,9 +32,10 @@ from .prepared import scaled, with_shift_column
 # by 5–30% on 14×14 and 28×28 maps (the chunk stays in cache) and ties on the rest.
 COL_BUDGET_BYTES = 4 * 1024 * 1024
 
-# Strided output maps with fewer positions than this are computed with the batch side by side in one
-# matmul. (Not 1×1 stride-1 layers: with no copy to share out, one matmul per sample beat the side by
-# side copy at every size, 7×7 included: 0.32–0.98× the time at batch 1 and 8, docs/forward.md.)
+# Output maps with fewer positions than this that take neither the 1×1 nor the flat path (strided
+# ones, and stride-1 ones under FLAT_ENOUGH) are computed with the batch side by side in one matmul.
+# (Not 1×1 stride-1 layers: with no copy to share out, one matmul per sample beat the side by side
+# copy at every size, 7×7 included: 0.32–0.98× the time at batch 1 and 8, docs/forward.md.)
 WIDE_ENOUGH = 1024
 # Stride-1 maps with at least this many positions take the flat path (measured on ResNet-18's
 # layers: from 14×14 up it beats the side-by-side gather; at 7×7 the two are even).
