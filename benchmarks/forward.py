@@ -63,6 +63,7 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import cnncalc
+    from cnncalc.bench.machine import machine_info
     from cnncalc.bench.runner import paired_ratio
     from cnncalc.forward import run_forward
     from cnncalc.kernels.conv import set_conv_path
@@ -75,7 +76,10 @@ def main() -> None:
     threads = args.threads or (blas[0]["num_threads"] if blas else 1)
     torch.set_num_threads(threads)
     original = os.environ.get(ORIGINAL_ENV)
-    print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs")
+    cpu = machine_info().cpu
+    backends = torch_backends(torch)
+    print(f"CPU: {cpu}; numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs")
+    print(f"PyTorch's CPU kernels: {backends}")
     for info in blas:
         print(f"BLAS: {info.get('internal_api')} {info.get('version')} kernel={info.get('architecture')} "
               f"threads={info.get('num_threads')} ({Path(info.get('filepath', '')).name})")
@@ -160,7 +164,8 @@ def main() -> None:
         "net": args.net, "batch": args.batch, "input": list(shape), "repeats": args.repeats,
         "conv_path": args.conv_path, "threads": threads, "clock": args.clock, "gemm_peak_gflops": peaks,
         "load_average_after": os.getloadavg()[0],
-        "machine": {"cpus": os.cpu_count(), "numpy": np.__version__, "torch": torch.__version__,
+        "machine": {"cpu": cpu, "cpus": os.cpu_count(), "numpy": np.__version__, "torch": torch.__version__,
+                    "torch_backends": backends,
                     "blas": [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
                              for info in blas],
                     "environment": original or "as is"},
@@ -173,6 +178,19 @@ def main() -> None:
     path = args.out / f"forward-{args.net}-b{args.batch}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(path)
+
+
+def torch_backends(torch) -> str:
+    """What PyTorch computes with on this CPU: its vector ISA, oneDNN (its float32 convolutions) and
+    MKL (its GEMMs, float64 convolutions included). The verdict depends on them: on an Intel Xeon with
+    AVX-512, MKL's float64 GEMMs and oneDNN's float32 convolutions run far faster than on the AMD
+    EPYC of the same project (docs/forward.md § Performance)."""
+    parts = [torch.backends.cpu.get_cpu_capability()]
+    if torch.backends.mkldnn.is_available():
+        parts.append("oneDNN")
+    if torch.backends.mkl.is_available():
+        parts.append("MKL")
+    return ", ".join(parts)
 
 
 if __name__ == "__main__":
