@@ -47,6 +47,8 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import cnncalc
+    from cnncalc.bench.machine import machine_info
+    from forward import torch_backends  # benchmarks/forward.py, beside this script
     from cnncalc.forward import forward_threads, run_forward
     from torch_reference import TorchNet
 
@@ -92,6 +94,8 @@ def main() -> None:
 
     med = statistics.median
     rows = sorted(set(ours) | set(theirs), key=lambda k: -med(ours.get(k, [0.0])))
+    machine = {"cpu": machine_info().cpu, "torch_backends": torch_backends(torch)}
+    print(f"CPU: {machine['cpu']}; PyTorch's CPU kernels: {machine['torch_backends']}")
     print(f"{args.net}, batch {args.batch}, float32, {threads} threads; load average {os.getloadavg()[0]:.2f}")
     print(f"{'kind':<14} {'cnncalc ms':>11} {'PyTorch ms':>11}")
     for kind in rows:
@@ -99,7 +103,7 @@ def main() -> None:
         print(f"{kind:<14} {a:>11.1f} {b:>11.1f}")
     print(f"{'total':<14} {med(walks) * 1000:>11.1f} {med(plain) * 1000:>11.1f}   (PyTorch unprofiled; ratio "
           f"{med(walks) / med(plain):.2f})")
-    doc = {"net": args.net, "batch": args.batch, "threads": threads, "repeats": args.repeats,
+    doc = {"net": args.net, "batch": args.batch, "threads": threads, "repeats": args.repeats, "machine": machine,
            "cnncalc_ms": {k: med(v) * 1000 for k, v in ours.items()},
            "pytorch_ms": {k: med(v) * 1000 for k, v in theirs.items()},
            "cnncalc_walk_ms": med(walks) * 1000, "pytorch_ms_unprofiled": med(plain) * 1000}
