@@ -400,6 +400,16 @@ class PeakEstimate:
     prepared: int = 0  # weights prepared for the kernels and kept (kernels.prepared), in `total`
 
 
+def network_shards(analysis: Analysis, batch: int, threads: int) -> int:
+    """The shards a run of this network cuts its batch into (cnncalc.threads.shard_count): its MACs,
+    its largest layer's, and whether it has depthwise convs, for the whole batch."""
+    from .kernels.depthwise import applies as depthwise
+    largest = max((r.macs for r in analysis.layers), default=0) * batch
+    has_depthwise = any(r.type == "conv" and depthwise(r.input[0], r.options.get("groups", 1))
+                        for r in analysis.layers)
+    return shard_count(batch, analysis.totals.macs, threads, largest, has_depthwise)
+
+
 def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, threads: int = 1,
                   fuse: bool = True) -> PeakEstimate:
     """Activations kept + the largest kernel scratch buffer (one per thread: each keeps its own, for
@@ -414,7 +424,7 @@ def estimate_peak(graph: Graph, analysis: Analysis, batch: int, itemsize: int, t
     biggest = sorted(acts, reverse=True)[:3]
     scratch, scratch_layer, prepared = 0, None, 0
     by_name = {layer.name: layer for layer in iter_layers(graph.nodes)}
-    shards = shard_count(batch, analysis.totals.macs, threads)
+    shards = network_shards(analysis, batch, threads)
     blas = 1 if shards > 1 else None  # a shard's kernels run with BLAS at one thread
     fusions = plan_fusions(graph.nodes) if fuse else {}
     shard = -(-batch // shards)
@@ -667,7 +677,7 @@ def run_forward(graph: Graph, x: np.ndarray | None = None, weights: dict[str, np
     if fuse and "fusions" not in memo:
         memo["fusions"] = plan_fusions(graph.nodes)
     fusions = memo["fusions"] if fuse else {}
-    shards = shard_count(batch, analysis.totals.macs, threads)
+    shards = network_shards(analysis, batch, threads)
     out, records, nonfinite = _walk_shards(graph, x, expected, maker, np_dtype, on_layer, shards, fusions)
     seconds = time.perf_counter() - start
     if bad_input:

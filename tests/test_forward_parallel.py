@@ -269,6 +269,33 @@ def test_shard_count_rule():
     assert threads.shard_bounds(5, 3) == [(0, 1), (1, 3), (3, 5)]
 
 
+def test_shard_count_rule_for_depthwise_networks_and_big_layers(monkeypatch):
+    monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
+    # 1.85 G MACs spread over a network, batch 2: 0.925 G a shard, under the billion → one shard
+    assert threads.shard_count(2, 1_850_000_000, 2) == 1
+    # with depthwise convs a quarter billion a shard will do: two; 0.4 G (0.2 G a shard) stays one
+    assert threads.shard_count(2, 1_850_000_000, 2, depthwise=True) == 2
+    assert threads.shard_count(2, 400_000_000, 2, depthwise=True) == 1
+    # all of it in one layer of 0.94 G (ResNet's stem at batch 8): 0.47 G a shard ≥ 0.4 G → two;
+    # a layer of 0.7 G (0.35 G a shard) → one; never more shards than samples or threads
+    assert threads.shard_count(8, 940_000_000, 2, largest=940_000_000) == 2
+    assert threads.shard_count(8, 700_000_000, 2, largest=700_000_000) == 1
+    assert threads.shard_count(1, 10**10, 2, largest=10**10, depthwise=True) == 1
+
+
+def test_networks_with_depthwise_convs_shard_sooner(monkeypatch):
+    from cnncalc.forward import network_shards
+    monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
+    # MobileNetV2, 0.30 G MACs a sample (torchvision's published 0.30 GFLOPS, counted as MACs), batch
+    # 2: 0.30 G a shard, over the quarter billion its depthwise convs ask for → two shards
+    mobilenet = cnncalc.load("mobilenet_v2", (3, 224, 224)).analyse(batch=2)
+    assert network_shards(mobilenet, 2, 2) == 2
+    # ResNet-18 at 160×160, batch 2: 1.82 G × (160/224)² × 2 = 1.85 G, 0.93 G a shard; no depthwise
+    # convs, and its largest layer (the stem, 0.118 G × (160/224)² = 0.06 G a sample) is small → one
+    resnet = cnncalc.load("resnet18", (3, 160, 160)).analyse(batch=2)
+    assert network_shards(resnet, 2, 2) == 1
+
+
 def test_small_networks_run_in_one_shard(monkeypatch):
     monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
     import cnncalc.forward as forward

@@ -207,11 +207,20 @@ def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
     return conv
 
 
+def case_shards(case: Case) -> int:
+    """The shards the forward pass would cut a network of this one layer into (cnncalc.threads): all
+    its MACs in one layer (pooling counts none, as in the forward pass's totals)."""
+    from ..kernels.depthwise import applies
+    from ..threads import available, shard_count
+    largest = 0 if case.layer == "pool" else case.macs()
+    depthwise = case.layer == "conv" and applies(case.shape[1], case.groups)
+    return shard_count(case.shape[0], case.macs(), available(), largest, depthwise)
+
+
 def _shards(case: Case) -> list[tuple[int, int]]:
-    """The batch's shards as the forward pass would cut a network of this much work (cnncalc.threads)."""
-    from ..threads import available, shard_bounds, shard_count
-    n = case.shape[0]
-    return shard_bounds(n, shard_count(n, case.macs(), available()))
+    """The batch's shards as the forward pass would cut a network of this one layer (cnncalc.threads)."""
+    from ..threads import shard_bounds
+    return shard_bounds(case.shape[0], case_shards(case))
 
 
 def _sharded(x: np.ndarray, bounds, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[], np.ndarray]:

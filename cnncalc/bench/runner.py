@@ -156,10 +156,11 @@ def _kept_scratch_bytes(case: Case) -> int:
     if case.layer != "conv":
         return 0
     from ..kernels.conv import col_buffer_bytes, set_conv_path
-    from ..threads import available, shard_bounds, shard_count
+    from ..threads import shard_bounds
+    from .impls import case_shards
     n, c, h, w = case.shape
     weight = (case.filters, c // case.groups, *case.kernel)
-    shards = shard_bounds(n, shard_count(n, case.macs(), available()))
+    shards = shard_bounds(n, case_shards(case))
     before = set_conv_path("im2col")
     try:
         return sum(col_buffer_bytes((c, h, w), weight, case.axes(), case.dilation, np.dtype(case.dtype).itemsize,
