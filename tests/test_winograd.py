@@ -202,3 +202,13 @@ def test_weight_cache_hits_through_views():
     view = w.reshape(w.shape).astype(np.float64, copy=False)
     assert winograd.weight_transform(view, 4, np.dtype(np.float64)) is first
     assert winograd.weight_transform(w.copy(), 4, np.dtype(np.float64)) is not first  # other memory
+
+
+def test_blocks_are_even():
+    """By hand. F(4×4) on 256 channels at 14×14: 4×4 tiles a sample, V = 36 · 256 · 16 · 4 bytes =
+    589,824 a sample, so 8 MiB holds 14 samples; 16 samples take two blocks, cut 8 + 8, not 14 + 2.
+    64 channels at 224×224: one tile row of V is 36 · 64 · 56 · 4 = 516,096 bytes, 16 rows fit, so the
+    56 tile rows take four blocks, of 14 rows each."""
+    assert winograd._blocking(16, 256, 4, 4, 4, 4) == (8, 4)
+    assert winograd._blocking(14, 256, 4, 4, 4, 4) == (14, 4)
+    assert winograd._blocking(1, 64, 56, 56, 4, 4) == (1, 14)
