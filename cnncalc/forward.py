@@ -402,9 +402,10 @@ class PeakEstimate:
 
 def network_shards(analysis: Analysis, batch: int, threads: int) -> int:
     """The shards a run of this network cuts its batch into (cnncalc.threads.shard_count): its MACs,
-    its largest layer's, and whether it has depthwise convs, for the whole batch."""
+    its largest conv's (a dense layer has no copies to share out, and each shard would read all its
+    weights), and whether it has depthwise convs, for the whole batch."""
     from .kernels.depthwise import applies as depthwise
-    largest = max((r.macs for r in analysis.layers), default=0) * batch
+    largest = max((r.macs for r in analysis.layers if r.type == "conv"), default=0) * batch
     has_depthwise = any(r.type == "conv" and depthwise(r.input[0], r.options.get("groups", 1))
                         for r in analysis.layers)
     return shard_count(batch, analysis.totals.macs, threads, largest, has_depthwise)

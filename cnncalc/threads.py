@@ -91,19 +91,21 @@ def pool(workers: int) -> ThreadPoolExecutor:
 #   at batch 2, 4 and 6 (0.3, 0.6, 0.9 G a shard) took 0.89×, 0.74× and 0.72× as long in two
 #   shards, EfficientNet-B0 at batch 2, 4, 5 (0.39–0.96 G) 0.84×, 0.69×, 0.79×; MobileNetV2 at
 #   160×160 batch 2 (0.15 G) 1.07×, at 112×112 (0.075 G) 1.22×. So a quarter of the work will do;
-# - with a layer whose share is large, one layer's copies alone are worth a core: the bench's
-#   single layers at 0.41–0.92 G a shard took 0.68–0.82× as long (the 7×7/2 stem at batch 8 0.73×,
+# - with a conv whose share is large, one layer's copies alone are worth a core: the bench's
+#   single convs at 0.41–0.92 G a shard took 0.68–0.82× as long (the 7×7/2 stem at batch 8 0.73×,
 #   a 1×1 256→64 at 56×56 batch 32 0.82×, a 3×3/2 128→256 at 28×28 batch 16 0.83×, batch 32 0.77×).
+#   Not a dense layer: it has no copies, and each shard would read all its weights (the bench's
+#   4096→4096 at batch 64, 1.07 G, took 3.2× as long in two shards).
 SHARD_MIN_MACS = 1_000_000_000
 DEPTHWISE_SHARE = 4  # networks with depthwise convs shard from SHARD_MIN_MACS / 4 a shard
-BIG_LAYER_SHARE = 0.4  # or when their largest layer alone gives each shard 0.4 × SHARD_MIN_MACS
+BIG_LAYER_SHARE = 0.4  # or when their largest conv alone gives each shard 0.4 × SHARD_MIN_MACS
 
 
 def shard_count(batch: int, macs: int, threads: int, largest: int = 0, depthwise: bool = False) -> int:
     """Shards for a batch whose work is `macs` multiply-accumulates (`largest` of them in its largest
-    layer; `depthwise`: it has depthwise convs): one per thread, at most one per sample, and each of
+    conv; `depthwise`: it has depthwise convs): one per thread, at most one per sample, and each of
     at least SHARD_MIN_MACS (a quarter of that with depthwise convs), or of at least
-    BIG_LAYER_SHARE × SHARD_MIN_MACS of the largest layer."""
+    BIG_LAYER_SHARE × SHARD_MIN_MACS of the largest conv."""
     least = SHARD_MIN_MACS // DEPTHWISE_SHARE if depthwise else SHARD_MIN_MACS
     worth = max(macs // max(least, 1), int(largest // max(BIG_LAYER_SHARE * SHARD_MIN_MACS, 1)))
     return max(1, min(batch, threads, worth))

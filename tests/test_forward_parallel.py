@@ -296,6 +296,19 @@ def test_networks_with_depthwise_convs_shard_sooner(monkeypatch):
     assert network_shards(resnet, 2, 2) == 1
 
 
+def test_a_big_conv_shards_and_a_big_dense_layer_does_not(monkeypatch):
+    from cnncalc.forward import network_shards
+    monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
+    # one conv, 128→256, 3×3 stride 2 on 28×28 (14×14 out): 256·128·9·196 = 57,802,752 MACs a sample;
+    # batch 16: 0.92 G, 0.46 G a shard ≥ 0.4 G → two shards (the bench's conv3x3s2-28 at half its batch)
+    conv = cnncalc.loads("input: [128, 28, 28]\nlayers:\n  - conv: {filters: 256, kernel: 3, stride: 2, padding: 1}\n")
+    assert network_shards(conv.analyse(batch=16), 16, 2) == 2
+    # one dense layer, 4096 → 4096: 16,777,216 MACs a sample; batch 64: 1.07 G, but a dense layer's
+    # copies are none and each shard would read its 64 MB of weights: one shard, BLAS on both cores
+    dense = cnncalc.loads("input: [4096, 1, 1]\nlayers:\n  - flatten\n  - dense: 4096\n")
+    assert network_shards(dense.analyse(batch=64), 64, 2) == 1
+
+
 def test_small_networks_run_in_one_shard(monkeypatch):
     monkeypatch.setattr(threads, "SHARD_MIN_MACS", 10**9)
     import cnncalc.forward as forward

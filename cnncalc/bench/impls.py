@@ -209,10 +209,10 @@ def prepare_im2col(case: Case, arrays: Arrays) -> Callable[[], np.ndarray]:
 
 def case_shards(case: Case) -> int:
     """The shards the forward pass would cut a network of this one layer into (cnncalc.threads): all
-    its MACs in one layer (pooling counts none, as in the forward pass's totals)."""
+    its MACs in one conv (forward.network_shards counts convs alone there; pooling has no MACs)."""
     from ..kernels.depthwise import applies
     from ..threads import available, shard_count
-    largest = 0 if case.layer == "pool" else case.macs()
+    largest = case.macs() if case.layer == "conv" else 0
     depthwise = case.layer == "conv" and applies(case.shape[1], case.groups)
     return shard_count(case.shape[0], case.macs(), available(), largest, depthwise)
 

@@ -22,6 +22,11 @@ IMPL_ORDER = ("naive", "im2col-textbook", "im2col", "winograd", "banded", "torch
 SQUARE = 2048          # the large square GEMM
 NAIVE_BUDGET_S = 0.25  # Python loops run this long per case, then are extrapolated per MAC
 SWITCH_PAUSE_S = 0.2   # untimed pause when switching between torch and NumPy (spinning threads)
+# ... and between two NumPy implementations: after a GEMM on several threads OpenBLAS's worker spins
+# for about 0.1 s (2^28 cycles), on the core a sharded implementation's second thread needs. Without
+# it, cnncalc's sharded rows timed right after the textbook's GEMM took 1.3–2.2× as long as on quiet
+# cores (the suite's stem, 3×3/2 and 1×1 convs; the Intel Xeon, 7 December 2026).
+IMPL_PAUSE_S = 0.12
 TOLERANCE = 1e-10
 
 
@@ -80,16 +85,17 @@ def interleaved_times(fns: dict[str, Callable[[], object]], libs: dict[str, str]
     call comes right after an untimed one of the same fn, so that it finds the caches as a run of
     its own calls leaves them (its weights, its buffers), not as the other library left them. The
     libraries take turns going first (NumPy's then torch's, then torch's then NumPy's…), so neither
-    always runs after the other's spinning threads, and the pause comes once a round. On a shared
+    always runs after the other's spinning threads; a pause comes before each implementation that
+    follows another (SWITCH_PAUSE_S across libraries, IMPL_PAUSE_S within NumPy). On a shared
     2-core machine a slow spell lasts seconds: rounds see it on both sides, where blocks of one
     implementation's calls would see it on one side only (docs/bench.md)."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     last = None
     for round_ in range(repeat):
         for name in round_order(fns, libs, round_):
-            if last is not None and libs[name] != last:
-                pause(SWITCH_PAUSE_S)
-            last = libs[name]
+            if last is not None and name != last:
+                pause(SWITCH_PAUSE_S if libs[name] != libs[last] else IMPL_PAUSE_S)
+            last = name
             fns[name]()  # untimed
             t0 = clock()
             fns[name]()

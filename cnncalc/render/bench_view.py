@@ -68,7 +68,8 @@ def _peak_lines(report) -> list[str]:
 def _legend(report) -> list[str]:
     return [
         f"median of {report.repeat} rounds, each timing every impl once, right after an untimed call of its own, "
-        "NumPy's and torch's taking turns to go first; * = extrapolated per MAC from a partial run",
+        "NumPy's and torch's taking turns to go first, a pause before each impl (spinning threads); "
+        "* = extrapolated per MAC from a partial run",
         "% peak: of numpy.matmul on the layer's own im2col product (M, N, K), measured in this run; "
         "× naive / × textbook: speed-up over those; ÷ torch: median over the rounds of this time / torch's in "
         "the same round (< 1 is faster)",
