@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 from click.testing import CliRunner
 
 import cnncalc
@@ -281,6 +282,16 @@ def test_shard_count_rule_for_depthwise_networks_and_big_layers(monkeypatch):
     assert threads.shard_count(8, 940_000_000, 2, largest=940_000_000) == 2
     assert threads.shard_count(8, 700_000_000, 2, largest=700_000_000) == 1
     assert threads.shard_count(1, 10**10, 2, largest=10**10, depthwise=True) == 1
+
+
+@given(batch=st.integers(1, 64), macs=st.integers(0, 10**12), threads_=st.integers(1, 16),
+       share=st.floats(0, 1), depthwise=st.booleans())
+def test_shard_count_stays_within_samples_and_threads_and_grows_with_work(batch, macs, threads_, share, depthwise):
+    largest = int(macs * share)
+    n = threads.shard_count(batch, macs, threads_, largest, depthwise)
+    assert 1 <= n <= min(batch, threads_)
+    assert threads.shard_count(batch, macs * 2, threads_, largest * 2, depthwise) >= n
+    assert threads.shard_count(batch, macs, threads_, largest, True) >= threads.shard_count(batch, macs, threads_, largest)
 
 
 def test_networks_with_depthwise_convs_shard_sooner(monkeypatch):

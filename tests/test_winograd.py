@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import cnncalc
 from cnncalc.forward import run_forward
@@ -212,3 +213,9 @@ def test_blocks_are_even():
     assert winograd._blocking(16, 256, 4, 4, 4, 4) == (8, 4)
     assert winograd._blocking(14, 256, 4, 4, 4, 4) == (14, 4)
     assert winograd._blocking(1, 64, 56, 56, 4, 4) == (1, 14)
+
+
+@given(total=st.integers(1, 10_000), most=st.integers(1, 10_000))
+def test_even_parts_are_as_many_as_before_and_no_larger(total, most):
+    part = winograd._even(total, most)
+    assert 1 <= part <= most and -(-total // part) == -(-total // min(most, total))
